@@ -1,0 +1,39 @@
+"""tapeapp: upload a table, pick what to predict, and watch a hand-written GradientTape loop learn it.
+
+The public API, re-exported here; the page, the CLI and the tests use nothing else. Names are loaded on first
+use so that reading a table or drawing the page does not wait for TensorFlow to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TapeError": "errors",
+    "read_table": "table", "Table": "table", "TableInfo": "table",
+    "inspect_frame": "schema", "Schema": "schema", "ColumnInfo": "schema", "KINDS": "schema", "TASKS": "schema",
+    "TrainConfig": "config", "Preset": "config", "PRESETS": "config", "preset": "config",
+    "ACTIVATIONS": "config", "OPTIMIZERS": "config", "PREPROCESSING": "config", "CLASS_WEIGHTS": "config",
+    "start_run": "run", "Run": "run", "STOP_REASONS": "run",
+    "EpochUpdate": "loop",
+    "MAIN_METRIC": "metrics",
+    "evaluate": "evaluate", "Evaluation": "evaluate",
+    "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
+    "SAMPLES": "samples", "load_sample": "samples",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tapeapp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tapeapp.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def warm_up() -> None:
+    """Import TensorFlow and Keras now (the page calls this in the background so Train does not wait)."""
+    importlib.import_module("tapeapp.run")

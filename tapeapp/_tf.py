@@ -1,0 +1,18 @@
+"""Import TensorFlow and Keras quietly and deterministically; every core module gets them from here."""
+
+import logging
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+tf.get_logger().setLevel(logging.ERROR)
+logging.getLogger("absl").setLevel(logging.ERROR)
+tf.config.experimental.enable_op_determinism()
+keras.utils.disable_interactive_logging()
+
+__all__ = ["tf", "keras"]

@@ -1,0 +1,167 @@
+"""Split first, then fit preprocessing on the training rows only: the order that keeps validation honest."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from tapeapp.config import TrainConfig
+from tapeapp.errors import TapeError
+from tapeapp.preprocess import Preprocessor, is_numeric
+from tapeapp.schema import Schema
+
+
+@dataclass(frozen=True, eq=False)
+class TargetEncoder:
+    """Labels to class indices (classification) or to standard units (regression), fitted on training rows."""
+
+    task: str
+    classes_: tuple = ()
+    mean_: float = 0.0
+    std_: float = 1.0
+
+    @classmethod
+    def fit(cls, task: str, y_all: pd.Series, y_train: pd.Series) -> "TargetEncoder":
+        if task == "regression":
+            values = y_train.to_numpy(dtype="float64")
+            std = values.std()
+            return cls(task, mean_=float(values.mean()), std_=float(std) if std > 0 else 1.0)
+        return cls(task, classes_=tuple(sorted(pd.unique(y_all), key=_sort_key)))
+
+    def encode(self, y: pd.Series) -> np.ndarray:
+        if self.task == "regression":
+            return ((y.to_numpy(dtype="float64") - self.mean_) / self.std_).astype("float32")
+        index = {c: i for i, c in enumerate(self.classes_)}
+        return np.array([index[v] for v in y], dtype="int32")
+
+    def decode_regression(self, scaled: np.ndarray) -> np.ndarray:
+        return scaled.astype("float64") * self.std_ + self.mean_
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.task in ("binary", "regression") else len(self.classes_)
+
+
+def _sort_key(value: object) -> tuple:
+    return (0, float(value), "") if isinstance(value, (int, float, np.integer, np.floating, bool)) else (1, 0.0, str(value))
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything training needs, and what it took to get there (for the page, the exports and the notes)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    raw_val: pd.DataFrame
+    preprocessor: Preprocessor
+    target_encoder: TargetEncoder
+    target: str
+    task: str
+    dropped_rows: int
+    data_sha256: str
+    warnings: tuple[str, ...]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.preprocessor.columns
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """A fingerprint of the table's content, so a config.json says which data it came from."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.sha256(hashed.tobytes())
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    return digest.hexdigest()
+
+
+def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFrame, int, list[str]]:
+    """Drop rows whose target is missing (or not a finite number for regression), and say how many."""
+    y = frame[target]
+    keep = y.notna()
+    if task == "regression":
+        if not is_numeric(y):
+            converted = pd.to_numeric(y, errors="coerce")
+            if converted.notna().sum() < 0.9 * y.notna().sum():
+                raise TapeError(f"'{target}' holds text, so it cannot be predicted as a quantity; choose "
+                                "classification instead.")
+            y = converted
+        keep &= np.isfinite(pd.to_numeric(y, errors="coerce").to_numpy(dtype="float64", na_value=np.nan))
+        frame = frame.assign(**{target: y})
+    dropped = int((~keep).sum())
+    notes = [f"{dropped:,} row(s) with no value in '{target}' were left out."] if dropped else []
+    frame = frame.loc[keep]
+    if len(frame) == 0:
+        raise TapeError(f"No rows are left: every row is missing a value in '{target}'.")
+    return frame, dropped, notes
+
+
+def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float, seed: int,
+               stratified: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Seeded split, stratified when every class can appear on both sides; else a plain split with a warning.
+
+    ``stratified=False`` is the tutorial's own ``train_test_split(test_size=...)``, kept for its preset.
+    """
+    n = len(frame)
+    positions = np.arange(n)
+    n_val = int(np.ceil(n * val_fraction))
+    if n < 4 or n_val < 1 or n - n_val < 2:
+        raise TapeError(f"Only {n} usable row(s): at least 4 are needed to train and check a model.")
+    notes: list[str] = []
+    stratify = None
+    if task != "regression":
+        counts = frame[target].value_counts()
+        if len(counts) < 2:
+            raise TapeError(f"'{target}' has only one value ({counts.index[0]!r}), so there is nothing to "
+                            "learn: choose another column to predict.")
+        rare = counts[counts < 2]
+        if not stratified:
+            pass
+        elif len(rare) or n_val < len(counts) or n - n_val < len(counts):
+            notes.append("Some classes have too few rows to appear in both training and validation "
+                         f"({', '.join(map(str, rare.index[:5])) or 'too many classes for the validation share'}); "
+                         "the split is random instead of balanced, so scores for those classes are unreliable.")
+        else:
+            stratify = frame[target].to_numpy()
+    train, val = train_test_split(positions, test_size=val_fraction, random_state=seed, stratify=stratify)
+    if task != "regression":
+        missing = sorted(set(frame[target].iloc[train]) - set(frame[target].iloc[val]), key=_sort_key)
+        if missing and stratify is not None:
+            notes.append(f"No validation rows for class(es) {', '.join(map(str, missing[:5]))}: use a larger "
+                         "validation share to check them.")
+    return np.sort(train), np.sort(val), notes
+
+
+def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepared:
+    target, task = schema.target, schema.task
+    if target not in frame.columns:
+        raise TapeError(f"There is no column named '{target}' in this table.")
+    features = [c for c in schema.features if c != target]
+    if not features:
+        raise TapeError("No column is left to learn from: mark at least one column as a feature.")
+    warnings = list(schema.warnings)
+    frame, dropped, notes = clean_target(frame, target, task)
+    warnings += notes
+    train_pos, val_pos, notes = split_rows(frame, target, task, config.val_fraction, config.seed,
+                                           stratified=config.preprocessing != "tutorial")
+    warnings += notes
+    train, val = frame.iloc[train_pos], frame.iloc[val_pos]
+    numeric = tuple(c for c in features if is_numeric(frame[c]))
+    categorical = tuple(c for c in features if c not in numeric)
+    pre = Preprocessor(numeric, categorical, mode=config.preprocessing).fit(train)
+    warnings += pre.warnings_
+    encoder = TargetEncoder.fit(task, frame[target], train[target])
+    return Prepared(
+        x_train=pre.transform(train), y_train=encoder.encode(train[target]),
+        x_val=pre.transform(val), y_val=encoder.encode(val[target]),
+        train_rows=frame.index.to_numpy()[train_pos], val_rows=frame.index.to_numpy()[val_pos],
+        raw_val=val, preprocessor=pre, target_encoder=encoder, target=target, task=task,
+        dropped_rows=dropped, data_sha256=frame_sha256(frame), warnings=tuple(dict.fromkeys(warnings)),
+    )

@@ -1,0 +1,137 @@
+"""A training run you can keep: config, fitted preprocessing, model and history in one small object."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from tapeapp._tf import keras, tf
+from tapeapp.config import TrainConfig
+from tapeapp.errors import TapeError
+from tapeapp.loop import EpochUpdate, train
+from tapeapp.metrics import probabilities
+from tapeapp.model import build_model
+from tapeapp.prepare import Prepared, prepare
+from tapeapp.schema import Schema
+
+STOP_REASONS = {
+    "finished": "finished all epochs",
+    "stopped": "stopped by you",
+    "early_stopping": "stopped early (no more progress on validation rows)",
+    "not_finite": "stopped: the loss was no longer a number",
+    "not_started": "not trained yet",
+    "running": "training",
+}
+
+
+@dataclass(eq=False)
+class Run:
+    """State lives here, whole and visible; training itself is the generator from ``tapeapp.loop``."""
+
+    config: TrainConfig
+    prepared: Prepared
+    model: keras.Model
+    history: list[EpochUpdate] = field(default_factory=list)
+    stopped_because: str = "not_started"
+    message: str = ""
+    source_sha256: str = ""
+
+    @property
+    def task(self) -> str:
+        return self.prepared.task
+
+    @property
+    def target(self) -> str:
+        return self.prepared.target
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.prepared.warnings
+
+    def epochs(self) -> Iterator[EpochUpdate]:
+        """Train, yielding after every epoch; closing the generator early leaves the last finished epoch's weights."""
+        if self.stopped_because != "not_started":
+            raise RuntimeError("a Run trains once; start a new one")
+        self.stopped_because = "running"
+        if self.config.epochs == 0:
+            self.stopped_because, self.message = "finished", "Zero epochs asked for: the model is untrained."
+            return
+        decode = self.prepared.target_encoder.decode_regression if self.task == "regression" else None
+        try:
+            for update in train(self.model, self.prepared, self.config, decode):
+                self.history.append(update)
+                if update.stop_reason:
+                    self.stopped_because, self.message = update.stop_reason, update.message
+                yield update
+        finally:
+            if self.stopped_because == "running":
+                done = len(self.history)
+                self.stopped_because = "stopped"
+                self.message = f"Stopped by you after {done} of {self.config.epochs} epochs."
+
+    def fit(self) -> "Run":
+        """Train to the end without watching (the CLI and tests)."""
+        for _ in self.epochs():
+            pass
+        return self
+
+    def history_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([u.row() for u in self.history])
+
+    def final_metrics(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Train and validation scores of the weights the model holds now (the last, or the best kept)."""
+        if not self.history:
+            return {}, {}
+        last = self.history[-1]
+        return dict(last.train), dict(last.validation)
+
+    def predict_proba_matrix(self, x: np.ndarray) -> np.ndarray:
+        out = np.concatenate([self.model(tf.constant(x[i:i + 65536]), training=False).numpy()
+                              for i in range(0, max(len(x), 1), 65536)]) if len(x) else np.zeros((0, 1))
+        return out
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for raw rows with the original columns; extra columns are ignored and listed."""
+        pre = self.prepared.preprocessor
+        if len(frame) == 0:
+            raise TapeError("The file for predictions has no rows.")
+        raw = self.predict_proba_matrix(pre.transform(frame))
+        out = pd.DataFrame(index=frame.index)
+        if self.task == "regression":
+            out[f"predicted_{self.target}"] = self.prepared.target_encoder.decode_regression(raw.reshape(-1))
+            return out
+        classes = self.prepared.target_encoder.classes_
+        proba = probabilities(self.task, raw)
+        out[f"predicted_{self.target}"] = [classes[i] for i in proba.argmax(axis=1)]
+        for i, c in enumerate(classes):
+            out[f"probability_{c}"] = proba[:, i]
+        return out
+
+    def unexpected_columns(self, frame: pd.DataFrame) -> list[str]:
+        known = set(self.prepared.features) | {self.target}
+        return [c for c in frame.columns if c not in known]
+
+    def summary(self) -> dict:
+        """The CLI's JSON line: one object with the same shape for every task."""
+        train_m, val_m = self.final_metrics()
+        seconds = [u.seconds for u in self.history[1:]] or [u.seconds for u in self.history]
+        clean = lambda d: {k: (None if isinstance(v, float) and not math.isfinite(v) else round(v, 6))  # noqa: E731
+                           for k, v in d.items()}
+        return {
+            "task": self.task, "target": self.target, "epochs_run": len(self.history),
+            "stopped_because": self.stopped_because,
+            "seconds_per_epoch": round(float(np.median(seconds)), 6) if seconds else None,
+            "rows": {"train": int(len(self.prepared.y_train)), "validation": int(len(self.prepared.y_val))},
+            "train": clean(train_m), "validation": clean(val_m),
+        }
+
+
+def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "") -> Run:
+    """Split, fit preprocessing on the training rows, and build a fresh model: everything before epoch 1."""
+    prepared = prepare(frame, schema, config)
+    model = build_model(prepared.x_train.shape[1], prepared.target_encoder.n_outputs, prepared.task, config)
+    return Run(config=config, prepared=prepared, model=model, source_sha256=source_sha256 or prepared.data_sha256)
