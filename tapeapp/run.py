@@ -100,16 +100,9 @@ class Run:
         if len(frame) == 0:
             raise TapeError("The file for predictions has no rows.")
         raw = self.predict_proba_matrix(pre.transform(frame))
-        out = pd.DataFrame(index=frame.index)
         if self.task == "regression":
-            out[f"predicted_{self.target}"] = self.prepared.target_encoder.decode_regression(raw.reshape(-1))
-            return out
-        classes = self.prepared.target_encoder.classes_
-        proba = probabilities(self.task, raw)
-        out[f"predicted_{self.target}"] = [classes[i] for i in proba.argmax(axis=1)]
-        for i, c in enumerate(classes):
-            out[f"probability_{c}"] = proba[:, i]
-        return out
+            raw = self.prepared.target_encoder.decode_regression(raw.reshape(-1))
+        return prediction_frame(self.task, self.target, self.prepared.target_encoder.classes_, raw, frame.index)
 
     def unexpected_columns(self, frame: pd.DataFrame) -> list[str]:
         known = set(self.prepared.features) | {self.target}
@@ -128,6 +121,19 @@ class Run:
             "rows": {"train": int(len(self.prepared.y_train)), "validation": int(len(self.prepared.y_val))},
             "train": clean(train_m), "validation": clean(val_m),
         }
+
+
+def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Model outputs as a table: the predicted value, and for classification one probability column per class."""
+    out = pd.DataFrame(index=index)
+    if task == "regression":
+        out[f"predicted_{target}"] = np.asarray(raw, dtype="float64").reshape(-1)
+        return out
+    proba = probabilities(task, np.asarray(raw))
+    out[f"predicted_{target}"] = [classes[i] for i in proba.argmax(axis=1)]
+    for i, c in enumerate(classes):
+        out[f"probability_{c}"] = proba[:, i]
+    return out
 
 
 def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "") -> Run:

@@ -1,0 +1,5 @@
+import sys
+
+from tapeapp.cli import main
+
+sys.exit(main())

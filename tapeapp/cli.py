@@ -1,0 +1,147 @@
+"""The command line: the same core calls as the page, for scripts, benchmarks and people who like terminals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from tapeapp.errors import TapeError
+
+TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with status 2 already; make its message one plain ``error:`` line like ours."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise TapeError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m tapeapp", description="Train a small neural network on a table, epoch by epoch.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    inspect = sub.add_parser("inspect", help="show each column's kind and the guessed target and task")
+    inspect.add_argument("data")
+    inspect.add_argument("--target")
+    train = sub.add_parser("train", help="train and print one line per epoch; the last stdout line is JSON")
+    train.add_argument("data")
+    train.add_argument("--target")
+    train.add_argument("--task", choices=TASK_CHOICES, default="auto")
+    train.add_argument("--preset")
+    for flag, name in [("--epochs", "epochs"), ("--seed", "seed"), ("--val-fraction", "val_fraction"),
+                       ("--hidden", "hidden"), ("--activation", "activation"), ("--optimizer", "optimizer"),
+                       ("--lr", "learning_rate"), ("--batch-size", "batch_size"), ("--patience", "patience"),
+                       ("--dropout", "dropout"), ("--l2", "l2"), ("--class-weight", "class_weight"),
+                       ("--preprocessing", "preprocessing")]:
+        train.add_argument(flag, dest=name)
+    train.add_argument("--out", help="folder for model.keras, history.csv, config.json, predictions.csv, reproduce.py")
+    predict = sub.add_parser("predict", help="predict new rows with a saved model.keras")
+    predict.add_argument("model")
+    predict.add_argument("data")
+    predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
+    return parser
+
+
+def _load(path: str):
+    from tapeapp.table import read_table
+
+    if not Path(path).is_file():
+        raise TapeError(f"There is no file at '{path}'.")
+    return read_table(path)
+
+
+def _warn(lines) -> None:
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    from tapeapp.schema import inspect_frame
+
+    table = _load(args.data)
+    schema = inspect_frame(table.frame, target=args.target)
+    info = table.info
+    print(f"{info.rows} rows x {info.columns} columns ({info.format}, delimiter {info.delimiter!r}, "
+          f"encoding {info.encoding})")
+    print(schema.to_frame().to_string(index=False))
+    print(f"\ntarget: {schema.target}\ntask: {schema.task} ({schema.task_reason})")
+    _warn(info.notes)
+    _warn(schema.warnings)
+
+
+def _config(args: argparse.Namespace):
+    from tapeapp.config import TrainConfig, preset
+
+    base = preset(args.preset) if args.preset else TrainConfig()
+    changes = {k: getattr(args, k) for k in ("epochs", "seed", "val_fraction", "hidden", "activation", "optimizer",
+                                              "learning_rate", "batch_size", "patience", "dropout", "l2",
+                                              "class_weight", "preprocessing") if getattr(args, k) is not None}
+    return TrainConfig.from_dict({**base.to_dict(), **changes})
+
+
+def _epoch_line(update) -> str:
+    parts = [f"epoch {update.epoch}/{update.epochs}"]
+    parts += [f"train_{k} {v:.4f}" for k, v in update.train.items()]
+    parts += [f"val_{k} {v:.4f}" for k, v in update.validation.items()]
+    parts.append(f"{update.seconds * 1000:.1f} ms")
+    return "  ".join(parts)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from tapeapp.run import start_run
+    from tapeapp.schema import inspect_frame
+
+    config = _config(args)
+    table = _load(args.data)
+    schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
+    _warn(table.info.notes)
+    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256)
+    _warn(run.warnings)
+    for update in run.epochs():
+        print(_epoch_line(update), file=sys.stderr)
+    if run.message:
+        print(run.message, file=sys.stderr)
+    if args.out:
+        from tapeapp.export import save_run
+
+        info = table.info
+        written = save_run(run, args.out, source_name=Path(args.data).name,
+                           read_options={"delimiter": info.delimiter, "encoding": info.encoding,
+                                         "decimal": info.decimal, "header": info.header})
+        print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
+    print(json.dumps(run.summary()))
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from tapeapp.export import load_model, predict_with_model
+
+    if not Path(args.model).is_file():
+        raise TapeError(f"There is no model file at '{args.model}'.")
+    model, meta = load_model(args.model)
+    frame = _load(args.data).frame
+    known = {i["column"] for i in meta["inputs"]} | {meta["target"]}
+    extra = [c for c in frame.columns if c not in known]
+    if extra:
+        _warn([f"ignored columns the model does not use: {', '.join(map(str, extra))}"])
+    out = predict_with_model(model, meta, frame)
+    if args.out:
+        out.to_csv(args.out, index=False)
+        print(f"wrote {len(out)} predictions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(out.to_csv(index=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict}[args.command](args)
+    except TapeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,26 @@
+"""Write reproduce.py: the stand-alone script that repeats a run with tensorflow, pandas and scikit-learn only."""
+
+from __future__ import annotations
+
+import pprint
+from importlib import resources
+
+MISSING_MARKERS = ["", "NA", "N/A", "n/a", "?", " ", "null", "NULL", "None", "-", "nan", "NaN", "#N/A"]
+_PLACEHOLDER = "SETTINGS = {}  # written by tapeapp: the run's settings, columns and how the file was read"
+
+
+def render_reproduce(run, source_name: str, read_options: dict) -> str:
+    pre = run.prepared.preprocessor
+    settings = {
+        "source": source_name,
+        "config": run.config.to_dict(),
+        "target": run.target, "task": run.task,
+        "numeric": list(pre.numeric), "categorical": list(pre.categorical),
+        "stratified": run.config.preprocessing != "tutorial",
+        "read": {"delimiter": read_options.get("delimiter") or ",", "encoding": read_options.get("encoding") or "utf-8",
+                 "decimal": read_options.get("decimal") or ".", "header": read_options.get("header", True),
+                 "missing_markers": MISSING_MARKERS},
+    }
+    template = resources.files("tapeapp").joinpath("templates/reproduce.py").read_text(encoding="utf-8")
+    literal = pprint.pformat(settings, indent=4, sort_dicts=False)
+    return template.replace(_PLACEHOLDER, f"SETTINGS = {literal}  # written by tapeapp for this run")

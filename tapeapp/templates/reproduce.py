@@ -1,0 +1,268 @@
+"""Repeat a tapeapp run from scratch: same split, same preprocessing, same network, same GradientTape loop.
+
+Usage:  python reproduce.py DATA.csv
+
+Needs only tensorflow, pandas and scikit-learn. It prints one line per epoch, then one JSON line with the same
+shape and figures as `python -m tapeapp train` (seconds_per_epoch aside: that one depends on the machine).
+Every step is written out so you can read it, change it, and see what happens.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,  # noqa: E402
+                             r2_score, roc_auc_score)
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+tf.config.experimental.enable_op_determinism()
+
+SETTINGS = {}  # written by tapeapp: the run's settings, columns and how the file was read
+
+CONFIG = SETTINGS["config"]
+TARGET, TASK = SETTINGS["target"], SETTINGS["task"]
+NUMERIC, CATEGORICAL = SETTINGS["numeric"], SETTINGS["categorical"]
+MISSING = ""  # missing text values become a category of their own
+CLIP, MAX_LEVELS = 10.0, 50
+
+
+# 1. Read the table as tapeapp read it.
+def to_number(column):
+    """'1,234', '45%' or '$3' as numbers; anything unreadable becomes missing."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return pd.to_numeric(column, errors="coerce")
+    text = column.astype("string").str.replace(r"[\s$€£%]", "", regex=True)
+    if SETTINGS["read"].get("decimal") == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        text = text.str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def read(path):
+    options = SETTINGS["read"]
+    frame = pd.read_csv(path, sep=options.get("delimiter") or ",", encoding=options.get("encoding") or "utf-8",
+                        decimal=options.get("decimal") or ".", na_values=options["missing_markers"],
+                        keep_default_na=False, header=0 if options.get("header", True) else None,
+                        skipinitialspace=True)
+    if not options.get("header", True):
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    for col in NUMERIC:
+        frame[col] = to_number(frame[col])
+    return frame
+
+
+# 2. Drop rows without a target, then split before looking at any statistics.
+def class_order(value):
+    return (0, float(value), "") if isinstance(value, (int, float, np.integer, np.floating, bool)) else (1, 0.0, str(value))
+
+
+def split(frame):
+    frame = frame[frame[TARGET].notna()]
+    if TASK == "regression":
+        frame = frame[np.isfinite(pd.to_numeric(frame[TARGET], errors="coerce").to_numpy(dtype="float64", na_value=np.nan))]
+    positions = np.arange(len(frame))
+    stratify = frame[TARGET].to_numpy() if SETTINGS["stratified"] else None
+    train, val = train_test_split(positions, test_size=CONFIG["val_fraction"], random_state=CONFIG["seed"],
+                                  stratify=stratify)
+    return frame, frame.iloc[np.sort(train)], frame.iloc[np.sort(val)]
+
+
+# 3. Learn the preprocessing from the training rows only, then apply it to both sides.
+def numbers(column):
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(np.isfinite(values), values, np.nan).astype("float32")
+
+
+def texts(column):
+    return np.array([str(v) for v in column.astype("object").where(column.notna(), MISSING)], dtype=object)
+
+
+def fit_preprocessing(train):
+    tutorial = CONFIG["preprocessing"] == "tutorial"
+    stats = {}
+    for col in NUMERIC:
+        values = numbers(train[col]).astype("float64")
+        values = values[~np.isnan(values)]
+        mean, std = values.mean(), (values.std(ddof=1) if values.size > 1 else 0.0) if tutorial else values.std()
+        if not (np.isfinite(mean) and np.isfinite(std)):
+            mean, std = np.median(values), np.subtract(*np.percentile(values, [75, 25]))
+        stats[col] = {"fill": float(values.mean() if tutorial else np.median(values)), "mean": float(mean),
+                      "std": float(std) if np.isfinite(std) and std > 0 else 1.0}
+    for col in CATEGORICAL:
+        counts = pd.Series(texts(train[col])).value_counts(sort=True)
+        levels = sorted(counts.index) if tutorial else list(counts.index[:MAX_LEVELS])
+        stats[col] = {"levels": levels}
+        if tutorial:
+            codes = np.array([levels.index(v) for v in texts(train[col])], dtype="float64")
+            std = codes.std(ddof=1) if codes.size > 1 else 0.0
+            stats[col].update(mean=float(codes.mean()), std=float(std) if std > 0 else 1.0)
+    return stats
+
+
+def scale(values, mean, std):
+    return (values - np.float32(mean)) / np.maximum(np.sqrt(np.float32(std ** 2)), np.float32(1e-7))
+
+
+def transform(frame, stats):
+    tutorial = CONFIG["preprocessing"] == "tutorial"
+    parts = []
+    for col in NUMERIC:
+        s = stats[col]
+        values = numbers(frame[col])
+        values = scale(np.where(np.isnan(values), np.float32(s["fill"]), values), s["mean"], s["std"])
+        parts.append((values if tutorial else np.clip(values, -CLIP, CLIP)).reshape(-1, 1))
+    for col in CATEGORICAL:
+        levels = {v: i for i, v in enumerate(stats[col]["levels"])}
+        index = np.array([levels.get(v, -1) for v in texts(frame[col])])
+        if tutorial:  # the category's code, unseen categories -1, then scaled like a number
+            parts.append(scale(index.astype("float32"), stats[col]["mean"], stats[col]["std"]).reshape(-1, 1))
+        else:  # one-hot: first column for 'other / unseen', then one per category seen in training
+            onehot = np.zeros((len(index), len(levels) + 1), "float32")
+            onehot[np.arange(len(index)), index + 1] = 1.0
+            parts.append(onehot)
+    return np.concatenate(parts, axis=1).astype("float32")
+
+
+# 4. The network and its training pieces.
+def build_model(n_inputs, n_outputs):
+    l2 = keras.regularizers.L2(CONFIG["l2"]) if CONFIG["l2"] > 0 else None
+    seed = CONFIG["seed"]
+    inputs = keras.Input(shape=(n_inputs,), name="features")
+    x = inputs
+    for i, width in enumerate(CONFIG["hidden"], start=1):
+        x = keras.layers.Dense(width, name=f"hidden_{i}", kernel_regularizer=l2,
+                               kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 100 + i))(x)
+        if CONFIG["activation"] == "leaky_relu":
+            x = keras.layers.LeakyReLU(negative_slope=0.3)(x)
+        else:
+            x = keras.layers.Activation(CONFIG["activation"])(x)
+        if CONFIG["dropout"] > 0:
+            x = keras.layers.Dropout(CONFIG["dropout"], seed=seed * 100 + 50 + i)(x)
+    head = {"binary": "sigmoid", "multiclass": "softmax", "regression": None}[TASK]
+    outputs = keras.layers.Dense(n_outputs, activation=head, name="output",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 100 + 99))(x)
+    return keras.Model(inputs, outputs)
+
+
+def make_optimizer():
+    lr = CONFIG["learning_rate"]
+    return {"rmsprop": lambda: keras.optimizers.RMSprop(lr), "adam": lambda: keras.optimizers.Adam(lr),
+            "adamw": lambda: keras.optimizers.AdamW(lr),
+            "sgd": lambda: keras.optimizers.SGD(lr, momentum=CONFIG["momentum"])}[CONFIG["optimizer"]]()
+
+
+def metrics(y, predictions, loss, decode):
+    if TASK == "regression":
+        truth, pred = decode(y.astype("float64")), decode(predictions.reshape(-1).astype("float64"))
+        if not np.isfinite(pred).all():
+            return {"loss": loss, "mae": math.nan, "rmse": math.nan, "r2": math.nan}
+        return {"loss": loss, "mae": mean_absolute_error(truth, pred), "rmse": math.sqrt(mean_squared_error(truth, pred)),
+                "r2": r2_score(truth, pred) if len(truth) > 1 else math.nan}
+    proba = np.column_stack([1 - predictions.reshape(-1), predictions.reshape(-1)]) if TASK == "binary" else predictions
+    accuracy = accuracy_score(y, np.nan_to_num(proba).argmax(axis=1))
+    try:
+        if len(np.unique(y)) < proba.shape[1] and TASK != "binary":
+            raise ValueError("a class is missing")
+        auc = roc_auc_score(y, proba[:, 1]) if TASK == "binary" else roc_auc_score(
+            y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+    except ValueError:
+        auc = math.nan
+    return {"loss": loss, "accuracy": accuracy, "auc": auc}
+
+
+def main(path):
+    frame, train, val = split(read(path))
+    stats = fit_preprocessing(train)
+    x_train, x_val = transform(train, stats), transform(val, stats)
+    if TASK == "regression":
+        y_all = train[TARGET].to_numpy(dtype="float64")
+        mean, std = y_all.mean(), y_all.std() or 1.0
+        y_train = ((train[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
+        y_val = ((val[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
+        decode, n_outputs = (lambda v: v * std + mean), 1
+    else:
+        classes = sorted(pd.unique(frame[TARGET]), key=class_order)
+        index = {c: i for i, c in enumerate(classes)}
+        y_train = np.array([index[v] for v in train[TARGET]], "int32")
+        y_val = np.array([index[v] for v in val[TARGET]], "int32")
+        decode, n_outputs = None, 1 if TASK == "binary" else len(classes)
+    weights = np.ones(len(y_train), "float32")
+    if TASK != "regression" and CONFIG["class_weight"] == "balanced":
+        found, counts = np.unique(y_train, return_counts=True)
+        weights = (len(y_train) / (len(found) * counts))[np.searchsorted(found, y_train)].astype("float32")
+
+    model = build_model(x_train.shape[1], n_outputs)
+    loss_fn = {"binary": keras.losses.BinaryCrossentropy(), "multiclass": keras.losses.SparseCategoricalCrossentropy(),
+               "regression": keras.losses.MeanSquaredError()}[TASK]
+    optimizer = make_optimizer()
+    optimizer.build(model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x, y, w):
+        with tf.GradientTape() as tape:
+            predictions = model(x, training=True)
+            loss = loss_fn(y, predictions, sample_weight=w)
+            if model.losses:
+                loss += tf.add_n(model.losses)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss, predictions
+
+    x, y, w = tf.constant(x_train), tf.constant(y_train), tf.constant(weights)
+    batch, n = CONFIG["batch_size"], len(y_train)
+    good, best, history, reason = model.get_weights(), (math.inf, 0, None), [], "finished"
+    for epoch in range(1, CONFIG["epochs"] + 1):
+        started = time.perf_counter()
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=[CONFIG["seed"], epoch])
+        losses, outputs = [], []
+        for start in range(0, n, batch):
+            rows = order[start:start + batch]
+            loss, predictions = train_step(tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))
+            losses.append(float(loss))
+            outputs.append(predictions.numpy())
+        val_pred = model(tf.constant(x_val), training=False).numpy()
+        val_loss = float(loss_fn(tf.constant(y_val), tf.constant(val_pred)))
+        seconds = time.perf_counter() - started
+        train_m = metrics(y_train[order.numpy()], np.concatenate(outputs), float(np.mean(np.float32(losses))), decode)
+        val_m = metrics(y_val, val_pred, val_loss, decode)
+        history.append((train_m, val_m, seconds))
+        print(f"epoch {epoch:3d}  " + "  ".join(f"train_{k} {v:.4f}" for k, v in train_m.items()) + "  "
+              + "  ".join(f"val_{k} {v:.4f}" for k, v in val_m.items()))
+        weights_now = model.get_weights()
+        if not (math.isfinite(train_m["loss"]) and all(np.isfinite(v).all() for v in weights_now)):
+            model.set_weights(good)
+            reason = "not_finite"
+            break
+        good = weights_now
+        if CONFIG["patience"] > 0 and math.isfinite(val_loss):
+            if val_loss < best[0]:
+                best = (val_loss, epoch, weights_now)
+            elif epoch - best[1] >= CONFIG["patience"]:
+                reason = "early_stopping"
+                break
+
+    rounded = lambda d: {k: (None if not math.isfinite(v) else round(float(v), 6)) for k, v in d.items()}  # noqa: E731
+    times = [h[2] for h in history[1:]] or [h[2] for h in history]
+    print(json.dumps({
+        "task": TASK, "target": TARGET, "epochs_run": len(history), "stopped_because": reason,
+        "seconds_per_epoch": round(float(np.median(times)), 6) if times else None,
+        "rows": {"train": int(len(y_train)), "validation": int(len(y_val))},
+        "train": rounded(history[-1][0]) if history else {}, "validation": rounded(history[-1][1]) if history else {},
+    }))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python reproduce.py DATA.csv")
+    main(sys.argv[1])
