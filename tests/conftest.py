@@ -1,0 +1,48 @@
+"""Small generated tables shared by the tests (no test needs the internet or ../shared data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_binary(n: int = 160, seed: int = 0) -> pd.DataFrame:
+    """Two numbers, one category, a learnable yes/no target."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(50, 10, n).round()
+    dose = rng.normal(0, 1, n)
+    color = rng.choice(["red", "green", "blue"], n)
+    score = 0.08 * (age - 50) + 1.5 * dose + (color == "red") * 1.0 + rng.normal(0, 0.5, n)
+    return pd.DataFrame({"age": age, "dose": dose, "color": color, "target": (score > 0.3).astype(int)})
+
+
+def make_multiclass(n: int = 150, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    label = np.where(x1 > 0.4, "alpha", np.where(x2 > 0, "beta", "gamma"))
+    return pd.DataFrame({"x1": x1, "x2": x2, "noise": rng.normal(size=n), "species": label})
+
+
+def make_regression(n: int = 150, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(50, 200, n)
+    rooms = rng.integers(1, 6, n)
+    area = rng.choice(["north", "south"], n)
+    price = 1000 * size + 5000 * rooms + np.where(area == "north", 20000, 0) + rng.normal(0, 5000, n)
+    return pd.DataFrame({"size": size, "rooms": rooms, "area": area, "price": price})
+
+
+@pytest.fixture
+def binary_frame() -> pd.DataFrame:
+    return make_binary()
+
+
+@pytest.fixture
+def multiclass_frame() -> pd.DataFrame:
+    return make_multiclass()
+
+
+@pytest.fixture
+def regression_frame() -> pd.DataFrame:
+    return make_regression()
