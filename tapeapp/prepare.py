@@ -68,6 +68,7 @@ class Prepared:
     dropped_rows: int
     data_sha256: str
     warnings: tuple[str, ...]
+    stratified: bool
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -104,7 +105,7 @@ def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFr
 
 
 def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float, seed: int,
-               stratified: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+               stratified: bool = True) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
     """Seeded split, stratified when every class can appear on both sides; else a plain split with a warning.
 
     ``stratified=False`` is the tutorial's own ``train_test_split(test_size=...)``, kept for its preset.
@@ -136,7 +137,7 @@ def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float,
         if missing and stratify is not None:
             notes.append(f"No validation rows for class(es) {', '.join(map(str, missing[:5]))}: use a larger "
                          "validation share to check them.")
-    return np.sort(train), np.sort(val), notes
+    return np.sort(train), np.sort(val), notes, stratify is not None
 
 
 def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepared:
@@ -149,7 +150,7 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepare
     warnings = list(schema.warnings)
     frame, dropped, notes = clean_target(frame, target, task)
     warnings += notes
-    train_pos, val_pos, notes = split_rows(frame, target, task, config.val_fraction, config.seed,
+    train_pos, val_pos, notes, stratified = split_rows(frame, target, task, config.val_fraction, config.seed,
                                            stratified=config.preprocessing != "tutorial")
     warnings += notes
     train, val = frame.iloc[train_pos], frame.iloc[val_pos]
@@ -163,5 +164,5 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepare
         x_val=pre.transform(val), y_val=encoder.encode(val[target]),
         train_rows=frame.index.to_numpy()[train_pos], val_rows=frame.index.to_numpy()[val_pos],
         raw_val=val, preprocessor=pre, target_encoder=encoder, target=target, task=task,
-        dropped_rows=dropped, data_sha256=frame_sha256(frame), warnings=tuple(dict.fromkeys(warnings)),
+        dropped_rows=dropped, data_sha256=frame_sha256(frame), warnings=tuple(dict.fromkeys(warnings)), stratified=stratified,
     )

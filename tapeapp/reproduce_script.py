@@ -5,7 +5,8 @@ from __future__ import annotations
 import pprint
 from importlib import resources
 
-MISSING_MARKERS = ["", "NA", "N/A", "n/a", "?", " ", "null", "NULL", "None", "-", "nan", "NaN", "#N/A"]
+from tapeapp.table import MISSING
+
 _PLACEHOLDER = "SETTINGS = {}  # written by tapeapp: the run's settings, columns and how the file was read"
 
 
@@ -16,10 +17,10 @@ def render_reproduce(run, source_name: str, read_options: dict) -> str:
         "config": run.config.to_dict(),
         "target": run.target, "task": run.task,
         "numeric": list(pre.numeric), "categorical": list(pre.categorical),
-        "stratified": run.config.preprocessing != "tutorial",
+        "stratified": run.prepared.stratified,
         "read": {"delimiter": read_options.get("delimiter") or ",", "encoding": read_options.get("encoding") or "utf-8",
                  "decimal": read_options.get("decimal") or ".", "header": read_options.get("header", True),
-                 "missing_markers": MISSING_MARKERS},
+                 "missing_markers": list(MISSING)},
     }
     template = resources.files("tapeapp").joinpath("templates/reproduce.py").read_text(encoding="utf-8")
     literal = pprint.pformat(settings, indent=4, sort_dicts=False)

@@ -1,0 +1,78 @@
+"""The CLI's contract: per-epoch lines on stderr, one JSON object as the last stdout line, `error:` and status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tapeapp", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    from conftest import make_binary
+
+    path = tmp_path / "table.csv"
+    make_binary().to_csv(path, index=False)
+    return path
+
+
+def test_train_prints_epochs_then_one_json_line(csv_path, tmp_path):
+    out = tmp_path / "out"
+    result = cli("train", csv_path, "--target", "target", "--epochs", "3", "--seed", "1", "--hidden", "16,8",
+                 "--val-fraction", "0.25", "--out", out)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(summary) == {"task", "target", "epochs_run", "stopped_because", "seconds_per_epoch", "rows",
+                            "train", "validation"}
+    assert summary["task"] == "binary" and summary["target"] == "target" and summary["epochs_run"] == 3
+    assert summary["stopped_because"] == "finished" and summary["rows"] == {"train": 120, "validation": 40}
+    assert set(summary["validation"]) == {"loss", "accuracy", "auc"}
+    assert result.stderr.count("epoch ") >= 3
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "model.keras",
+                                                      "predictions.csv", "reproduce.py"]
+    predicted = cli("predict", out / "model.keras", csv_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert predicted.stdout.splitlines()[0] == "predicted_target,probability_0,probability_1"
+    assert len(predicted.stdout.splitlines()) == 161
+
+
+def test_tutorial_preset_and_regression_keys(tmp_path):
+    from conftest import make_regression
+
+    path = tmp_path / "houses.csv"
+    make_regression().to_csv(path, index=False)
+    result = cli("train", path, "--target", "price", "--epochs", "2", "--preset", "tutorial")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["task"] == "regression" and set(summary["train"]) == {"loss", "mae", "rmse", "r2"}
+
+
+def test_inspect(csv_path):
+    result = cli("inspect", csv_path)
+    assert result.returncode == 0, result.stderr
+    assert "target: target" in result.stdout and "task: binary" in result.stdout and "color" in result.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "missing.csv"], "no file"),
+    (["train", "{csv}", "--target", "nope"], "nope"),
+    (["train", "{csv}", "--epochs", "-3"], "epochs"),
+    (["train", "{csv}", "--lr", "abc"], "not a valid value"),
+    (["train", "{csv}", "--task", "cluster"], "cluster"),
+    (["train", "{csv}", "--preset", "turbo"], "Unknown preset"),
+    (["predict", "{csv}", "{csv}"], "not a model"),
+    (["fly"], "fly"),
+])
+def test_user_mistakes_exit_2_with_one_error_line(csv_path, args, words):
+    result = cli(*[a.format(csv=csv_path) for a in args])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,150 @@
+"""The loop: a generator of per-epoch updates that can stop at any time, reproducible, guarded, and correct."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tapeapp import TapeError, TrainConfig, evaluate, inspect_frame, start_run
+from tapeapp._tf import keras, tf
+from tapeapp.model import build_model, make_loss, make_optimizer
+
+
+def _run(frame, target, **config):
+    return start_run(frame, inspect_frame(frame, target=target), TrainConfig(**config))
+
+
+def test_one_update_per_epoch_with_everything_the_page_draws(binary_frame):
+    run = _run(binary_frame, "target", epochs=3, val_fraction=0.25)
+    updates = list(run.epochs())
+    assert [u.epoch for u in updates] == [1, 2, 3]
+    u = updates[-1]
+    assert set(u.train) == set(u.validation) == {"loss", "accuracy", "auc"}
+    assert set(u.grad_norms) == set(u.weight_norms) == {"hidden_1", "hidden_2", "output"}
+    assert all(v > 0 for v in u.grad_norms.values())
+    assert u.learning_rate == pytest.approx(1e-3) and u.seconds > 0 and u.samples_per_second > 0
+    assert [x.stop_reason for x in updates] == [None, None, "finished"]
+    assert run.stopped_because == "finished" and len(run.history) == 3
+    with pytest.raises(Exception):
+        import dataclasses
+        dataclasses.replace(u, epoch=9).__setattr__("epoch", 1)
+
+
+def test_it_learns(binary_frame):
+    run = _run(binary_frame, "target", epochs=40, val_fraction=0.25).fit()
+    assert run.history[-1].train["loss"] < run.history[0].train["loss"]
+    assert run.history[-1].validation["accuracy"] >= 0.8
+
+
+def test_breaking_out_keeps_the_last_finished_epochs_weights(binary_frame):
+    run = _run(binary_frame, "target", epochs=10)
+    snapshots = []
+    gen = run.epochs()
+    for update in gen:
+        snapshots.append([w.copy() for w in run.model.get_weights()])
+        if update.epoch == 3:
+            break
+    gen.close()
+    assert run.stopped_because == "stopped" and len(run.history) == 3
+    assert "after 3 of 10" in run.message
+    for now, then in zip(run.model.get_weights(), snapshots[-1]):
+        np.testing.assert_array_equal(now, then)
+    assert not all(np.array_equal(a, b) for a, b in zip(snapshots[0], snapshots[-1]))
+
+
+def test_same_seed_same_history_other_seed_other_history(binary_frame):
+    a = _run(binary_frame, "target", epochs=4, seed=5).fit().history_frame()
+    b = _run(binary_frame, "target", epochs=4, seed=5).fit().history_frame()
+    c = _run(binary_frame, "target", epochs=4, seed=6).fit().history_frame()
+    cols = [c_ for c_ in a.columns if c_ not in ("seconds", "samples_per_second")]
+    assert a[cols].equals(b[cols])
+    assert not a[cols].equals(c[cols])
+
+
+def test_compiled_epoch_matches_a_plain_eager_loop_including_the_partial_batch(binary_frame):
+    config = TrainConfig(epochs=3, batch_size=32, val_fraction=0.25, dropout=0.0)
+    run = start_run(binary_frame, inspect_frame(binary_frame, target="target"), config)
+    n = len(run.prepared.y_train)
+    assert n % 32 != 0, "the table must leave a partial last batch"
+    fast = [u.train["loss"] for u in run.fit().history]
+
+    data = run.prepared
+    model = build_model(data.x_train.shape[1], 1, "binary", config)
+    loss_fn, optimizer = make_loss("binary"), make_optimizer(config)
+    slow = []
+    for epoch in range(1, 4):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.constant([config.seed, epoch]))
+        losses = []
+        for start in range(0, n, 32):
+            rows = order[start:start + 32]
+            with tf.GradientTape() as tape:
+                loss = loss_fn(tf.gather(data.y_train, rows), model(tf.gather(data.x_train, rows), training=True))
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            losses.append(float(loss))
+        slow.append(float(np.mean(losses)))
+    np.testing.assert_allclose(fast, slow, rtol=1e-5)
+    x = data.x_val[:5]
+    np.testing.assert_allclose(run.model(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_huge_learning_rate_stops_with_a_plain_reason_and_keeps_good_weights(regression_frame):
+    run = _run(regression_frame, "price", epochs=30, learning_rate=100.0, optimizer="sgd", momentum=0.9)
+    updates = list(run.epochs())
+    assert run.stopped_because == "not_finite" and updates[-1].stop_reason == "not_finite"
+    assert "learning rate is too high" in run.message
+    assert len(updates) < 30
+    assert all(np.isfinite(w).all() for w in run.model.get_weights())
+    assert np.isfinite(run.predict(regression_frame.head(3)).iloc[:, 0]).all()
+
+
+def test_early_stopping_restores_the_best_epoch(binary_frame):
+    run = _run(binary_frame, "target", epochs=300, patience=3, optimizer="adam", learning_rate=0.05,
+               hidden=(128, 128), val_fraction=0.3).fit()
+    assert run.stopped_because == "early_stopping" and len(run.history) < 300
+    best = min(range(len(run.history)), key=lambda i: run.history[i].validation["loss"])
+    assert f"from epoch {best + 1}" in run.message
+    assert evaluate(run).headline["accuracy"] == pytest.approx(run.history[best].validation["accuracy"])
+
+
+def test_zero_epochs_and_batches_larger_than_the_data(binary_frame):
+    run = _run(binary_frame, "target", epochs=0).fit()
+    assert run.history == [] and run.stopped_because == "finished" and "untrained" in run.message
+    run = _run(binary_frame, "target", epochs=2, batch_size=10_000).fit()
+    assert len(run.history) == 2 and math.isfinite(run.history[-1].train["loss"])
+
+
+def test_multiclass_and_regression_heads(multiclass_frame, regression_frame):
+    run = _run(multiclass_frame, "species", epochs=30, optimizer="adam", learning_rate=0.01).fit()
+    assert run.task == "multiclass" and run.model.output.shape[-1] == 3
+    assert run.history[-1].validation["accuracy"] > 0.7
+    reg = _run(regression_frame, "price", epochs=60, optimizer="adam", learning_rate=0.01).fit()
+    assert reg.task == "regression" and set(reg.history[-1].validation) == {"loss", "mae", "rmse", "r2"}
+    assert reg.history[-1].validation["r2"] > 0.8
+    assert reg.history[-1].validation["mae"] > 100, "metrics are in the target's units, not scaled ones"
+
+
+def test_regularisation_dropout_and_class_weights_train(binary_frame):
+    run = _run(binary_frame, "target", epochs=3, dropout=0.3, l2=0.01, class_weight="balanced",
+               optimizer="adamw", activation="gelu", hidden=(16, 8, 4)).fit()
+    assert len(run.history) == 3 and set(run.history[-1].grad_norms) == {"hidden_1", "hidden_2", "hidden_3", "output"}
+
+
+def test_a_run_trains_once(binary_frame):
+    run = _run(binary_frame, "target", epochs=1).fit()
+    with pytest.raises(RuntimeError):
+        run.fit()
+
+
+def test_no_feature_left_is_a_user_error(binary_frame):
+    schema = inspect_frame(binary_frame, target="target").with_roles(
+        {"age": "ignored", "dose": "ignored", "color": "ignored"})
+    with pytest.raises(TapeError, match="No column is left"):
+        start_run(binary_frame, schema, TrainConfig(epochs=1))
+
+
+def test_keras_prints_nothing(binary_frame, capfd):
+    _run(binary_frame, "target", epochs=2).fit()
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
