@@ -127,14 +127,20 @@ def _finite(values: Mapping[str, float]) -> bool:
     return all(math.isfinite(v) for k, v in values.items() if k == "loss")
 
 
-def train(model: keras.Model, data, config: TrainConfig, decode=None) -> Iterator[EpochUpdate]:
+def train(model: keras.Model, data, config: TrainConfig, decode=None, strategy=None) -> Iterator[EpochUpdate]:
     """Yield one update per finished epoch; between yields the model holds that epoch's weights.
 
     ``data`` has ``x_train, y_train, x_val, y_val`` and ``task``; ``decode`` maps scaled regression outputs back to
-    original units for the metrics. Stop early by ``break``/``close()``; the generator needs no clean-up.
+    original units for the metrics. Stop early by ``break``/``close()``; the generator needs no clean-up. With a
+    ``tf.distribute`` ``strategy`` (the model must have been built in its scope) each batch is split across replicas.
     """
     task = data.task
-    runner = EpochRunner(model, task, config)
+    if strategy is None:
+        runner = EpochRunner(model, task, config)
+    else:
+        from tapeapp.distributed import DistributedEpochRunner
+
+        runner = DistributedEpochRunner(model, task, config, strategy)
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     w = tf.constant(sample_weights(data.y_train, task, config.class_weight))
     names = [layer.name for layer in dense_layers(model)]

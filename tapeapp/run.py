@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -39,6 +40,7 @@ class Run:
     stopped_because: str = "not_started"
     message: str = ""
     source_sha256: str = ""
+    strategy: tf.distribute.Strategy | None = None
 
     @property
     def task(self) -> str:
@@ -62,7 +64,7 @@ class Run:
             return
         decode = self.prepared.target_encoder.decode_regression if self.task == "regression" else None
         try:
-            for update in train(self.model, self.prepared, self.config, decode):
+            for update in train(self.model, self.prepared, self.config, decode, self.strategy):
                 self.history.append(update)
                 if update.stop_reason:
                     self.stopped_because, self.message = update.stop_reason, update.message
@@ -136,8 +138,14 @@ def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, in
     return out
 
 
-def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "") -> Run:
-    """Split, fit preprocessing on the training rows, and build a fresh model: everything before epoch 1."""
+def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "",
+              strategy: tf.distribute.Strategy | None = None) -> Run:
+    """Split, fit preprocessing on the training rows, and build a fresh model: everything before epoch 1.
+
+    Pass a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``) to train across its devices.
+    """
     prepared = prepare(frame, schema, config)
-    model = build_model(prepared.x_train.shape[1], prepared.target_encoder.n_outputs, prepared.task, config)
-    return Run(config=config, prepared=prepared, model=model, source_sha256=source_sha256 or prepared.data_sha256)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build_model(prepared.x_train.shape[1], prepared.target_encoder.n_outputs, prepared.task, config)
+    return Run(config=config, prepared=prepared, model=model, source_sha256=source_sha256 or prepared.data_sha256,
+               strategy=strategy)

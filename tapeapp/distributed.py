@@ -1,0 +1,58 @@
+"""The same GradientTape step under a ``tf.distribute`` strategy (MirroredStrategy, MultiWorkerMirroredStrategy, ...).
+
+TensorFlow's own machinery does the work: the strategy splits each batch across replicas, ``strategy.run`` runs
+the step on each, and the Keras optimizer all-reduces (sums) the gradients. Each replica therefore scales its loss
+by the *global* batch size, so the summed gradient is the gradient of the global mean loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tapeapp._tf import keras, tf
+from tapeapp.loop import EpochRunner
+from tapeapp.model import dense_layers
+
+
+class DistributedEpochRunner(EpochRunner):
+    """Whole epoch in one ``tf.function`` as in the single-device runner, iterating a distributed dataset."""
+
+    def __init__(self, model: keras.Model, task: str, config, strategy: tf.distribute.Strategy) -> None:
+        self.strategy = strategy
+        with strategy.scope():
+            super().__init__(model, task, config)
+        self.per_example_loss = type(self.loss_fn).from_config({**self.loss_fn.get_config(), "reduction": None})
+        self._epoch = tf.function(self._distributed_epoch_graph, reduce_retracing=True)
+
+    def _replica_step(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor):
+        context = tf.distribute.get_replica_context()
+        global_rows = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.shape(x)[0], tf.float32))
+        with tf.GradientTape() as tape:
+            predictions = self.model(x, training=True)
+            loss = tf.reduce_sum(self.per_example_loss(y, predictions) * w) / global_rows
+            if self.model.losses:
+                loss += tf.add_n(self.model.losses) / self.strategy.num_replicas_in_sync
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        by_var = dict(zip((id(v) for v in self.model.trainable_variables), grads))
+        norms = tf.stack([tf.linalg.global_norm([by_var[id(v)] for v in layer.trainable_variables])
+                          for layer in dense_layers(self.model)])
+        return loss, norms
+
+    def _distributed_epoch_graph(self, batches):
+        loss_sum, norm_sum, steps = tf.constant(0.0), tf.zeros([self.n_layers]), tf.constant(0.0)
+        for x, y, w in batches:
+            loss, norms = self.strategy.run(self._replica_step, args=(x, y, w))
+            loss_sum += self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+            norm_sum += self.strategy.reduce(tf.distribute.ReduceOp.MEAN, norms, axis=None)
+            steps += 1.0
+        return loss_sum / steps, norm_sum / steps
+
+    def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, epoch: int):
+        """Train metrics come from a pass after the epoch: per-replica predictions are not gathered in order."""
+        order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(x)[0]),
+                                                         seed=tf.constant([self.config.seed, epoch]))
+        dataset = tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order), tf.gather(w, order)))
+        batches = self.strategy.experimental_distribute_dataset(dataset.batch(self.config.batch_size))
+        loss, norms = self._epoch(batches)
+        return float(loss), np.arange(int(tf.shape(x)[0])), self.predict(x.numpy()), norms.numpy()

@@ -1,0 +1,41 @@
+"""Training under tf.distribute.MirroredStrategy across two logical CPU devices is as good as on one device."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, {tests!r})
+    from tapeapp._tf import tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from conftest import make_binary
+    from tapeapp import TrainConfig, inspect_frame, start_run
+    frame = make_binary(400)
+    config = TrainConfig(epochs=25, batch_size=32, val_fraction=0.25, optimizer="adam", learning_rate=3e-3)
+    schema = inspect_frame(frame, target="target")
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored = start_run(frame, schema, config, strategy=strategy).fit()
+    single = start_run(frame, schema, config).fit()
+    print(json.dumps({{"replicas": strategy.num_replicas_in_sync,
+                      "mirrored": mirrored.history[-1].validation, "single": single.history[-1].validation,
+                      "epochs": len(mirrored.history), "first_loss": mirrored.history[0].train["loss"],
+                      "last_loss": mirrored.history[-1].train["loss"]}}))
+""")
+
+
+def test_mirrored_strategy_on_two_logical_cpus_learns_as_well():
+    tests = str(Path(__file__).parent)
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=tests)], capture_output=True, text=True,
+                            timeout=600, cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["replicas"] == 2 and out["epochs"] == 25
+    assert out["last_loss"] < out["first_loss"]
+    assert out["mirrored"]["accuracy"] >= out["single"]["accuracy"] - 0.03
+    assert out["mirrored"]["auc"] >= out["single"]["auc"] - 0.02
