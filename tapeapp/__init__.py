@@ -29,9 +29,12 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'tapeapp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tapeapp.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+    home = _EXPORTS[name]
+    module = importlib.import_module(f"tapeapp.{home}")
+    # Importing tapeapp.evaluate binds the submodule to the package name 'evaluate' (so tapeapp.Evaluation used
+    # to turn tapeapp.evaluate into a module); bind every name exported from that module so the exports win.
+    globals().update({key: getattr(module, key) for key, where in _EXPORTS.items() if where == home})
+    return globals()[name]
 
 
 def warm_up() -> None:

@@ -53,9 +53,14 @@ def _load(path: str):
     return read_table(path)
 
 
+def _one_line(message: object) -> str:
+    """A message on one line (a column name may hold a line break), so each problem is exactly one line."""
+    return " ".join(str(message).splitlines())
+
+
 def _warn(lines) -> None:
     for line in lines:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {_one_line(line)}", file=sys.stderr)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -139,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict}[args.command](args)
     except TapeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

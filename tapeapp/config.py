@@ -13,6 +13,7 @@ ACTIVATIONS = ("leaky_relu", "relu", "tanh", "elu", "gelu", "selu", "sigmoid", "
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 PREPROCESSING = ("standard", "tutorial")
 CLASS_WEIGHTS = ("none", "balanced")
+_FLOAT_FIELDS = ("dropout", "l2", "learning_rate", "momentum", "val_fraction")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        for name in _FLOAT_FIELDS:  # learning_rate=10 means 10.0; Keras optimizers refuse a Python int
+            object.__setattr__(self, name, float(getattr(self, name)))
         for problem in _problems(self):
             raise TapeError(problem)
 

@@ -7,8 +7,6 @@ by the *global* batch size, so the summed gradient is the gradient of the global
 
 from __future__ import annotations
 
-import numpy as np
-
 from tapeapp._tf import keras, tf
 from tapeapp.loop import EpochRunner
 from tapeapp.model import dense_layers
@@ -19,10 +17,15 @@ class DistributedEpochRunner(EpochRunner):
 
     def __init__(self, model: keras.Model, task: str, config, strategy: tf.distribute.Strategy) -> None:
         self.strategy = strategy
-        with strategy.scope():
-            super().__init__(model, task, config)
+        super().__init__(model, task, config)
         self.per_example_loss = type(self.loss_fn).from_config({**self.loss_fn.get_config(), "reduction": None})
         self._epoch = tf.function(self._distributed_epoch_graph, reduce_retracing=True)
+        self._evaluate = tf.function(self._evaluate_graph, reduce_retracing=True)
+
+    def _make_optimizer(self) -> keras.optimizers.Optimizer:
+        """Optimizer slots must be mirrored like the weights; metrics stay outside the scope, updated in one place."""
+        with self.strategy.scope():
+            return super()._make_optimizer()
 
     def _replica_step(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor):
         context = tf.distribute.get_replica_context()
@@ -48,11 +51,19 @@ class DistributedEpochRunner(EpochRunner):
             steps += 1.0
         return loss_sum / steps, norm_sum / steps
 
-    def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, epoch: int):
-        """Train metrics come from a pass after the epoch: per-replica predictions are not gathered in order."""
+    def _evaluate_graph(self, x: tf.Tensor, y: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor) -> dict:
+        return {"train": self._scores(self.train_metrics, x, y), "validation": self._scores(self.val_metrics, x_val, y_val),
+                "weight_norms": self._weight_norms()}
+
+    def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
+                  epoch: int) -> dict:
+        """Training metrics come from a pass after the epoch: per-replica predictions are not gathered in order."""
         order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(x)[0]),
                                                          seed=tf.constant([self.config.seed, epoch]))
         dataset = tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order), tf.gather(w, order)))
         batches = self.strategy.experimental_distribute_dataset(dataset.batch(self.config.batch_size))
         loss, norms = self._epoch(batches)
-        return float(loss), np.arange(int(tf.shape(x)[0])), self.predict(x.numpy()), norms.numpy()
+        out = tf.nest.map_structure(lambda t: t.numpy(), self._evaluate(x, y, x_val, y_val))
+        out["train"]["loss"] = loss.numpy()
+        out["grad_norms"] = norms.numpy()
+        return out

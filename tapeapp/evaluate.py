@@ -38,7 +38,7 @@ def _thin(frame: pd.DataFrame) -> pd.DataFrame:
 def predicted_labels(task: str, proba: np.ndarray, threshold: float) -> np.ndarray:
     if task == "binary":
         return (proba[:, 1] >= threshold).astype(int)
-    return proba.argmax(axis=1)
+    return np.nan_to_num(proba).argmax(axis=1)
 
 
 def classification_report(task: str, y: np.ndarray, proba: np.ndarray, classes: tuple,
@@ -52,7 +52,8 @@ def classification_report(task: str, y: np.ndarray, proba: np.ndarray, classes: 
     p, r, f, s = precision_recall_fscore_support(y, predicted, labels=labels, zero_division=0)
     per_class = pd.DataFrame({"class": names, "precision": p, "recall": r, "f1": f, "support": s})
     roc_parts, pr_parts, aucs = [], [], []
-    curve_classes = [1] if task == "binary" else list(labels)
+    # a model whose numbers overflowed (a far too high learning rate) has no curves, only its (poor) labels
+    curve_classes = ([1] if task == "binary" else list(labels)) if np.isfinite(proba).all() else []
     for k in curve_classes:
         truth = (y == k).astype(int)
         if truth.min() == truth.max():
@@ -72,6 +73,9 @@ def classification_report(task: str, y: np.ndarray, proba: np.ndarray, classes: 
 
 def regression_report(actual: np.ndarray, predicted: np.ndarray) -> Evaluation:
     points = pd.DataFrame({"actual": actual, "predicted": predicted, "residual": actual - predicted})
+    if not np.isfinite(predicted).all():  # overflowed predictions have no scores, as in the per-epoch metrics
+        return Evaluation(task="regression", threshold=None, headline=dict.fromkeys(("mae", "rmse", "r2"), math.nan),
+                          points=points)
     headline = {"mae": float(mean_absolute_error(actual, predicted)),
                 "rmse": float(math.sqrt(mean_squared_error(actual, predicted))),
                 "r2": float(r2_score(actual, predicted)) if len(actual) > 1 else math.nan}

@@ -16,11 +16,7 @@ import numpy as np
 
 from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
-from tapeapp.metrics import epoch_metrics
 from tapeapp.model import dense_layers, make_loss, make_optimizer
-
-PREDICT_CHUNK = 65_536
-
 
 @dataclass(frozen=True)
 class EpochUpdate:
@@ -65,49 +61,90 @@ def train_step(model: keras.Model, loss_fn: keras.losses.Loss, optimizer: keras.
     return loss, predictions, norms
 
 
+def make_metrics(task: str, n_outputs: int) -> dict[str, keras.metrics.Metric]:
+    """Keras' streaming metrics, updated inside the compiled epoch as the tutorial updated its BinaryAccuracy.
+
+    AUC here is Keras' 200-threshold approximation, good for a live curve; ``evaluate`` reports the exact one.
+    """
+    if task == "binary":
+        return {"accuracy": keras.metrics.BinaryAccuracy(), "auc": keras.metrics.AUC()}
+    if task == "multiclass":
+        return {"accuracy": keras.metrics.SparseCategoricalAccuracy(),
+                "auc": keras.metrics.AUC(multi_label=True, num_labels=n_outputs)}
+    return {"mae": keras.metrics.MeanAbsoluteError(), "rmse": keras.metrics.RootMeanSquaredError(),
+            "r2": keras.metrics.R2Score()}
+
+
 class EpochRunner:
-    """Compiles one whole epoch into a single graph call: per-batch Python overhead is what makes naive loops slow."""
+    """Compiles one whole epoch into a single graph call: per-batch Python overhead is what makes naive loops slow.
+
+    One call shuffles, runs every batch (the last partial one included), updates the training metrics, then scores
+    the validation rows, and returns a handful of numbers: nothing per batch crosses back into Python.
+    """
 
     def __init__(self, model: keras.Model, task: str, config: TrainConfig) -> None:
         self.model, self.task, self.config = model, task, config
+        self.n_outputs = int(model.output.shape[-1])
         self.loss_fn = make_loss(task)
-        self.optimizer = make_optimizer(config)
-        self.optimizer.build(model.trainable_variables)
+        self.train_metrics = make_metrics(task, self.n_outputs)
+        self.val_metrics = make_metrics(task, self.n_outputs)
+        self.optimizer = self._make_optimizer()
         self.n_layers = len(dense_layers(model))
         self._epoch = tf.function(self._epoch_graph, reduce_retracing=True)
-        self._predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
-    def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, seed: tf.Tensor):
+    def _make_optimizer(self) -> keras.optimizers.Optimizer:
+        optimizer = make_optimizer(self.config)
+        optimizer.build(self.model.trainable_variables)
+        return optimizer
+
+    def _update(self, metrics: dict[str, keras.metrics.Metric], y: tf.Tensor, predictions: tf.Tensor) -> None:
+        if self.task == "regression":
+            y = tf.reshape(y, (-1, 1))
+        for name, metric in metrics.items():
+            if self.task == "multiclass" and name == "auc":
+                metric.update_state(tf.one_hot(y, self.n_outputs), predictions)
+            else:
+                metric.update_state(y, predictions)
+
+    def _scores(self, metrics: dict[str, keras.metrics.Metric], x: tf.Tensor, y: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Loss and metrics of the current weights on a whole set of rows, in one forward pass."""
+        for metric in metrics.values():
+            metric.reset_state()
+        predictions = self.model(x, training=False)
+        self._update(metrics, y, predictions)
+        return {"loss": self.loss_fn(y, predictions), **{k: m.result() for k, m in metrics.items()}}
+
+    def _weight_norms(self) -> tf.Tensor:
+        return tf.stack([tf.norm(layer.kernel) for layer in dense_layers(self.model)])
+
+    def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
+                     seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        for metric in self.train_metrics.values():
+            metric.reset_state()
         n = tf.shape(x)[0]
         batch = tf.constant(self.config.batch_size, tf.int32)
         steps = (n + batch - 1) // batch
         order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
         loss_sum = tf.constant(0.0)
         norm_sum = tf.zeros([self.n_layers])
-        outputs = tf.TensorArray(tf.float32, size=steps, infer_shape=False)
         for step in tf.range(steps):
             rows = order[step * batch:tf.minimum((step + 1) * batch, n)]
+            y_batch = tf.gather(y, rows)
             loss, predictions, norms = train_step(self.model, self.loss_fn, self.optimizer,
-                                                  tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))
+                                                  tf.gather(x, rows), y_batch, tf.gather(w, rows))
+            self._update(self.train_metrics, y_batch, predictions)
             loss_sum += loss
             norm_sum += norms
-            outputs = outputs.write(step, predictions)
         steps_f = tf.cast(steps, tf.float32)
-        return loss_sum / steps_f, order, outputs.concat(), norm_sum / steps_f
+        train = {"loss": loss_sum / steps_f, **{k: m.result() for k, m in self.train_metrics.items()}}
+        return {"train": train, "validation": self._scores(self.val_metrics, x_val, y_val),
+                "grad_norms": norm_sum / steps_f, "weight_norms": self._weight_norms()}
 
-    def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, epoch: int):
-        seed = tf.constant([self.config.seed, epoch], tf.int32)
-        loss, order, predictions, norms = self._epoch(x, y, w, seed)
-        return float(loss), order.numpy(), predictions.numpy(), norms.numpy()
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == 0:
-            return np.zeros((0, self.model.output.shape[-1]), "float32")
-        return np.concatenate([self._predict(tf.constant(x[i:i + PREDICT_CHUNK])).numpy()
-                               for i in range(0, len(x), PREDICT_CHUNK)])
-
-    def loss(self, y: np.ndarray, predictions: np.ndarray) -> float:
-        return float(self.loss_fn(tf.constant(y), tf.constant(predictions)))
+    def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
+                  epoch: int) -> dict:
+        """One epoch; returns plain floats and arrays (train/validation score dicts, gradient and weight norms)."""
+        out = self._epoch(x, y, w, x_val, y_val, tf.constant([self.config.seed, epoch], tf.int32))
+        return tf.nest.map_structure(lambda t: t.numpy(), out)
 
 
 def sample_weights(y: np.ndarray, task: str, class_weight: str) -> np.ndarray:
@@ -119,20 +156,21 @@ def sample_weights(y: np.ndarray, task: str, class_weight: str) -> np.ndarray:
     return per_class[np.searchsorted(classes, y)].astype("float32")
 
 
-def weight_norms(model: keras.Model) -> dict[str, float]:
-    return {layer.name: float(np.linalg.norm(layer.kernel.numpy())) for layer in dense_layers(model)}
+def _finite(scores: Mapping[str, float], weight_norms: np.ndarray) -> bool:
+    return math.isfinite(scores["loss"]) and bool(np.isfinite(weight_norms).all())
 
 
-def _finite(values: Mapping[str, float]) -> bool:
-    return all(math.isfinite(v) for k, v in values.items() if k == "loss")
+def _in_target_units(scores: dict, scale: float) -> dict[str, float]:
+    """Regression is trained on a standardised target; MAE and RMSE are reported in the target's own units."""
+    return {k: float(v) * (scale if k in ("mae", "rmse") else 1.0) for k, v in scores.items()}
 
 
-def train(model: keras.Model, data, config: TrainConfig, decode=None, strategy=None) -> Iterator[EpochUpdate]:
+def train(model: keras.Model, data, config: TrainConfig, strategy=None) -> Iterator[EpochUpdate]:
     """Yield one update per finished epoch; between yields the model holds that epoch's weights.
 
-    ``data`` has ``x_train, y_train, x_val, y_val`` and ``task``; ``decode`` maps scaled regression outputs back to
-    original units for the metrics. Stop early by ``break``/``close()``; the generator needs no clean-up. With a
-    ``tf.distribute`` ``strategy`` (the model must have been built in its scope) each batch is split across replicas.
+    ``data`` is a ``Prepared`` (x/y for training and validation, the task, the target's scale). Stop early by
+    ``break``/``close()``; the generator needs no clean-up. With a ``tf.distribute`` ``strategy`` (the model must
+    have been built in its scope) each batch is split across the strategy's replicas.
     """
     task = data.task
     if strategy is None:
@@ -141,31 +179,30 @@ def train(model: keras.Model, data, config: TrainConfig, decode=None, strategy=N
         from tapeapp.distributed import DistributedEpochRunner
 
         runner = DistributedEpochRunner(model, task, config, strategy)
-    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+    scale = data.target_encoder.std_ if task == "regression" else 1.0
+    x, y, x_val, y_val = (tf.constant(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
     w = tf.constant(sample_weights(data.y_train, task, config.class_weight))
     names = [layer.name for layer in dense_layers(model)]
     good_weights = model.get_weights()
     best = (math.inf, 0, good_weights)
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        train_loss, order, train_pred, norms = runner.run_epoch(x, y, w, epoch)
-        val_pred = runner.predict(data.x_val)
-        val_loss = runner.loss(data.y_val, val_pred) if len(val_pred) else float("nan")
+        out = runner.run_epoch(x, y, w, x_val, y_val, epoch)
         seconds = time.perf_counter() - started
-        train_m = epoch_metrics(task, data.y_train[order], train_pred, train_loss, decode)
-        val_m = epoch_metrics(task, data.y_val, val_pred, val_loss, decode)
+        train_m, val_m = _in_target_units(out["train"], scale), _in_target_units(out["validation"], scale)
         update = dict(epoch=epoch, epochs=config.epochs, train=train_m, validation=val_m,
                       learning_rate=float(keras.ops.convert_to_numpy(runner.optimizer.learning_rate)),
                       seconds=seconds, samples_per_second=len(data.y_train) / max(seconds, 1e-9),
-                      grad_norms=dict(zip(names, map(float, norms))), weight_norms=weight_norms(model))
-        weights = model.get_weights()
-        if not (_finite(train_m) and all(np.isfinite(v).all() for v in weights)):
+                      grad_norms=dict(zip(names, map(float, out["grad_norms"]))),
+                      weight_norms=dict(zip(names, map(float, out["weight_norms"]))))
+        if not _finite(train_m, out["weight_norms"]):
             model.set_weights(good_weights)
             yield EpochUpdate(**update, stop_reason="not_finite", message=(
                 f"Training stopped in epoch {epoch}: the loss stopped being a finite number, usually because the "
                 f"learning rate is too high. The model keeps the weights from epoch {epoch - 1}."))
             return
-        good_weights = weights
+        weights = good_weights = model.get_weights()
+        val_loss = val_m["loss"]
         if config.patience > 0 and math.isfinite(val_loss):
             if val_loss < best[0]:
                 best = (val_loss, epoch, weights)

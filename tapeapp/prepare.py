@@ -11,8 +11,8 @@ from sklearn.model_selection import train_test_split
 
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
-from tapeapp.preprocess import Preprocessor, is_numeric
-from tapeapp.schema import Schema
+from tapeapp.preprocess import Preprocessor, is_numeric, numeric_values
+from tapeapp.schema import Schema, many_levels_warning, missing_target_warning
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +44,11 @@ class TargetEncoder:
     @property
     def n_outputs(self) -> int:
         return 1 if self.task in ("binary", "regression") else len(self.classes_)
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value it holds, so messages show 70 and not np.int64(70)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _sort_key(value: object) -> tuple:
@@ -84,9 +89,9 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 
 def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFrame, int, list[str]]:
-    """Drop rows whose target is missing (or not a finite number for regression), and say how many."""
+    """Drop rows whose target is missing (or, for regression, not a number float32 can hold), and say how many."""
     y = frame[target]
-    keep = y.notna()
+    rows, notes = len(frame), []
     if task == "regression":
         if not is_numeric(y):
             converted = pd.to_numeric(y, errors="coerce")
@@ -94,14 +99,19 @@ def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFr
                 raise TapeError(f"'{target}' holds text, so it cannot be predicted as a quantity; choose "
                                 "classification instead.")
             y = converted
-        keep &= np.isfinite(pd.to_numeric(y, errors="coerce").to_numpy(dtype="float64", na_value=np.nan))
-        frame = frame.assign(**{target: y})
-    dropped = int((~keep).sum())
-    notes = [f"{dropped:,} row(s) with no value in '{target}' were left out."] if dropped else []
-    frame = frame.loc[keep]
+        unusable = y.notna().to_numpy() & np.isnan(numeric_values(y))
+        if unusable.any():
+            notes.append(f"{int(unusable.sum()):,} row(s) with an infinite or too large value in '{target}' "
+                         "were left out.")
+        frame = frame.assign(**{target: y}).loc[~unusable]
+        y = frame[target]
+    missing = int(y.isna().sum())
+    if missing:
+        notes.insert(0, f"{missing:,} row(s) with no value in '{target}' were left out.")
+    frame = frame.loc[y.notna()]
     if len(frame) == 0:
         raise TapeError(f"No rows are left: every row is missing a value in '{target}'.")
-    return frame, dropped, notes
+    return frame, rows - len(frame), notes
 
 
 def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float, seed: int,
@@ -113,15 +123,22 @@ def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float,
     n = len(frame)
     positions = np.arange(n)
     n_val = int(np.ceil(n * val_fraction))
-    if n < 4 or n_val < 1 or n - n_val < 2:
+    if n < 4:
         raise TapeError(f"Only {n} usable row(s): at least 4 are needed to train and check a model.")
+    if n - n_val < 2:
+        raise TapeError(f"A validation share of {val_fraction:.0%} leaves only {n - n_val} of the {n} usable rows "
+                        "for training; choose a smaller validation share.")
     notes: list[str] = []
     stratify = None
     if task != "regression":
         counts = frame[target].value_counts()
         if len(counts) < 2:
-            raise TapeError(f"'{target}' has only one value ({counts.index[0]!r}), so there is nothing to "
+            raise TapeError(f"'{target}' has only one value ({_plain(counts.index[0])!r}), so there is nothing to "
                             "learn: choose another column to predict.")
+        if counts.max() < 2:
+            quantity = " or predict it as a quantity" if is_numeric(frame[target]) else ""
+            raise TapeError(f"Every value of '{target}' appears only once (like an ID), so there are no classes to "
+                            f"learn: choose another column to predict{quantity}.")
         rare = counts[counts < 2]
         if not stratified:
             pass
@@ -140,19 +157,37 @@ def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float,
     return np.sort(train), np.sort(val), notes, stratify is not None
 
 
+def _no_features(schema: Schema) -> TapeError:
+    """The error for a schema without features, saying why the other columns are not used."""
+    others = [column for column in schema.columns if column.name != schema.target]
+    if not others:
+        return TapeError(f"The table has only one column, '{schema.target}', so there is nothing to learn it from; "
+                         "add columns that help predict it.")
+    why = "; ".join(f"'{c.name}': {c.reason or c.role}" for c in others[:3]) + ("; ..." if len(others) > 3 else "")
+    return TapeError(f"No column is left to learn from ({why}); mark at least one column as a feature.")
+
+
+def _schema_warnings(schema: Schema) -> list[str]:
+    """The schema's warnings, less those that preparing restates with counts from the rows it actually uses."""
+    restated = {missing_target_warning(schema.target, schema.column(schema.target).missing)}
+    restated.update(many_levels_warning(column.name, column.distinct) for column in schema.columns)
+    return [warning for warning in schema.warnings if warning not in restated]
+
+
 def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepared:
+    """Check the rows and the target first (the most basic problem is the one reported), then split and fit."""
     target, task = schema.target, schema.task
     if target not in frame.columns:
         raise TapeError(f"There is no column named '{target}' in this table.")
-    features = [c for c in schema.features if c != target]
-    if not features:
-        raise TapeError("No column is left to learn from: mark at least one column as a feature.")
-    warnings = list(schema.warnings)
+    warnings = _schema_warnings(schema)
     frame, dropped, notes = clean_target(frame, target, task)
     warnings += notes
     train_pos, val_pos, notes, stratified = split_rows(frame, target, task, config.val_fraction, config.seed,
                                            stratified=config.preprocessing != "tutorial")
     warnings += notes
+    features = [c for c in schema.features if c != target]
+    if not features:
+        raise _no_features(schema)
     train, val = frame.iloc[train_pos], frame.iloc[val_pos]
     numeric = tuple(c for c in features if is_numeric(frame[c]))
     categorical = tuple(c for c in features if c not in numeric)

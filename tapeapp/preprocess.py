@@ -1,8 +1,8 @@
 """Preprocessing fitted on training rows only, applied by Keras layers so the exported model takes raw values.
 
 Like a scikit-learn transformer: ``fit`` learns statistics from the training rows (attributes ending in ``_``),
-``transform`` applies them. The same Keras layers transform the training data and sit inside the exported
-``.keras`` file, so what the app trained on and what the file computes cannot drift apart.
+``transform`` applies them. The same Keras layers (``apply``) transform the training data, run eagerly, and sit
+inside the exported ``.keras`` file, so what the app trained on and what the file computes cannot drift apart.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from tapeapp.errors import TapeError
 MISSING_TOKEN = ""
 MAX_LEVELS = 50
 CLIP = 10.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+MAX_SPREAD = 1e18  # the Normalization layer squares the spread in float32: larger ones would overflow
 _CHUNK = 65_536
 
 
@@ -27,15 +29,26 @@ def is_numeric(series: pd.Series) -> bool:
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
-    """Numbers as float32 with inf and non-numbers as NaN (so they are imputed, never trained on)."""
+    """Numbers as float32; inf, numbers too large for float32 and non-numbers become NaN (imputed, never trained on)."""
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return np.where(np.isfinite(values), values, np.nan).astype("float32")
+    return np.where(np.abs(values) <= FLOAT32_MAX, values, np.nan).astype("float32")
+
+
+def unusable_numbers(series: pd.Series) -> tuple[int, str]:
+    """How many present values ``numeric_values`` turns into NaN, and the first of them, for a plain note."""
+    present = series.notna().to_numpy()
+    lost = present & np.isnan(numeric_values(series))
+    return int(lost.sum()), (str(series[lost].iloc[0]) if lost.any() else "")
 
 
 def text_values(series: pd.Series) -> np.ndarray:
-    """Category labels as strings, missing as the empty string (a category of its own)."""
+    """Category labels as strings, missing as the empty string (a category of its own).
+
+    NUL characters are dropped: NumPy's string arrays (which Keras' StringLookup uses) cut them off, so 'a' and
+    'a\x00' would become one repeated category.
+    """
     as_text = series.astype("object").where(series.notna(), MISSING_TOKEN)
-    return np.array([str(v) for v in as_text], dtype=object)
+    return np.array([str(v).replace("\x00", "") for v in as_text], dtype=object)
 
 
 def input_name(column: str, taken: set[str]) -> str:
@@ -63,7 +76,7 @@ class Preprocessor:
     std_: dict[str, float] = field(default_factory=dict)
     categories_: dict[str, list[str]] = field(default_factory=dict)
     warnings_: list[str] = field(default_factory=list)
-    _model: keras.Model | None = None
+    fitted_: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -77,16 +90,23 @@ class Preprocessor:
             finite = values[~np.isnan(values)]
             if finite.size == 0:
                 raise TapeError(f"The column '{col}' has no numbers in the training rows; mark it as ignored.")
+            lost, example = unusable_numbers(train[col])
+            if lost:
+                self.warnings_.append(
+                    f"'{col}' has {lost:,} {'value that is' if lost == 1 else 'values that are'} infinite or too "
+                    f"large to compute with (such as {example}); {'it is' if lost == 1 else 'they are'} treated as "
+                    "missing."
+                )
             self.fill_[col] = float(np.median(finite) if self.mode == "standard" else finite.mean())
             if self.mode == "tutorial":
                 mean, std = finite.mean(), finite.std(ddof=1) if finite.size > 1 else 0.0
             else:
                 mean, std = finite.mean(), finite.std()
-            if not np.isfinite(mean) or not np.isfinite(std):
+            if std > MAX_SPREAD:
                 mean, std = float(np.median(finite)), float(np.subtract(*np.percentile(finite, [75, 25])))
                 self.warnings_.append(f"'{col}' has huge values; it was scaled by its median and spread instead.")
             self.mean_[col] = float(mean)
-            self.std_[col] = float(std) if np.isfinite(std) and std > 0 else 1.0
+            self.std_[col] = min(float(std), MAX_SPREAD) if std > 0 else 1.0
         for col in self.categorical:
             counts = pd.Series(text_values(train[col])).value_counts(sort=True)
             if self.mode == "tutorial":
@@ -103,7 +123,7 @@ class Preprocessor:
                 codes = np.array([levels.index(v) for v in text_values(train[col])], dtype="float64")
                 std = codes.std(ddof=1) if codes.size > 1 else 0.0
                 self.mean_[col], self.std_[col] = float(codes.mean()), float(std) if std > 0 else 1.0
-        self._model = self._build()
+        self.fitted_ = True
         return self
 
     def raw_inputs(self) -> dict[str, keras.KerasTensor]:
@@ -116,10 +136,13 @@ class Preprocessor:
     def apply(self, inputs: dict[str, keras.KerasTensor]) -> keras.KerasTensor:
         """The fitted transform as Keras layers on symbolic inputs (used for training and for export)."""
         parts = []
-        for col in self.numeric:
-            x = inputs[self.input_names_[col]]
-            x = keras.ops.where(keras.ops.isnan(x), self.fill_[col], x)
-            x = keras.layers.Normalization(mean=[self.mean_[col]], variance=[self.std_[col] ** 2])(x)
+        if self.numeric:  # one block for all numbers: a few layers whether the table has 3 columns or 5,000
+            x = [inputs[self.input_names_[col]] for col in self.numeric]
+            x = x[0] if len(x) == 1 else keras.ops.concatenate(x, axis=-1)
+            fill = np.array([self.fill_[col] for col in self.numeric], dtype="float32")
+            x = keras.ops.where(keras.ops.isnan(x), fill, x)
+            x = keras.layers.Normalization(mean=[self.mean_[col] for col in self.numeric],
+                                           variance=[self.std_[col] ** 2 for col in self.numeric])(x)
             parts.append(x if self.mode == "tutorial" else keras.ops.clip(x, -CLIP, CLIP))
         for col in self.categorical:
             x = inputs[self.input_names_[col]]
@@ -134,38 +157,57 @@ class Preprocessor:
                 parts.append(keras.ops.cast(onehot, "float32"))
         if len(parts) == 1:
             return parts[0]
-        return keras.layers.Concatenate()(parts)
-
-    def _build(self) -> keras.Model:
-        inputs = self.raw_inputs()
-        return keras.Model(inputs, self.apply(inputs), name="preprocess")
+        return keras.ops.concatenate(parts, axis=-1)
 
     def feature_dict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Raw columns as the arrays the Keras inputs expect; missing or unreadable columns are a user error."""
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
-            raise TapeError("These columns are missing: " + ", ".join(f"'{c}'" for c in missing) + ".")
+            raise TapeError("These columns are missing: " + ", ".join(f"'{c}'" for c in missing)
+                            + "; add them, the model needs every column it learned from.")
         out = {}
         for col in self.columns:
             name = self.input_names_[col]
             out[name] = (numeric_values(frame[col]) if col in self.numeric else text_values(frame[col])).reshape(-1, 1)
         return out
 
+    def check(self, frame: pd.DataFrame) -> list[str]:
+        """Plain notes on values in new rows that the fitted preprocessing cannot use as they are."""
+        notes = []
+        for col in self.numeric:
+            lost, example = unusable_numbers(frame[col]) if col in frame.columns else (0, "")
+            if lost:
+                verb = "is" if lost == 1 else "are"
+                notes.append(f"'{col}': {lost:,} {'value' if lost == 1 else 'values'} {verb} not a usable number "
+                             f"(such as '{example}') and {verb} filled in like a missing value.")
+        for col in self.categorical:
+            if col not in frame.columns:
+                continue
+            present = frame[col][frame[col].notna()]
+            unknown = present[~pd.Series(text_values(present), index=present.index).isin(self.categories_[col])]
+            if len(unknown):
+                notes.append(f"'{col}': {len(unknown):,} {'row has' if len(unknown) == 1 else 'rows have'} a value the "
+                             f"model did not learn (such as '{unknown.iloc[0]}'), counted as 'other'.")
+        return notes
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        if self._model is None:
+        """The fitted layers applied eagerly, in chunks; a symbolic keras.Model with one input per column would cost
+        seconds to build for a table with thousands of columns, and the export builds its own."""
+        if not self.fitted_:
             raise RuntimeError("fit() first")
         data = self.feature_dict(frame)
         n = len(frame)
         chunks = []
-        for start in range(0, max(n, 1), _CHUNK):
+        for start in range(0, n, _CHUNK):
             piece = {k: tf.constant(v[start:start + _CHUNK]) for k, v in data.items()}
-            chunks.append(np.asarray(self._model(piece, training=False), dtype="float32"))
-        out = np.concatenate(chunks) if chunks else np.zeros((0, self.width), "float32")
-        return out[:n]
+            chunks.append(np.asarray(self.apply(piece), dtype="float32"))
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.width), "float32")
 
     @property
     def width(self) -> int:
-        return int(self._model.output.shape[-1])
+        """How many numbers one row becomes: one per number column, one-hot slots (plus 'other') or one code."""
+        per_category = [1 if self.mode == "tutorial" else len(self.categories_[c]) + 1 for c in self.categorical]
+        return len(self.numeric) + sum(per_category)
 
     def summary(self) -> pd.DataFrame:
         """What was learned from the training rows, one line per input column, for the page to show."""

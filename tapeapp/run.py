@@ -62,9 +62,8 @@ class Run:
         if self.config.epochs == 0:
             self.stopped_because, self.message = "finished", "Zero epochs asked for: the model is untrained."
             return
-        decode = self.prepared.target_encoder.decode_regression if self.task == "regression" else None
         try:
-            for update in train(self.model, self.prepared, self.config, decode, self.strategy):
+            for update in train(self.model, self.prepared, self.config, self.strategy):
                 self.history.append(update)
                 if update.stop_reason:
                     self.stopped_because, self.message = update.stop_reason, update.message
@@ -110,6 +109,14 @@ class Run:
         known = set(self.prepared.features) | {self.target}
         return [c for c in frame.columns if c not in known]
 
+    def prediction_notes(self, frame: pd.DataFrame) -> list[str]:
+        """What ``predict`` does with values in these rows that the model cannot use as they are, in plain words.
+
+        Unreadable numbers are filled in like missing ones and unknown categories count as 'other'; extra columns
+        are listed by ``unexpected_columns`` and missing columns make ``predict`` refuse.
+        """
+        return self.prepared.preprocessor.check(frame)
+
     def summary(self) -> dict:
         """The CLI's JSON line: one object with the same shape for every task."""
         train_m, val_m = self.final_metrics()
@@ -127,15 +134,12 @@ class Run:
 
 def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, index: pd.Index) -> pd.DataFrame:
     """Model outputs as a table: the predicted value, and for classification one probability column per class."""
-    out = pd.DataFrame(index=index)
     if task == "regression":
-        out[f"predicted_{target}"] = np.asarray(raw, dtype="float64").reshape(-1)
-        return out
+        return pd.DataFrame({f"predicted_{target}": np.asarray(raw, dtype="float64").reshape(-1)}, index=index)
     proba = probabilities(task, np.asarray(raw))
-    out[f"predicted_{target}"] = [classes[i] for i in proba.argmax(axis=1)]
-    for i, c in enumerate(classes):
-        out[f"probability_{c}"] = proba[:, i]
-    return out
+    columns = {f"predicted_{target}": [classes[i] for i in np.nan_to_num(proba).argmax(axis=1)]}
+    columns.update({f"probability_{c}": proba[:, i] for i, c in enumerate(classes)})
+    return pd.DataFrame(columns, index=index)  # built at once: hundreds of classes, one block, no fragmentation
 
 
 def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "",

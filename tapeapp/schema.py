@@ -384,7 +384,7 @@ def _guess_task(goal: ColumnInfo, fact: ColumnFacts) -> tuple[str, str]:
     if goal.kind == "boolean" or distinct == 2:
         return "binary", "2 distinct values: a yes/no question"
     if fact.numeric:
-        if not fact.integer or distinct > FEW_INTEGERS:
+        if not fact.integer or distinct > FEW_INTEGERS or distinct == fact.rows:  # classes need repeated values
             return "regression", f"numbers with {distinct:,} distinct values: predicting a quantity"
         return (
             "multiclass",
@@ -436,9 +436,11 @@ def _warnings(
             f"'{name}' has the same value in every row, so no model can be trained; choose another column to predict."
         )
     if goal.missing and distinct:
+        notes.append(missing_target_warning(name, goal.missing))
+    if goal.kind == "identifier":
         notes.append(
-            f"{goal.missing:,} {'row has' if goal.missing == 1 else 'rows have'} no value in '{name}' "
-            "and will be left out."
+            f"'{name}' looks like an ID (a different value in every row), so there is nothing general to learn; "
+            "choose another column to predict."
         )
     if task != "regression" and distinct > MAX_CLASSES:
         notes.append(
@@ -459,12 +461,20 @@ def _warnings(
             elif column.role == "feature":
                 notes.append(f"'{column.name}' {how}: it gives the answer away, so scores will look too good.")
         if column.role == "feature" and column.kind == "categorical" and column.distinct > MANY_LEVELS:
-            notes.append(
-                f"'{column.name}' has {column.distinct:,} different values; only the most common ones will be used."
-            )
+            notes.append(many_levels_warning(column.name, column.distinct))
     if not any(column.role == "feature" for column in columns):
         notes.append("No columns are left to learn from; make at least one column a feature.")
     return notes
+
+
+def missing_target_warning(name: str, missing: int) -> str:
+    """The warning about rows without a value to predict (training restates it with the rows it actually drops)."""
+    return f"{missing:,} {'row has' if missing == 1 else 'rows have'} no value in '{name}' and will be left out."
+
+
+def many_levels_warning(name: str, distinct: int) -> str:
+    """The warning about a category column with very many values (training restates it for the training rows)."""
+    return f"'{name}' has {distinct:,} different values; only the most common ones will be used."
 
 
 def _unknown_column(name: str, names: list[str]) -> TapeError:

@@ -20,8 +20,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from sklearn.metrics import (accuracy_score, mean_absolute_error, mean_squared_error,  # noqa: E402
-                             r2_score, roc_auc_score)
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 tf.config.experimental.enable_op_determinism()
@@ -32,7 +30,7 @@ CONFIG = SETTINGS["config"]
 TARGET, TASK = SETTINGS["target"], SETTINGS["task"]
 NUMERIC, CATEGORICAL = SETTINGS["numeric"], SETTINGS["categorical"]
 MISSING = ""  # missing text values become a category of their own
-CLIP, MAX_LEVELS = 10.0, 50
+CLIP, MAX_LEVELS, MAX_SPREAD = 10.0, 50, 1e18
 
 
 # 1. Read the table as tapeapp read it.
@@ -70,7 +68,7 @@ def class_order(value):
 def split(frame):
     frame = frame[frame[TARGET].notna()]
     if TASK == "regression":
-        frame = frame[np.isfinite(pd.to_numeric(frame[TARGET], errors="coerce").to_numpy(dtype="float64", na_value=np.nan))]
+        frame = frame[~np.isnan(numbers(frame[TARGET]))]  # inf and numbers too large for float32 are left out
     positions = np.arange(len(frame))
     stratify = frame[TARGET].to_numpy() if SETTINGS["stratified"] else None
     train, val = train_test_split(positions, test_size=CONFIG["val_fraction"], random_state=CONFIG["seed"],
@@ -80,8 +78,9 @@ def split(frame):
 
 # 3. Learn the preprocessing from the training rows only, then apply it to both sides.
 def numbers(column):
+    """Numbers as float32; inf, numbers too large for float32 and text become missing."""
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return np.where(np.isfinite(values), values, np.nan).astype("float32")
+    return np.where(np.abs(values) <= np.finfo(np.float32).max, values, np.nan).astype("float32")
 
 
 def texts(column):
@@ -95,10 +94,10 @@ def fit_preprocessing(train):
         values = numbers(train[col]).astype("float64")
         values = values[~np.isnan(values)]
         mean, std = values.mean(), (values.std(ddof=1) if values.size > 1 else 0.0) if tutorial else values.std()
-        if not (np.isfinite(mean) and np.isfinite(std)):
+        if std > MAX_SPREAD:  # huge values: scale by the median and the spread of the middle half
             mean, std = np.median(values), np.subtract(*np.percentile(values, [75, 25]))
         stats[col] = {"fill": float(values.mean() if tutorial else np.median(values)), "mean": float(mean),
-                      "std": float(std) if np.isfinite(std) and std > 0 else 1.0}
+                      "std": min(float(std), MAX_SPREAD) if std > 0 else 1.0}
     for col in CATEGORICAL:
         counts = pd.Series(texts(train[col])).value_counts(sort=True)
         levels = sorted(counts.index) if tutorial else list(counts.index[:MAX_LEVELS])
@@ -162,23 +161,29 @@ def make_optimizer():
             "sgd": lambda: keras.optimizers.SGD(lr, momentum=CONFIG["momentum"])}[CONFIG["optimizer"]]()
 
 
-def metrics(y, predictions, loss, decode):
+def make_metrics(n_outputs):
+    """Keras' streaming metrics, as the tutorial's BinaryAccuracy: update per batch, read, reset each epoch."""
+    if TASK == "binary":
+        return {"accuracy": keras.metrics.BinaryAccuracy(), "auc": keras.metrics.AUC()}
+    if TASK == "multiclass":
+        return {"accuracy": keras.metrics.SparseCategoricalAccuracy(),
+                "auc": keras.metrics.AUC(multi_label=True, num_labels=n_outputs)}
+    return {"mae": keras.metrics.MeanAbsoluteError(), "rmse": keras.metrics.RootMeanSquaredError(),
+            "r2": keras.metrics.R2Score()}
+
+
+def update(metrics, y, predictions, n_outputs):
     if TASK == "regression":
-        truth, pred = decode(y.astype("float64")), decode(predictions.reshape(-1).astype("float64"))
-        if not np.isfinite(pred).all():
-            return {"loss": loss, "mae": math.nan, "rmse": math.nan, "r2": math.nan}
-        return {"loss": loss, "mae": mean_absolute_error(truth, pred), "rmse": math.sqrt(mean_squared_error(truth, pred)),
-                "r2": r2_score(truth, pred) if len(truth) > 1 else math.nan}
-    proba = np.column_stack([1 - predictions.reshape(-1), predictions.reshape(-1)]) if TASK == "binary" else predictions
-    accuracy = accuracy_score(y, np.nan_to_num(proba).argmax(axis=1))
-    try:
-        if len(np.unique(y)) < proba.shape[1] and TASK != "binary":
-            raise ValueError("a class is missing")
-        auc = roc_auc_score(y, proba[:, 1]) if TASK == "binary" else roc_auc_score(
-            y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
-    except ValueError:
-        auc = math.nan
-    return {"loss": loss, "accuracy": accuracy, "auc": auc}
+        y = tf.reshape(y, (-1, 1))
+    for name, metric in metrics.items():
+        metric.update_state(tf.one_hot(y, n_outputs) if TASK == "multiclass" and name == "auc" else y, predictions)
+
+
+def results(metrics, loss, scale):
+    """MAE and RMSE back in the target's units (regression trains on a standardised target)."""
+    out = {"loss": float(loss)}
+    out.update({k: float(m.result()) * (scale if k in ("mae", "rmse") else 1.0) for k, m in metrics.items()})
+    return out
 
 
 def main(path):
@@ -190,13 +195,13 @@ def main(path):
         mean, std = y_all.mean(), y_all.std() or 1.0
         y_train = ((train[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
         y_val = ((val[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
-        decode, n_outputs = (lambda v: v * std + mean), 1
+        scale, n_outputs = std, 1
     else:
         classes = sorted(pd.unique(frame[TARGET]), key=class_order)
         index = {c: i for i, c in enumerate(classes)}
         y_train = np.array([index[v] for v in train[TARGET]], "int32")
         y_val = np.array([index[v] for v in val[TARGET]], "int32")
-        decode, n_outputs = None, 1 if TASK == "binary" else len(classes)
+        scale, n_outputs = 1.0, 1 if TASK == "binary" else len(classes)
     weights = np.ones(len(y_train), "float32")
     if TASK != "regression" and CONFIG["class_weight"] == "balanced":
         found, counts = np.unique(y_train, return_counts=True)
@@ -219,23 +224,28 @@ def main(path):
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss, predictions
 
+    train_metrics, val_metrics = make_metrics(n_outputs), make_metrics(n_outputs)
     x, y, w = tf.constant(x_train), tf.constant(y_train), tf.constant(weights)
     batch, n = CONFIG["batch_size"], len(y_train)
     good, best, history, reason = model.get_weights(), (math.inf, 0, None), [], "finished"
     for epoch in range(1, CONFIG["epochs"] + 1):
         started = time.perf_counter()
         order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=[CONFIG["seed"], epoch])
-        losses, outputs = [], []
+        for metric in list(train_metrics.values()) + list(val_metrics.values()):
+            metric.reset_state()
+        losses = []
         for start in range(0, n, batch):
             rows = order[start:start + batch]
-            loss, predictions = train_step(tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))
+            y_batch = tf.gather(y, rows)
+            loss, predictions = train_step(tf.gather(x, rows), y_batch, tf.gather(w, rows))
+            update(train_metrics, y_batch, predictions, n_outputs)
             losses.append(float(loss))
-            outputs.append(predictions.numpy())
-        val_pred = model(tf.constant(x_val), training=False).numpy()
-        val_loss = float(loss_fn(tf.constant(y_val), tf.constant(val_pred)))
+        val_pred = model(tf.constant(x_val), training=False)
+        update(val_metrics, tf.constant(y_val), val_pred, n_outputs)
+        val_loss = float(loss_fn(tf.constant(y_val), val_pred))
         seconds = time.perf_counter() - started
-        train_m = metrics(y_train[order.numpy()], np.concatenate(outputs), float(np.mean(np.float32(losses))), decode)
-        val_m = metrics(y_val, val_pred, val_loss, decode)
+        train_m = results(train_metrics, np.mean(np.float32(losses)), scale)
+        val_m = results(val_metrics, val_loss, scale)
         history.append((train_m, val_m, seconds))
         print(f"epoch {epoch:3d}  " + "  ".join(f"train_{k} {v:.4f}" for k, v in train_m.items()) + "  "
               + "  ".join(f"val_{k} {v:.4f}" for k, v in val_m.items()))

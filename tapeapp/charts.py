@@ -1,0 +1,270 @@
+"""Altair charts of a run's history and evaluation: small frames in, charts out, usable on the page or in a notebook.
+
+Every chart sends only what it draws: curves are at most a few thousand points, histograms are binned here,
+scatter plots are sampled, so a large table never ships its rows to the browser.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+MAX_POINTS = 5_000
+HEIGHT = 260
+SPLIT_COLORS = {"train": "#4c78a8", "validation": "#f58518"}
+# Fit the container's width but keep each chart's height for its plot, not for its title and legend as well.
+AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
+RUN_STYLE = {"this run": (1.0, [1, 0]), "previous run": (0.3, [4, 3])}
+METRICS = {  # name on the axis, and what it means for someone who has not met it before
+    "loss": ("Loss", "How wrong the model is, in the units the optimizer lowers."),
+    "accuracy": ("Accuracy", "Share of rows the model puts in the right class."),
+    "auc": ("AUC", "How well the model ranks the classes: 1 is perfect, 0.5 is guessing."),
+    "rmse": ("RMSE", "Typical size of an error, in the target's own units."),
+    "mae": ("MAE", "Average size of an error, in the target's own units."),
+    "r2": ("R²", "1 is perfect; 0 is no better than always guessing the average."),
+    "f1": ("F1", "Balance of precision and recall."),
+}
+_SHARES = {"accuracy", "auc", "f1"}
+
+
+def _title(text: str, *subtitle: str) -> alt.TitleParams:
+    lines = [line for line in subtitle if line]
+    return alt.TitleParams(text, subtitle=lines if len(lines) > 1 else lines[0] if lines else alt.Undefined,
+                           anchor="start")
+
+
+def _curve_frame(history: pd.DataFrame, key: str, run: str) -> pd.DataFrame:
+    """One row per epoch and split, dropping epochs where a value is missing (e.g. no validation rows)."""
+    parts = []
+    if "epoch" not in history:
+        return pd.DataFrame({"epoch": pd.Series(dtype=int), "split": pd.Series(dtype=str),
+                             "value": pd.Series(dtype=float), "run": pd.Series(dtype=str)})
+    for split, prefix in (("train", "train_"), ("validation", "val_")):
+        column = prefix + key
+        if column in history:
+            values = pd.to_numeric(history[column], errors="coerce")
+            parts.append(pd.DataFrame({"epoch": history["epoch"].astype(int), "split": split, "value": values}))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["epoch", "split", "value"])
+    frame = frame[np.isfinite(frame["value"].astype("float64"))]
+    return frame.assign(run=run)
+
+
+def _thin_epochs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Very long runs keep every n-th epoch per line (always the last) so a curve stays under MAX_POINTS."""
+    epochs = frame["epoch"].unique()
+    lines = max(1, frame.groupby(["split", "run"]).ngroups)
+    if len(frame) <= MAX_POINTS:
+        return frame
+    step = math.ceil(len(epochs) * lines / MAX_POINTS)
+    keep = set(epochs[::step]) | {epochs.max()}
+    return frame[frame["epoch"].isin(keep)]
+
+
+def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None = None,
+                epochs: int | None = None, title: str = "", subtitle: str = "") -> alt.Chart:
+    """Train and validation values of one history column by epoch; a previous run's lines drawn faded behind."""
+    frame = _curve_frame(history, key, "this run")
+    if previous is not None and len(previous):
+        frame = pd.concat([_curve_frame(previous, key, "previous run"), frame], ignore_index=True)
+    frame = _thin_epochs(frame)
+    last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
+    share = key in _SHARES
+    y_scale = alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False)
+    y_format = ".0%" if share else "~g"
+    points = (epochs or len(history)) <= 60
+    label, meaning = METRICS.get(key, (key, ""))
+    lines = [subtitle or meaning] + (["Faded, dashed lines: your previous run."] if previous is not None else [])
+    return alt.Chart(frame, height=HEIGHT, autosize=AUTOSIZE, title=_title(title or label, *lines)).mark_line(
+        point=alt.OverlayMarkDef(size=18) if points else False, strokeWidth=2,
+    ).encode(
+        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, last], nice=False),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=label, scale=y_scale,
+                axis=alt.Axis(format=y_format)),
+        color=alt.Color("split:N", title="", scale=alt.Scale(domain=list(SPLIT_COLORS),
+                                                               range=list(SPLIT_COLORS.values())),
+                        legend=alt.Legend(orient="top", symbolType="stroke")),
+        opacity=alt.Opacity("run:N", scale=alt.Scale(domain=list(RUN_STYLE), range=[s[0] for s in RUN_STYLE.values()]),
+                            legend=None),
+        strokeDash=alt.StrokeDash("run:N", scale=alt.Scale(domain=list(RUN_STYLE),
+                                                           range=[s[1] for s in RUN_STYLE.values()]),
+                                  legend=None),
+        tooltip=[alt.Tooltip("run:N", title="Run"), alt.Tooltip("epoch:Q", title="Epoch"),
+                 alt.Tooltip("split:N", title="Rows"), alt.Tooltip("value:Q", title="Value", format=".4~g")],
+    )
+
+
+def loss_chart(history: pd.DataFrame, previous: pd.DataFrame | None = None, epochs: int | None = None) -> alt.Chart:
+    """The loss the optimizer lowers, on training rows and on the held-back validation rows."""
+    return curve_chart(history, "loss", previous, epochs, "Loss (lower is better)",
+                       "Train should fall; validation rising again means memorising.")
+
+
+def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | None = None,
+                 epochs: int | None = None) -> alt.Chart:
+    """The task's main score by epoch (accuracy for classes, RMSE for numbers)."""
+    better = "lower is better" if metric in ("rmse", "mae", "loss") else "higher is better"
+    return curve_chart(history, metric, previous, epochs, f"{METRICS.get(metric, (metric,))[0]} ({better})")
+
+
+def grad_norm_frame(history: pd.DataFrame) -> pd.DataFrame:
+    """Long form of the grad_norm_<layer> columns, keeping only values a log scale can show."""
+    columns = [c for c in history.columns if c.startswith("grad_norm_")]
+    if not columns or "epoch" not in history:
+        return pd.DataFrame(columns=["epoch", "layer", "norm"])
+    frame = history[["epoch", *columns]].melt("epoch", var_name="layer", value_name="norm")
+    frame["layer"] = frame["layer"].str.removeprefix("grad_norm_").str.replace("_", " ")
+    frame["norm"] = pd.to_numeric(frame["norm"], errors="coerce")
+    return frame[np.isfinite(frame["norm"]) & (frame["norm"] > 0)].reset_index(drop=True)
+
+
+def grad_norm_chart(history: pd.DataFrame, epochs: int | None = None) -> alt.Chart:
+    """How big each layer's gradient is: near zero means that layer stopped learning, exploding means trouble."""
+    frame = grad_norm_frame(history)
+    last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
+    layers = list(dict.fromkeys(frame["layer"]))
+    return alt.Chart(frame, height=HEIGHT, autosize=AUTOSIZE, title=_title(
+        "Under the hood: gradient norms per layer", "Log scale. Sinking to zero: stalled. Shooting up: unstable.",
+    )).mark_line(strokeWidth=2).encode(
+        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, last], nice=False),
+                axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("norm:Q", title="Gradient norm", scale=alt.Scale(type="log"), axis=alt.Axis(format="~g")),
+        color=alt.Color("layer:N", title="", sort=layers, legend=alt.Legend(orient="top", symbolType="stroke")),
+        tooltip=[alt.Tooltip("epoch:Q", title="Epoch"), alt.Tooltip("layer:N", title="Layer"),
+                 alt.Tooltip("norm:Q", title="Norm", format=".3~g")],
+    )
+
+
+def confusion_chart(confusion: pd.DataFrame) -> alt.LayerChart:
+    """Counts of actual (rows) against predicted (columns) classes; the diagonal is what the model got right."""
+    frame = confusion.copy()
+    frame["actual"] = frame["actual"].astype(str)
+    frame["predicted"] = frame["predicted"].astype(str)
+    totals = frame.groupby("actual")["count"].transform("sum")
+    frame["share"] = np.where(totals > 0, frame["count"] / totals.where(totals > 0, 1), 0.0)
+    labels = list(dict.fromkeys([*frame["actual"], *frame["predicted"]]))
+    dark = float(frame["count"].max()) / 2 if len(frame) else 0.0
+    base = alt.Chart(frame)
+    encode = dict(x=alt.X("predicted:N", title="Predicted", sort=labels, axis=alt.Axis(labelAngle=0, orient="top")),
+                  y=alt.Y("actual:N", title="Actual", sort=labels))
+    cells = base.mark_rect().encode(
+        **encode,
+        color=alt.Color("count:Q", title="Rows", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=[alt.Tooltip("actual:N", title="Actual"), alt.Tooltip("predicted:N", title="Predicted"),
+                 alt.Tooltip("count:Q", title="Rows"), alt.Tooltip("share:Q", title="Share of actual", format=".0%")],
+    )
+    text = base.mark_text(fontSize=15, fontWeight="bold").encode(
+        **encode, text=alt.Text("count:Q", format="d"),
+        color=alt.when(alt.datum["count"] > dark).then(alt.value("white")).otherwise(alt.value("#262730")),
+    )
+    return alt.layer(cells, text).properties(
+        height=max(160, 48 * len(labels)), autosize=AUTOSIZE,
+        title=_title("Confusion matrix", "Lines: what the rows really were. Diagonal: right."))
+
+
+def _diagonal(x0: float, x1: float, y0: float, y1: float) -> alt.Chart:
+    line = pd.DataFrame({"x": [x0, x1], "y": [y0, y1]})
+    return alt.Chart(line).mark_line(strokeDash=[4, 4], color="#999999").encode(x="x:Q", y="y:Q")
+
+
+def _in_order(curve: pd.DataFrame) -> pd.DataFrame:
+    """Number each curve's points as scikit-learn gave them: sorting by an axis would zigzag where values tie."""
+    return curve.assign(step=curve.groupby("class").cumcount()) if len(curve) else curve.assign(step=[])
+
+
+def roc_chart(roc: pd.DataFrame) -> alt.LayerChart:
+    """True positives found against false alarms as the threshold moves; the dashed line is guessing."""
+    curves = alt.Chart(_in_order(roc)).mark_line(strokeWidth=2).encode(
+        x=alt.X("fpr:Q", title="False alarm rate", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("tpr:Q", title="Share of positives found", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("class:N", title="Class", legend=alt.Legend(orient="top")),
+        order="step:Q",
+        tooltip=[alt.Tooltip("class:N", title="Class"), alt.Tooltip("fpr:Q", format=".2f", title="False alarms"),
+                 alt.Tooltip("tpr:Q", format=".2f", title="Found")],
+    )
+    return alt.layer(_diagonal(0, 1, 0, 1), curves).properties(
+        height=HEIGHT, autosize=AUTOSIZE, title=_title("ROC curve", "Top-left is better; dashed is guessing."))
+
+
+def pr_chart(pr: pd.DataFrame) -> alt.Chart:
+    """Precision against recall as the threshold moves: the trade-off between being sure and finding all."""
+    return alt.Chart(_in_order(pr), height=HEIGHT, autosize=AUTOSIZE,
+                     title=_title("Precision-recall curve", "Top-right is better.")).mark_line(strokeWidth=2).encode(
+        x=alt.X("recall:Q", title="Recall (share of the class found)", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("precision:Q", title="Precision (share of finds that are right)", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("class:N", title="Class", legend=alt.Legend(orient="top")),
+        order="step:Q",
+        tooltip=[alt.Tooltip("class:N", title="Class"), alt.Tooltip("recall:Q", format=".2f", title="Recall"),
+                 alt.Tooltip("precision:Q", format=".2f", title="Precision")],
+    )
+
+
+def _sample(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    return frame.sample(MAX_POINTS, random_state=seed) if len(frame) > MAX_POINTS else frame
+
+
+def predicted_actual_chart(points: pd.DataFrame, target: str = "target") -> alt.LayerChart:
+    """Each validation row as a dot; on the dashed line the prediction is exactly right."""
+    frame = _sample(points)
+    low = float(min(frame["actual"].min(), frame["predicted"].min())) if len(frame) else 0.0
+    high = float(max(frame["actual"].max(), frame["predicted"].max())) if len(frame) else 1.0
+    dots = alt.Chart(frame).mark_circle(size=28, opacity=0.6).encode(
+        x=alt.X("actual:Q", title=f"Actual {target}", scale=alt.Scale(zero=False)),
+        y=alt.Y("predicted:Q", title=f"Predicted {target}", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("actual:Q", format=".4~g"), alt.Tooltip("predicted:Q", format=".4~g")],
+    )
+    return alt.layer(_diagonal(low, high, low, high), dots).properties(
+        height=HEIGHT, autosize=AUTOSIZE,
+        title=_title("Predicted against actual", "Dots on the dashed line are exactly right."))
+
+
+def residual_chart(points: pd.DataFrame, target: str = "target") -> alt.LayerChart:
+    """Errors against predictions: a shapeless band around zero is good, a pattern means something was missed."""
+    frame = _sample(points)
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 4], color="#999999").encode(y="y:Q")
+    dots = alt.Chart(frame).mark_circle(size=28, opacity=0.6).encode(
+        x=alt.X("predicted:Q", title=f"Predicted {target}", scale=alt.Scale(zero=False)),
+        y=alt.Y("residual:Q", title="Actual − predicted"),
+        tooltip=[alt.Tooltip("predicted:Q", format=".4~g"), alt.Tooltip("residual:Q", format=".4~g")],
+    )
+    return alt.layer(zero, dots).properties(
+        height=HEIGHT, autosize=AUTOSIZE,
+        title=_title("Errors (residuals)", "Actual minus predicted: a shapeless band around 0 is good."))
+
+
+def target_frame(values: pd.Series, numeric: bool, bins: int = 30, top: int = 30) -> pd.DataFrame:
+    """What the target chart draws: bins for numbers, the most common values for categories."""
+    if numeric:
+        data = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        data = data[np.isfinite(data)]
+        if len(data) == 0:
+            return pd.DataFrame(columns=["start", "end", "rows"])
+        counts, edges = np.histogram(data, bins=min(bins, max(1, len(np.unique(data)))))
+        return pd.DataFrame({"start": edges[:-1], "end": edges[1:], "rows": counts})
+    counts = values.astype("string").fillna("(missing)").value_counts()
+    frame = counts.head(top).rename_axis("value").reset_index(name="rows")
+    if len(counts) > top:
+        frame.loc[len(frame)] = [f"({len(counts) - top} more values)", int(counts.iloc[top:].sum())]
+    frame["share"] = frame["rows"] / max(1, int(counts.sum()))
+    return frame
+
+
+def target_chart(values: pd.Series, numeric: bool, name: str | None = None) -> alt.Chart:
+    """How the column to predict is spread: balanced classes or a skewed quantity change what 'good' means."""
+    name = name or str(values.name)
+    frame = target_frame(values, numeric)
+    title = _title(f"What '{name}' looks like", "Rows per value of the column to predict.")
+    if numeric:
+        return alt.Chart(frame, height=200, autosize=AUTOSIZE, title=title).mark_bar(binSpacing=1).encode(
+            x=alt.X("start:Q", title=name, bin="binned"), x2="end:Q", y=alt.Y("rows:Q", title="Rows"),
+            tooltip=[alt.Tooltip("start:Q", title="From", format=".4~g"),
+                     alt.Tooltip("end:Q", title="To", format=".4~g"), alt.Tooltip("rows:Q", title="Rows")],
+        )
+    return alt.Chart(frame, height=alt.Step(26), autosize=AUTOSIZE, title=title).mark_bar().encode(
+        y=alt.Y("value:N", title="", sort="-x"), x=alt.X("rows:Q", title="Rows"),
+        tooltip=[alt.Tooltip("value:N", title=name), alt.Tooltip("rows:Q", title="Rows"),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    )
