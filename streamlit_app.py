@@ -1,0 +1,336 @@
+"""tapeapp's page: bring a table, choose what to predict, set the knobs, and watch a GradientTape loop learn it.
+
+It reads top to bottom as the user meets it, one short function per section. Everything that learns or measures
+lives in ``tapeapp``; this file only draws, and turns every TapeError into a plain ``st.error``. Only light modules
+are imported at the top (no pandas, Altair or TensorFlow), so the title and the uploader appear at once; the
+charts module is imported where it is first needed, after them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import streamlit as st
+
+import tapeapp
+import ui_data
+import ui_knobs
+import ui_live
+
+TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
+              "multiclass": "Several classes", "regression": "A number (regression)"}
+HEADLINE = {  # label, help, lower is better
+    "accuracy": ("Accuracy", "Share of validation rows put in the right class.", False),
+    "auc": ("AUC", "How well the model ranks rows: 100% is perfect, 50% is guessing.", False),
+    "f1": ("F1 score", "Balance of precision and recall, averaged over the classes by size.", False),
+    "mae": ("Average error (MAE)", "How far off a prediction is on average, in the target's units.", True),
+    "rmse": ("Typical error (RMSE)", "Like the average error, but large misses count more.", True),
+    "r2": ("R²", "1 is perfect; 0 is no better than always predicting the average.", False),
+}
+DOWNLOADS = {
+    "model.keras": ("The trained model (Keras), with the preprocessing inside: it takes your raw columns.",
+                    "application/octet-stream"),
+    "history.csv": ("Every epoch's scores and gradient norms, one row per epoch.", "text/csv"),
+    "config.json": ("Every knob, the columns used and a fingerprint of the data.", "application/json"),
+    "predictions.csv": ("The model's predictions for the validation rows, next to the true values.", "text/csv"),
+    "reproduce.py": ("A short Python script that trains the same model again from your file.", "text/x-python"),
+}
+
+st.set_page_config(page_title="tapeapp · TensorFlow Playground for your own table", page_icon="🧪",
+                   layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_in_background() -> threading.Thread:
+    """Import TensorFlow once per process while the user looks at the data, so the first Train does not wait."""
+    thread = threading.Thread(target=tapeapp.warm_up, name="tapeapp-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def data_section(busy: bool) -> tapeapp.Table | None:
+    st.header("1. Your data", divider="orange")
+    st.file_uploader(
+        "Upload a table", type=ui_data.UPLOAD_TYPES, key="upload", on_change=ui_data.on_upload_changed,
+        disabled=busy, help="CSV or TSV (any delimiter, encoding and decimal comma are detected), Excel .xlsx or "
+                            "Parquet; .gz compressed is fine. One row per example, one column per measurement.")
+    st.session_state.setdefault("sample_pick", ui_data.DEFAULT_SAMPLE)
+    st.pills("…or try a built-in sample with one click", list(tapeapp.SAMPLES), key="sample_pick",
+             format_func=lambda key: tapeapp.SAMPLES[key].title, on_change=ui_data.on_sample_picked,
+             disabled=busy, help="Ready-made tables; all but the heart table work offline.")
+    if error := st.session_state.pop("data_error", None):
+        st.error(error)
+    try:
+        table = ui_data.current_table()
+    except Exception as error:  # noqa: BLE001  (every failure gets plain words; see ui_data.problem)
+        st.error(ui_data.problem(error, "reading your table"))
+        return None
+    if ui_data.source() in tapeapp.SAMPLES:
+        st.markdown(tapeapp.SAMPLES[ui_data.source()].description)
+    st.markdown(ui_data.describe(table.info))
+    if table.info.notes:
+        st.info("**What was changed while reading the file**\n" + "".join(f"\n- {n}" for n in table.info.notes))
+    preview = ui_data.preview(table.frame)
+    st.dataframe(preview, height=220, width="stretch")
+    st.caption(f"The first {len(preview):,} of {len(table.frame):,} rows.")
+    return table
+
+
+def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
+    st.header("2. What to predict", divider="orange")
+    sha = table.info.sha256[:16]
+    try:
+        guess = ui_data.guess_schema(table.info.sha256, table.frame)
+    except Exception as error:  # noqa: BLE001
+        st.error(ui_data.problem(error, "looking at your columns"))
+        return None
+    columns = [str(c) for c in table.frame.columns]
+    wanted = ui_knobs.link_extra("target")
+    st.session_state.setdefault(f"target_{sha}", wanted if wanted in columns else guess.target)
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        target = st.selectbox("Column to predict (the target)", columns, key=f"target_{sha}", disabled=busy,
+                              help="The answer the model should learn to give. Every other column it uses is an "
+                                   "input (a 'feature').")
+        task = st.selectbox("Kind of prediction", list(TASK_WORDS), format_func=TASK_WORDS.get,
+                            key=f"task_{sha}_{target}", disabled=busy,
+                            help="Classes (yes/no, or one of several labels) or a number. The app guesses from the "
+                                 "target column; change it if the guess is wrong.")
+        try:
+            schema = guess.with_target(target)
+            schema = schema if task == "auto" else schema.with_task(task)
+        except Exception as error:  # noqa: BLE001
+            st.error(ui_data.problem(error, f"looking at '{target}'"))
+            return None
+        st.markdown(f"**{TASK_WORDS[schema.task]}** — {schema.task_reason}")
+    with right:
+        from tapeapp import charts
+
+        st.altair_chart(charts.target_chart(table.frame[target], schema.task == "regression", target), width="stretch")
+    for warning in schema.warnings:
+        st.warning(warning)
+    return roles_editor(schema, f"roles_{sha}_{target}_{task}", busy)
+
+
+def roles_editor(schema: tapeapp.Schema, key: str, busy: bool) -> tapeapp.Schema | None:
+    """The columns as the app understood them; the user may switch inputs between used and ignored."""
+    st.markdown("**The columns** — switch a column's *role* to `ignored` to leave it out, or back to `feature`.")
+    frame = schema.to_frame()
+    edited = st.data_editor(
+        frame, key=key, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(frame)),
+        disabled=True if busy else [c for c in frame.columns if c != "role"],
+        column_config={
+            "name": "Column", "kind": "Kind", "missing": "Missing", "distinct": "Distinct values",
+            "examples": "Examples", "reason": st.column_config.TextColumn("Why this role", width="large"),
+            "role": st.column_config.SelectboxColumn(
+                "Role", options=["feature", "ignored", "target"], required=True,
+                help="feature: the model learns from it. ignored: left out. The target is chosen above."),
+        })
+    changes, target_touched = ui_data.role_changes(frame, edited, schema.target)
+    if target_touched:
+        st.info("To predict another column, choose it in the box above; roles here are feature or ignored.")
+    try:
+        return schema.with_roles(changes) if changes else schema
+    except Exception as error:  # noqa: BLE001
+        st.error(ui_data.problem(error, "changing the roles"))
+        return None
+
+
+def knobs_section(schema: tapeapp.Schema | None, busy: bool) -> tapeapp.TrainConfig | None:
+    st.header("3. Knobs", divider="orange")
+    return ui_knobs.knobs_section(schema.task if schema else "binary", busy)
+
+
+def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
+                  config: tapeapp.TrainConfig | None) -> None:
+    st.header("4. Train and watch it learn", divider="orange")
+    job = ui_live.current()
+    if st.session_state.pop("stop_requested", False) and job is not None and job.running:
+        ui_live.finish(job)
+    requested = st.session_state.pop("train_requested", False) and not (job is not None and job.running)
+    if requested and table and schema and config:
+        try:
+            job = ui_live.start(table, schema, config)
+        except Exception as error:  # noqa: BLE001
+            st.session_state["train_error"] = ui_data.problem(error, "preparing your table for training")
+            st.rerun()
+    running = job is not None and job.running
+    train, stop, note = st.columns([1, 1, 6], vertical_alignment="center")
+    train.button("Train", key="train", type="primary", on_click=ui_live.request_train, width="stretch",
+                 disabled=running or not (table and schema and config))
+    stop.button("Stop", key="stop", on_click=ui_live.request_stop, disabled=not running, width="stretch")
+    note.caption("Training runs here, on this server: one GradientTape step per batch, the charts update after "
+                 "epochs. Stop keeps the model from the last finished epoch.")
+    if error := st.session_state.pop("train_error", None):
+        st.error(error)
+    if job is None:
+        return
+    view = ui_live.LiveView.create()
+    view.draw_progress(job, None)
+    if job.run.history or job.previous is not None:
+        view.draw_charts(job)
+    if job.running:
+        try:
+            ui_live.train_live(job, view)
+        except Exception as error:  # noqa: BLE001
+            ui_live.finish(job, failure=ui_data.problem(error, "training"))
+        st.rerun()
+    ui_live.end_message(job)
+
+
+def results_section(job: ui_live.Job) -> None:
+    st.header("5. Results", divider="orange")
+    run = job.run
+    epochs = f"{len(run.history)} epoch" + ("" if len(run.history) == 1 else "s")
+    ended = "stopped by an error" if job.failure else tapeapp.STOP_REASONS.get(run.stopped_because, run.stopped_because)
+    st.caption(f"Run {job.number}: predicting **{run.target}**, scored on the {run.summary()['rows']['validation']:,} "
+               f"validation rows the model never trained on ({epochs}, {ended}).")
+    threshold = 0.5
+    if run.task == "binary":
+        positive = run.prepared.target_encoder.classes_[1]
+        threshold = st.slider(
+            f"Decision threshold: call a row '{positive}' when the model is at least this sure", 0.05, 0.95, 0.5,
+            0.05, key="threshold", help=f"Lower it to catch more '{positive}' rows (with more false alarms); raise "
+                                        "it to make fewer false alarms (and miss more). The confusion matrix and the "
+                                        "scores follow; the curves show every threshold at once.")
+    evaluation = ui_live.evaluation(job, threshold)
+    headline_metrics(evaluation, job.previous_headline)
+    if warning := ui_live.no_better_than_guessing(job, evaluation):
+        st.warning(warning)
+    if run.task == "regression":
+        from tapeapp import charts
+
+        left, right = st.columns(2, gap="large")
+        left.altair_chart(charts.predicted_actual_chart(evaluation.points, run.target), width="stretch")
+        right.altair_chart(charts.residual_chart(evaluation.points, run.target), width="stretch")
+    else:
+        classification_charts(evaluation)
+    with st.expander("What the preprocessing learned from the training rows"):
+        st.dataframe(run.prepared.preprocessor.summary(), hide_index=True, width="stretch")
+    runs_table()
+
+
+def runs_table() -> None:
+    st.subheader("Your runs in this session")
+    st.caption("Every run you finished or stopped, to compare the knobs you changed with the scores they gave.")
+    runs = st.session_state.get("runs", [])
+    scores = {c: st.column_config.NumberColumn(format="%.3f") for row in runs for c in row
+              if c.startswith(("train ", "validation "))}
+    st.dataframe(runs, hide_index=True, width="stretch", column_config=scores)
+
+
+def headline_metrics(evaluation: tapeapp.Evaluation, previous: dict | None) -> None:
+    columns = st.columns(len(evaluation.headline))
+    for column, (key, value) in zip(columns, evaluation.headline.items()):
+        label, why, lower_better = HEADLINE.get(key, (key, "", False))
+        before = (previous or {}).get(key)
+        delta = _metric_text(key, value - before) if _finite(before) and _finite(value) else None
+        column.metric(label, _metric_text(key, value), delta=delta, help=why, border=True,
+                      delta_color="inverse" if lower_better else "normal",
+                      delta_description="vs. previous run" if delta else None)
+
+
+def classification_charts(evaluation: tapeapp.Evaluation) -> None:
+    from tapeapp import charts
+
+    matrix, roc, pr = st.columns(3, gap="medium")
+    matrix.altair_chart(charts.confusion_chart(evaluation.confusion), width="stretch")
+    if len(evaluation.roc):
+        roc.altair_chart(charts.roc_chart(evaluation.roc), width="stretch")
+        pr.altair_chart(charts.pr_chart(evaluation.pr), width="stretch")
+    st.markdown("**Per class** — *precision*: of the rows called this class, the share that were; *recall*: of "
+                "the rows that were this class, the share found.")
+    share = {name: st.column_config.ProgressColumn(name, format="percent", min_value=0.0, max_value=1.0)
+             for name in ("precision", "recall", "f1")}
+    st.dataframe(evaluation.per_class, hide_index=True, width="stretch",
+                 column_config=share | {"support": st.column_config.NumberColumn("rows", format="%d")})
+
+
+def use_section(job: ui_live.Job) -> None:
+    st.header("6. Use it and take it home", divider="orange")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Predict new rows**")
+        uploaded = st.file_uploader("Rows to predict: the same columns (the target may be missing)",
+                                    type=ui_data.UPLOAD_TYPES, key="predict_upload")
+        if uploaded is not None:
+            predictions_for(job, uploaded)
+    with right:
+        st.markdown("**Take it home**")
+        for name, (why, mime) in DOWNLOADS.items():  # each file is made when it is first asked for
+            st.download_button(name, ui_live.download(job, name), file_name=name, mime=mime, help=why,
+                               on_click="ignore", key=f"download_{name.replace('.', '_')}", width="stretch")
+
+
+def predictions_for(job: ui_live.Job, uploaded) -> None:
+    try:
+        table = ui_data.read_upload(uploaded.getvalue(), uploaded.name)
+        extra = job.run.unexpected_columns(table.frame)
+        predicted = ui_live.predictions(job, table)
+        notes = job.run.prediction_notes(table.frame)
+    except Exception as error:  # noqa: BLE001
+        st.error(ui_data.problem(error, "predicting your rows"))
+        return
+    if extra:
+        st.info(f"Not used by the model, so left out: {', '.join(map(str, extra))}.")
+    for note in notes:
+        st.info(note)
+    st.dataframe(ui_data.preview(predicted).join(ui_data.preview(table.frame), suffixes=("", " (yours)")),
+                 height=240, width="stretch")
+    stem = (uploaded.name or "rows").rsplit(".", 1)[0]
+
+    def whole_file() -> bytes:  # made on click: a million rows are not turned into CSV on every rerun
+        return predicted.join(table.frame, suffixes=("", " (yours)")).to_csv(index=False).encode()
+
+    st.download_button(f"Download predictions for {len(predicted):,} rows", whole_file,
+                       file_name=f"{stem}_predictions.csv", mime="text/csv", key="download_new_predictions",
+                       on_click="ignore")
+
+
+def _metric_text(key: str, value: float) -> str:
+    if not _finite(value):
+        return "–"
+    if key in ("accuracy", "auc", "f1"):
+        return f"{value:.1%}"
+    if key == "r2":
+        return f"{value:.3f}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:#.4g}"
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def link_extras(table: tapeapp.Table | None, schema: tapeapp.Schema | None) -> dict[str, str]:
+    """The parts of the setup that are not knobs: which sample, and the target when it is not the guess."""
+    extras = {}
+    if ui_data.source() in tapeapp.SAMPLES and ui_data.source() != ui_data.DEFAULT_SAMPLE:
+        extras["sample"] = ui_data.source()
+    if table is not None and schema is not None:
+        if schema.target != ui_data.guess_schema(table.info.sha256, table.frame).target:
+            extras["target"] = schema.target
+    return extras
+
+
+def main() -> None:
+    busy = ui_live.busy()
+    st.title("TensorFlow Playground for your own table")
+    st.caption("Bring a table, choose the column to predict, set the knobs, and watch a small neural network "
+               "learn it epoch by epoch: a hand-written TensorFlow GradientTape loop, running live.")
+    ui_knobs.load_link()
+    ui_data.use_sample_from_link(ui_knobs.link_extra("sample"))
+    table = data_section(busy)
+    warm_up_in_background()
+    schema = inspect_section(table, busy) if table is not None else None
+    config = knobs_section(schema, busy)
+    if config is not None:
+        ui_knobs.sync_link(config, link_extras(table, schema))
+    train_section(table, schema, config)
+    job = ui_live.current()
+    if job is not None and not job.running and job.run.history:
+        results_section(job)
+        use_section(job)
+
+
+main()

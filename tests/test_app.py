@@ -1,0 +1,284 @@
+"""The page driven headless with Streamlit's AppTest: every section, a real upload, training, results, errors.
+
+Tables are small and generated here; nothing touches the internet. Training uses three epochs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+sys.path.insert(0, str(ROOT))
+
+import tapeapp  # noqa: E402
+import tapeapp.samples  # noqa: E402
+import ui_data  # noqa: E402
+import ui_live  # noqa: E402
+
+
+def _classes_csv(n: int = 120) -> bytes:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"height": rng.normal(170, 10, n).round(1), "weight": rng.normal(70, 12, n).round(1),
+                          "colour": rng.choice(["red", "green", "blue"], n), "smoker": rng.choice(["yes", "no"], n)})
+    frame["plan"] = np.where(frame["weight"] > 72, "premium", "basic")
+    return frame.to_csv(index=False).encode()
+
+
+def _numbers_csv(n: int = 120) -> bytes:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"rooms": rng.integers(1, 7, n), "area": rng.uniform(30, 200, n).round(1),
+                          "district": rng.choice(["north", "south"], n)})
+    frame["price"] = (frame["area"] * 3000 + frame["rooms"] * 10000 + rng.normal(0, 5000, n)).round(0)
+    return frame.to_csv(index=False).encode()
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _charts(at: AppTest) -> dict[str, list[pd.DataFrame]]:
+    """Each Altair chart on the page by its title, with the data sets its Vega-Lite spec carries."""
+    out = {}
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec.get("title", {})
+        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+        out[title.get("text") if isinstance(title, dict) else str(title)] = frames
+    return out
+
+
+def _job(at: AppTest) -> ui_live.Job | None:
+    """The session's training job (kept in a Slot, so that starting a new one frees the old one at once)."""
+    return at.session_state["training"].job if "training" in at.session_state else None
+
+
+def _upload(at: AppTest, content: bytes, name: str) -> AppTest:
+    at.file_uploader(key="upload").upload(name, content, "text/csv")
+    return _ok(at.run())
+
+
+def _train(at: AppTest, epochs: int = 3) -> AppTest:
+    at.slider(key="cfg_epochs").set_value(epochs)
+    _ok(at.run())
+    at.button(key="train").click()
+    return _ok(at.run())
+
+
+def test_first_run_shows_the_default_sample_ready_to_train():
+    at = _ok(_app().run())
+    assert at.title[0].value.startswith("TensorFlow Playground")
+    assert [h.value for h in at.header][:4] == ["1. Your data", "2. What to predict", "3. Knobs",
+                                                "4. Train and watch it learn"]
+    assert at.session_state["sample_pick"] == "breast_cancer"
+    assert any("569 rows × 31 columns" in m.value for m in at.markdown)
+    target = next(s for s in at.selectbox if s.key and s.key.startswith("target_"))
+    assert target.value == "diagnosis"
+    assert "What 'diagnosis' looks like" in _charts(at)
+    assert not at.button(key="train").disabled and at.button(key="stop").disabled
+    assert not at.error
+
+
+def test_upload_change_target_and_epochs_then_train():
+    at = _ok(_app().run())
+    at = _upload(at, _classes_csv(), "people.csv")
+    assert any("people.csv" in m.value and "120 rows × 5 columns" in m.value for m in at.markdown)
+    target = next(s for s in at.selectbox if s.key and s.key.startswith("target_"))
+    assert target.value == "plan"
+    target.set_value("smoker")
+    _ok(at.run())
+    assert at.query_params.get("target") == "smoker"
+    at = _train(at, epochs=3)
+    assert at.query_params.get("epochs") == "3"
+    assert not at.error
+    charts = _charts(at)
+    for title in ("Loss (lower is better)", "Accuracy (higher is better)"):
+        (data,) = charts[title]
+        this_run = data[data["run"] == "this run"]
+        assert sorted(this_run.groupby("split")["epoch"].apply(list).to_dict().items()) == [
+            ("train", [1, 2, 3]), ("validation", [1, 2, 3])]
+    (grads,) = charts["Under the hood: gradient norms per layer"]
+    assert grads.groupby("layer")["epoch"].count().tolist() == [3, 3, 3]
+    assert "Finished all 3 epochs." in [s.value for s in at.success]
+    assert {m.label for m in at.metric} == {"Accuracy", "AUC", "F1 score"}
+    assert {"Confusion matrix", "ROC curve", "Precision-recall curve"} <= set(charts)
+    assert [d.proto.label for d in at.get("download_button")] == [
+        "model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
+    runs = at.dataframe[-1].value
+    assert runs.loc[0, "target"] == "smoker" and runs.loc[0, "epochs run"] == "3 of 3"
+
+
+def test_threshold_moves_the_confusion_matrix():
+    at = _train(_ok(_app().run()))
+    (before,) = _charts(at)["Confusion matrix"]
+    at.slider(key="threshold").set_value(0.95)
+    _ok(at.run())
+    (after,) = _charts(at)["Confusion matrix"]
+    assert before["count"].sum() == after["count"].sum()
+    assert not before["count"].equals(after["count"])
+
+
+def test_second_run_draws_the_first_one_faded_and_is_compared():
+    at = _train(_ok(_app().run()), epochs=3)
+    at = _train(at, epochs=4)
+    (loss,) = _charts(at)["Loss (lower is better)"]
+    assert loss.groupby("run")["epoch"].max().to_dict() == {"previous run": 3, "this run": 4}
+    runs = at.dataframe[-1].value
+    assert runs["epochs run"].tolist() == ["3 of 3", "4 of 4"]
+    assert any(m.proto.delta for m in at.metric)
+
+
+def test_regression_table():
+    at = _upload(_ok(_app().run()), _numbers_csv(), "flats.csv")
+    assert any("A number (regression)" in m.value for m in at.markdown)
+    (histogram,) = _charts(at)["What 'price' looks like"]
+    assert histogram["rows"].sum() == 120
+    at = _train(at)
+    assert not at.error
+    assert {m.label for m in at.metric} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
+    charts = _charts(at)
+    (rmse,) = charts["RMSE (lower is better)"]
+    assert rmse.groupby("split")["epoch"].count().tolist() == [3, 3]
+    points = charts["Predicted against actual"]
+    assert max(len(p) for p in points) == 48  # the 40% validation rows
+    assert "Errors (residuals)" in charts
+    assert len(at.get("download_button")) == 5
+
+
+@pytest.mark.parametrize("content, name", [(b"", "empty.csv"), (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "x.csv")])
+def test_a_file_that_is_not_a_table_is_a_plain_error(content, name):
+    at = _upload(_ok(_app().run()), content, name)
+    assert at.error, "expected a plain error message"
+    assert at.button(key="train").disabled
+
+
+def test_samples_switch_in_one_click_and_an_offline_download_is_a_plain_error(monkeypatch, tmp_path):
+    def offline(url, timeout=0):
+        raise urllib.error.URLError("no network here")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(tapeapp.samples, "fetch_url", offline)
+    at = _ok(_app().run())
+    at.pills(key="sample_pick").set_value("wine")
+    _ok(at.run())
+    assert any("178 rows × 14 columns" in m.value for m in at.markdown)
+    at.pills(key="sample_pick").set_value("heart")
+    _ok(at.run())
+    assert any("could not be downloaded" in e.value and "work offline" in e.value for e in at.error)
+    assert at.session_state["sample_pick"] == "wine"
+    assert any("178 rows × 14 columns" in m.value for m in at.markdown)
+    assert not at.button(key="train").disabled
+
+
+def test_task_can_be_overridden_and_a_wrong_task_is_explained():
+    at = _upload(_ok(_app().run()), _numbers_csv(), "flats.csv")
+    next(s for s in at.selectbox if s.key and s.key.startswith("task_")).set_value("multiclass")
+    _ok(at.run())
+    assert any(m.value.startswith("**Several classes**") for m in at.markdown)
+    next(s for s in at.selectbox if s.key and s.key.startswith("task_")).set_value("binary")
+    _ok(at.run())
+    assert any("not a yes/no question" in e.value for e in at.error)
+    assert at.button(key="train").disabled
+
+
+def test_role_edits_become_schema_changes_and_the_target_stays():
+    before = pd.DataFrame({"name": ["a", "b", "y"], "role": ["feature", "feature", "target"]})
+    edited = before.assign(role=["ignored", "feature", "target"])
+    assert ui_data.role_changes(before, edited, "y") == ({"a": "ignored"}, False)
+    edited = before.assign(role=["feature", "target", "feature"])
+    assert ui_data.role_changes(before, edited, "y") == ({}, True)
+
+
+def test_link_sets_knobs_and_names_bad_settings():
+    at = _app()
+    at.query_params.update({"epochs": "7", "hidden": "16,8", "dropout": "lots", "sample": "iris",
+                            "patience": "300", "momentum": "0.995", "seed": "123456789012", "learning_rate": "0.002"})
+    _ok(at.run())
+    assert at.slider(key="cfg_epochs").value == 7
+    assert at.slider(key="cfg_patience").value == 300 and at.slider(key="cfg_momentum").value == 0.995
+    assert at.select_slider(key="cfg_learning_rate").value == 0.002
+    assert at.slider(key="cfg_layers").value == 2
+    assert at.number_input(key="cfg_width_1").value == 8
+    assert any("dropout" in w.value for w in at.warning)
+    assert at.session_state["sample_pick"] == "iris"
+    assert at.query_params.get("epochs") == "7" and "dropout" not in at.query_params
+
+
+def test_a_link_with_zero_epochs_or_unknown_names_is_explained():
+    at = _app()
+    at.query_params.update({"epochs": "0", "colour": "blue", "sample": "nope"})
+    _ok(at.run())
+    warnings = " ".join(w.value for w in at.warning)
+    assert "epochs=0" in warnings and "colour=blue" in warnings and "sample=nope" in warnings
+    assert at.slider(key="cfg_epochs").value == 60
+
+
+def test_preset_sets_every_knob_and_a_change_makes_it_custom():
+    at = _ok(_app().run())
+    at.selectbox(key="preset").set_value("quick_look")
+    _ok(at.run())
+    assert at.slider(key="cfg_epochs").value == 15
+    assert at.selectbox(key="cfg_optimizer").value == "adam"
+    at.slider(key="cfg_epochs").set_value(20)
+    _ok(at.run())
+    assert at.selectbox(key="preset").value == "custom"
+
+
+def test_predictions_for_new_rows():
+    at = _train(_upload(_ok(_app().run()), _classes_csv(), "people.csv"))
+    rows = pd.read_csv(io.BytesIO(_classes_csv(20))).drop(columns=["plan"]).assign(note="x")
+    rows.loc[0, "colour"] = "purple"
+    at.file_uploader(key="predict_upload").upload("new.csv", rows.to_csv(index=False).encode(), "text/csv")
+    _ok(at.run())
+    assert any("note" in i.value for i in at.info)
+    assert any("purple" in i.value for i in at.info), "values the model never saw are pointed out"
+    assert at.download_button(key="download_new_predictions")
+    missing = rows.drop(columns=["weight"])
+    at.file_uploader(key="predict_upload").clear().upload("bad.csv", missing.to_csv(index=False).encode())
+    _ok(at.run())
+    assert any("weight" in e.value for e in at.error)
+
+
+def _job_two_epochs_in(epochs: int = 6) -> ui_live.Job:
+    """A job as a rerun finds it: started, two epochs done, its generator suspended."""
+    table = tapeapp.load_sample("iris")
+    schema = tapeapp.inspect_frame(table.frame)
+    run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(epochs=epochs, hidden=(8,)))
+    updates = run.epochs()
+    next(updates), next(updates)
+    return ui_live.Job(number=1, run=run, updates=updates, previous=None, table_name="iris", read_options={})
+
+
+def test_a_rerun_during_training_keeps_the_epochs_and_goes_on():
+    at = _app()
+    job = _job_two_epochs_in()
+    at.session_state["training"] = ui_live.Slot(job)
+    _ok(at.run())
+    assert len(job.run.history) == 6 and job.run.stopped_because == "finished"
+    assert "Finished all 6 epochs." in [s.value for s in at.success]
+
+
+def test_stop_closes_the_run_at_the_last_finished_epoch():
+    at = _app()
+    job = _job_two_epochs_in()
+    at.session_state["training"] = ui_live.Slot(job)
+    at.session_state["stop_requested"] = True
+    _ok(at.run())
+    assert len(job.run.history) == 2 and job.run.stopped_because == "stopped"
+    assert "Stopped by you after 2 of 6 epochs." in [i.value for i in at.info]
+    assert at.metric and len(at.get("download_button")) == 5

@@ -1,0 +1,134 @@
+"""Where the table comes from: an upload or a built-in sample, read once and cached by content."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+import tapeapp
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LOG = logging.getLogger("tapeapp.page")
+DEFAULT_SAMPLE = "breast_cancer"
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
+PREVIEW_ROWS = 200
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading your table…")
+def read_upload(data: bytes, name: str) -> "tapeapp.Table":
+    """Parse uploaded bytes in memory (never written to disk); the same bytes are parsed only once."""
+    return tapeapp.read_table(data, name)
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading the sample…")
+def read_sample(key: str) -> "tapeapp.Table":
+    return tapeapp.load_sample(key)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def guess_schema(sha256: str, _frame) -> "tapeapp.Schema":
+    """Column kinds and the suggested target, once per table (keyed on its content's hash)."""
+    return tapeapp.inspect_frame(_frame)
+
+
+def source() -> str:
+    """'upload' or a sample key: what the page is showing now."""
+    return st.session_state.setdefault("source", DEFAULT_SAMPLE)
+
+
+def use_sample_from_link(key: str | None) -> None:
+    if key is None:
+        return
+    if key in tapeapp.SAMPLES:
+        st.session_state["sample_pick"] = key
+        on_sample_picked()
+    else:
+        st.session_state.setdefault("link_problems", []).append(
+            f"Ignored `sample={key}` from the link: there is no such sample ({', '.join(tapeapp.SAMPLES)}).")
+
+
+def on_sample_picked() -> None:
+    """A sample pill was clicked: load it now so a failed download can put the pill back and say why."""
+    key = st.session_state.get("sample_pick")
+    if key is None:
+        st.session_state["source"] = "upload" if st.session_state.get("upload") else DEFAULT_SAMPLE
+        return
+    try:
+        read_sample(key)
+    except tapeapp.TapeError as error:
+        st.session_state["data_error"] = str(error)
+        previous = st.session_state.get("source", DEFAULT_SAMPLE)
+        st.session_state["sample_pick"] = previous if previous in tapeapp.SAMPLES else None
+        return
+    st.session_state["source"] = key
+
+
+def on_upload_changed() -> None:
+    if st.session_state.get("upload") is not None:
+        st.session_state["source"] = "upload"
+        st.session_state["sample_pick"] = None
+    else:
+        st.session_state["source"] = st.session_state["sample_pick"] = DEFAULT_SAMPLE
+
+
+def current_table() -> "tapeapp.Table":
+    """The table in use; TapeError when an upload cannot be read."""
+    uploaded = st.session_state.get("upload")
+    if source() == "upload" and uploaded is not None:
+        return read_upload(uploaded.getvalue(), uploaded.name)
+    key = source() if source() in tapeapp.SAMPLES else DEFAULT_SAMPLE
+    return read_sample(key)
+
+
+def problem(error: Exception, doing: str) -> str:
+    """What the page says about an error: a TapeError's own plain words; for anything else a short note.
+
+    A file nobody foresaw must still get an answer on the page, not a traceback; the traceback goes to the server's
+    log for whoever runs it.
+    """
+    if isinstance(error, tapeapp.TapeError):
+        return str(error)
+    LOG.error("unexpected error while %s", doing, exc_info=error)
+    return (f"Something unexpected went wrong while {doing} ({type(error).__name__}). This is a fault in tapeapp, "
+            "not in what you did; the details are in the server's log. Try again, or try the file saved as CSV.")
+
+
+def preview(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """The rows the page shows of a table: never more than PREVIEW_ROWS, however long the table is."""
+    return frame.head(PREVIEW_ROWS)
+
+
+def role_changes(before: pd.DataFrame, after: pd.DataFrame, target: str) -> tuple[dict[str, str], bool]:
+    """Roles the user switched in the columns table, and whether they tried to move the target there."""
+    changes, target_touched = {}, False
+    for name, old, new in zip(before["name"], before["role"], after["role"]):
+        if new == old:
+            continue
+        if name == target or new == "target":
+            target_touched = True
+        else:
+            changes[name] = new
+    return changes, target_touched
+
+
+def describe(info: "tapeapp.TableInfo") -> str:
+    """One line saying what was detected, in words."""
+    delimiters = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+    parts = [f"**{info.name or 'your table'}**", f"{info.rows:,} rows × {info.columns:,} columns"]
+    if info.format == "sample":
+        parts.append("built-in sample")
+    elif info.delimiter:
+        parts.append(f"columns separated by {delimiters.get(info.delimiter, repr(info.delimiter))}")
+    else:
+        parts.append(f"{info.format} file")
+    if info.encoding:
+        parts.append(f"text encoding {info.encoding}")
+    if info.decimal and info.decimal != ".":
+        parts.append(f"decimal comma ('{info.decimal}')")
+    if info.format != "sample":
+        parts.append("first line holds the column names" if info.header else "no header line (columns named for you)")
+    return " · ".join(parts)

@@ -1,0 +1,330 @@
+"""Training on the page: the Run and its epoch generator kept per user in session state, so reruns never lose it.
+
+A click on Stop reruns the script, which interrupts the running one between two epochs (Streamlit checks for
+reruns whenever the page is updated). The generator is left suspended at a finished epoch; the new run closes it,
+which keeps the model of that epoch. Any other rerun simply picks the generator up again and keeps training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import streamlit as st
+
+import tapeapp
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PROGRESS_EVERY = 0.1
+CHARTS_EVERY = 0.4
+CHART_EPOCHS = 500  # points per line in the live charts; 7 layers' gradient lines stay under Altair's 5,000 rows
+
+
+@dataclass(eq=False)
+class Job:
+    """One training run as the page sees it: the Run, its live generator (None once ended) and cached results."""
+
+    number: int
+    run: "tapeapp.Run"
+    updates: Iterator | None
+    previous: pd.DataFrame | None
+    table_name: str
+    read_options: dict
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    export_lock: threading.Lock = field(default_factory=threading.Lock)
+    previous_headline: dict | None = None
+    evaluations: dict = field(default_factory=dict)
+    files: dict[str, bytes] | None = None
+    predicted: dict = field(default_factory=dict)
+    failure: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.updates is not None
+
+
+@dataclass(eq=False)
+class Slot:
+    """The session's training job, in a box kept under one key for the whole session.
+
+    Streamlit keeps the previous script run's session values until the user's next interaction; a job stored
+    directly would keep the last run's model alive that long. Replacing the job inside the box frees it at once.
+    """
+
+    job: Job | None = None
+
+
+def slot() -> Slot:
+    return st.session_state.setdefault("training", Slot())
+
+
+def current() -> Job | None:
+    return slot().job
+
+
+def busy() -> bool:
+    """Whether the knobs must stay still: a run is starting, or running and not being stopped."""
+    job = current()
+    state = st.session_state
+    return bool(state.get("train_requested")) or (job is not None and job.running and not state.get("stop_requested"))
+
+
+def request_train() -> None:
+    st.session_state["train_requested"] = True
+
+
+def request_stop() -> None:
+    st.session_state["stop_requested"] = True
+
+
+def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.TrainConfig") -> Job:
+    """Everything before epoch 1 (may raise TapeError); a comparable previous run is kept to draw faded."""
+    old = current()
+    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256)
+    info = table.info
+    if old and old.running:
+        finish(old)
+    kept = old is not None and bool(old.run.history) and _comparable(old.run, run)
+    job = Job(
+        number=(old.number + 1) if old else 1, run=run, updates=run.epochs(),
+        previous=old.run.history_frame() if kept else None, table_name=info.name or "data.csv",
+        previous_headline=evaluation(old, 0.5).headline if kept else None,
+        read_options={"delimiter": info.delimiter, "encoding": info.encoding, "decimal": info.decimal,
+                      "header": info.header},
+    )
+    slot().job = job
+    return job
+
+
+def _comparable(old: "tapeapp.Run", new: "tapeapp.Run") -> bool:
+    """Only a run on the same table, target and task is drawn behind the new one and used for score changes."""
+    return (old.source_sha256, old.target, old.task) == (new.source_sha256, new.target, new.task)
+
+
+def finish(job: Job, failure: str = "") -> None:
+    """End the generator (keeping the last finished epoch's model) and add the run to the comparison table.
+
+    ``failure`` is the plain message when training broke off with an error rather than by Stop.
+    """
+    with job.lock:
+        if job.updates is None:
+            return
+        job.updates.close()
+        job.updates = None
+        job.failure = failure
+    if job.run.history:
+        st.session_state.setdefault("runs", []).append(run_row(job))
+
+
+def run_row(job: Job) -> dict:
+    run, config = job.run, job.run.config
+    summary = run.summary()
+    main = tapeapp.MAIN_METRIC[run.task]
+    ended = "stopped by an error" if job.failure else tapeapp.STOP_REASONS.get(run.stopped_because, run.stopped_because)
+    return {
+        "run": job.number, "table": job.table_name, "target": run.target, "task": run.task,
+        "layers": "-".join(map(str, config.hidden)), "activation": config.activation, "optimizer": config.optimizer,
+        "learning rate": config.learning_rate, "batch": config.batch_size,
+        "epochs run": f"{summary['epochs_run']} of {config.epochs}",
+        "stopped because": ended,
+        f"train {main}": summary["train"].get(main), f"validation {main}": summary["validation"].get(main),
+        "validation loss": summary["validation"].get("loss"),
+    }
+
+
+def evaluation(job: Job, threshold: float) -> "tapeapp.Evaluation":
+    """Scores on the validation rows, computed once per threshold."""
+    if threshold not in job.evaluations:
+        job.evaluations[threshold] = tapeapp.evaluate(job.run, threshold)
+    return job.evaluations[threshold]
+
+
+def no_better_than_guessing(job: Job, scores: "tapeapp.Evaluation") -> str | None:
+    """A plain warning when the model does worse than the simplest guess, so a run gone wrong never looks fine."""
+    run = job.run
+    if run.task == "regression":
+        r2 = scores.headline.get("r2")
+        if r2 is not None and math.isfinite(r2) and r2 < 0:
+            return (f"The model predicts '{run.target}' worse than always predicting the average (R² {r2:,.3g}, "
+                    "below 0): it has not learned the pattern. If the loss jumped around or grew, the learning rate "
+                    "is too high; if it was still falling, train for more epochs.")
+        return None
+    support = scores.per_class.get("support")
+    accuracy = scores.headline.get("accuracy")
+    if support is None or not len(support) or support.sum() == 0 or accuracy is None or not math.isfinite(accuracy):
+        return None
+    share = support.max() / support.sum()
+    if accuracy > share + 1e-9:
+        return None
+    common = scores.per_class["class"].iloc[int(support.argmax())]
+    return (f"The model is right no more often than always answering '{common}', the most common class "
+            f"({share:.0%} of the validation rows): it has not learned anything useful yet. Train for more epochs, "
+            "try another learning rate, or choose 'Balance the classes' when one class is rare.")
+
+
+def exports(job: Job) -> dict[str, bytes]:
+    """All five downloads, built once per run, in memory (nothing is written where another session could read it).
+
+    Called by the first click on a download button, on Streamlit's download thread, so it uses no ``st`` command.
+    """
+    with job.export_lock:
+        if job.files is None:
+            job.files = tapeapp.export_files(job.run, source_name=job.table_name, read_options=job.read_options)
+        return job.files
+
+
+def download(job: Job, name: str) -> Callable[[], bytes]:
+    """The bytes of one download, made only when the user asks for it: finishing a run never waits for packing."""
+    return lambda: exports(job)[name]
+
+
+def predictions(job: Job, table: "tapeapp.Table") -> pd.DataFrame:
+    """Predictions for an uploaded table, once per file content."""
+    key = table.info.sha256
+    if key not in job.predicted:
+        job.predicted = {key: job.run.predict(table.frame)}
+    return job.predicted[key]
+
+
+def next_update(job: Job):
+    """One more epoch, or None when the run has ended; the lock keeps two script threads from sharing it."""
+    with job.lock:
+        if job.updates is None:
+            return None
+        return next(job.updates, None)
+
+
+@dataclass
+class LiveView:
+    """Placeholders drawn once per script run and filled again after epochs."""
+
+    progress: st.delta_generator.DeltaGenerator
+    loss: st.delta_generator.DeltaGenerator
+    metric: st.delta_generator.DeltaGenerator
+    grads: st.delta_generator.DeltaGenerator
+
+    @classmethod
+    def create(cls) -> "LiveView":
+        progress = st.empty()
+        left, right = st.columns(2, gap="medium")
+        grads, explain = st.columns(2, gap="medium")
+        with explain:
+            st.markdown(READING_GUIDE)
+        return cls(progress, left.empty(), right.empty(), grads.empty())
+
+    def draw_progress(self, job: Job, seconds_per_epoch: float | None) -> None:
+        run = job.run
+        done, total = len(run.history), run.config.epochs
+        text = f"Epoch {done} / {total}"
+        if job.running and seconds_per_epoch and done < total:
+            text += f" · about {_duration(seconds_per_epoch * (total - done))} left"
+        if run.history:
+            main = tapeapp.MAIN_METRIC[run.task]
+            value = run.history[-1].validation.get(main)
+            if value is not None and math.isfinite(value):
+                text += f" · validation {main} {_fmt(main, value)}"
+        self.progress.progress(min(1.0, done / max(total, 1)), text=text)
+
+    def draw_charts(self, job: Job) -> None:
+        specs = chart_specs(job.run.history_frame(), job.previous, job.run.task,
+                            job.run.config.epochs if job.running else None)
+        self.loss.vega_lite_chart(specs["loss"], width="stretch")
+        self.metric.vega_lite_chart(specs["metric"], width="stretch")
+        self.grads.vega_lite_chart(specs["grads"], width="stretch")
+
+
+def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str, total: int | None) -> dict:
+    """The three live charts as Vega-Lite specs, each drawn from at most CHART_EPOCHS epochs of every line."""
+    from tapeapp import charts  # Altair: imported on first use, after the page's first paint
+
+    history, previous = thin_epochs(history), None if previous is None else thin_epochs(previous)
+    main = tapeapp.MAIN_METRIC[task]
+    return {"loss": live_spec(charts.loss_chart(history, previous, total), "loss"),
+            "metric": live_spec(charts.metric_chart(history, main, previous, total), "metric"),
+            "grads": live_spec(charts.grad_norm_chart(history, total), "grads")}
+
+
+def thin_epochs(history: pd.DataFrame, keep: int | None = None) -> pd.DataFrame:
+    """Every n-th epoch (and always the last) of a long run: the curves look the same, and each update stays small.
+
+    A run of thousands of epochs would otherwise send every point again after each epoch, and its gradient chart
+    (one line per layer) would pass Altair's 5,000-row limit and stop the page.
+    """
+    keep = keep or CHART_EPOCHS
+    if len(history) <= keep:
+        return history
+    step = -(-len(history) // keep)
+    rows = list(range(0, len(history) - 1, step)) + [len(history) - 1]
+    return history.iloc[rows]
+
+
+def live_spec(chart, name: str) -> dict:
+    """The Altair chart's Vega-Lite spec with its data under fixed names instead of content hashes.
+
+    Between two epochs only the data changes then, so the browser swaps the rows into the chart it already has
+    instead of building it again: smoother to watch, and much less work for a small machine.
+    """
+    spec = chart.to_dict()
+    if spec.get("config") == {"view": {"continuousWidth": 300, "continuousHeight": 300}}:
+        del spec["config"]  # Altair's default size; the page sizes its charts itself
+    text = json.dumps(spec)
+    for i, old in enumerate(spec.get("datasets", {})):
+        text = text.replace(f'"{old}"', f'"{name}_{i}"')
+    return json.loads(text)
+
+
+READING_GUIDE = """
+**How to read these charts**
+
+- **Loss** is what training lowers. The *train* line should go down. If the *validation* line turns back up
+  while train keeps falling, the model is memorising the training rows (over-fitting): fewer epochs, dropout,
+  an L2 penalty or early stopping help.
+- **The score** is measured on validation rows the model never trains on: that is the honest number.
+- **Gradient norms** show how strongly each layer is being changed. Lines sinking towards zero mean learning has
+  stalled; lines shooting up mean the learning rate is too high.
+- From your second run on, dashed and faded lines show the previous run on the same table, for comparison.
+"""
+
+
+def train_live(job: Job, view: LiveView) -> None:
+    """Pull epochs until the run ends, updating the page as it goes (throttled when epochs are very fast)."""
+    started, done_before = time.perf_counter(), len(job.run.history)
+    last_progress = last_chart = 0.0
+    while (update := next_update(job)) is not None:
+        now = time.perf_counter()
+        per_epoch = (now - started) / max(1, len(job.run.history) - done_before)
+        if now - last_progress >= PROGRESS_EVERY or update.stop_reason:
+            view.draw_progress(job, per_epoch)
+            last_progress = now
+        if now - last_chart >= CHARTS_EVERY or update.stop_reason:
+            view.draw_charts(job)
+            last_chart = time.perf_counter()
+    finish(job)
+
+
+def end_message(job: Job) -> None:
+    run = job.run
+    if job.failure:
+        st.error(job.failure)
+        return
+    message = run.message or tapeapp.STOP_REASONS.get(run.stopped_because, "")
+    # a loss that overflowed still leaves a model (from the epoch before): a warning, and the results below
+    {"finished": st.success, "early_stopping": st.success, "not_finite": st.warning}.get(
+        run.stopped_because, st.info)(message)
+    for warning in run.warnings:
+        st.warning(warning)
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(max(1, round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def _fmt(metric: str, value: float) -> str:
+    return f"{value:.1%}" if metric in ("accuracy", "auc") else f"{value:.4g}"
