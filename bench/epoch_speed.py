@@ -1,0 +1,392 @@
+"""Seconds per epoch and validation accuracy: the tutorial's eager loop, model.fit, scikit-learn and tapeapp.
+
+    python bench/epoch_speed.py                      # generated heart-shaped table, 60 epochs, seeds 0-2
+    python bench/epoch_speed.py --csv heart.csv --target HeartDisease
+    python bench/epoch_speed.py --quick              # a few seconds, to check the script runs
+    python bench/epoch_speed.py --recipe-seeds 0-9 --csv heart.csv --target HeartDisease
+
+Same data, same network (Dense 64 LeakyReLU(0.3) x2 -> Dense 1 sigmoid), batch 32, same epochs for all four.
+The data for every method is tapeapp's own prepared matrices (``run.prepared.x_train`` ...) from the "tutorial"
+preset: the tutorial's unstratified 60/40 split, category codes and mean/std scaling fitted on the training rows.
+The three Keras methods also start from the same initial weights (copied from the tapeapp run's fresh model),
+so accuracy differences come from batch order and arithmetic only. The tutorial loop, model.fit and tapeapp run
+in step, one epoch each in turn (shared machines drift in speed; this way epoch k of each sees the same machine);
+scikit-learn, which has no per-epoch hook, runs its whole fit three times per seed (total time / epochs, median).
+Seconds per epoch are the median after one warm-up epoch; for tapeapp they are the wall time of one
+``next()`` on ``run.epochs()``, i.e. what the page waits for (compiled epoch, validation pass, per-epoch metrics,
+gradient and weight norms). All four run in one process under tapeapp's TensorFlow settings (oneDNN off, op
+determinism on).
+
+``--recipe-seeds`` instead runs the tutorial's recipe end to end from the raw table (its own preprocessing and
+seeding) next to ``python -m tapeapp train`` with the tutorial preset and with the default preset, per seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from _common import (HEART_LIKE_TARGET, ROOT, heart_like, machine, median_after_warmup, print_table, spread,
+                     tutorial_model)
+
+BATCH = 32
+METHODS = ("tutorial", "fit", "sklearn", "tapeapp")
+LABELS = {
+    "tutorial": "tutorial eager GradientTape loop",
+    "fit": "Keras model.fit",
+    "sklearn": "scikit-learn MLPClassifier",
+    "tapeapp": "tapeapp run.epochs()",
+}
+GOALS = {"tutorial": 40.0, "fit": 5.0, "sklearn": 1.0}
+
+
+@dataclass
+class Result:
+    seconds: float  # per epoch, median after warm-up
+    accuracy: float  # validation accuracy after the last epoch
+    loop_seconds: float = float("nan")  # tapeapp only: EpochUpdate.seconds (graph call + validation predict)
+
+
+# ---------------------------------------------------------------------------------------------------- the methods
+
+def tutorial_loop(p, initial_weights, epochs: int) -> Iterator[tuple[float, float]]:
+    """The tutorial's loop as written there: tf.data, an eager GradientTape step per batch, no tf.function.
+
+    A generator only so that the benchmark can run it in step with the others: it yields (seconds, validation
+    accuracy) after each epoch; the timed part is exactly the tutorial's epoch (training pass + validation pass).
+    """
+    import keras
+    import tensorflow as tf
+
+    x_train, y_train = p.x_train, p.y_train.astype("float32")
+    x_val, y_val = p.x_val, p.y_val.astype("float32")
+    train_dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    train_dataset = train_dataset.shuffle(len(x_train)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    val_dataset = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+
+    model = tutorial_model(x_train.shape[1])
+    model.set_weights(initial_weights)
+    loss_fn = keras.losses.BinaryCrossentropy()
+    optimizer = keras.optimizers.RMSprop(learning_rate=1e-3)
+    train_acc_metric = keras.metrics.BinaryAccuracy()
+    val_acc_metric = keras.metrics.BinaryAccuracy()
+
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        for x_batch_train, y_batch_train in train_dataset:
+            with tf.GradientTape() as tape:
+                logits = model(x_batch_train, training=True)
+                loss_value = loss_fn(y_batch_train, logits)
+            grads = tape.gradient(loss_value, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights))
+            train_acc_metric.update_state(y_batch_train, logits)
+        train_acc = float(train_acc_metric.result())  # noqa: F841 (the tutorial prints it)
+        train_acc_metric.reset_state()
+        for x_batch_val, y_batch_val in val_dataset:
+            val_logits = model(x_batch_val, training=False)
+            val_acc_metric.update_state(y_batch_val, val_logits)
+        val_acc = float(val_acc_metric.result())
+        val_acc_metric.reset_state()
+        yield time.perf_counter() - started, val_acc
+
+
+def tapeapp_epochs(run) -> Iterator[tuple[float, float, float]]:
+    """Consume the generator the way the page does: one update per epoch, read its numbers, go on.
+
+    Yields (wall seconds for the update, the update's own ``seconds``, validation accuracy).
+    """
+    updates = run.epochs()
+    while True:
+        started = time.perf_counter()
+        update = next(updates, None)
+        if update is None:
+            return
+        seconds = time.perf_counter() - started
+        _ = (update.train["loss"], update.validation["accuracy"], dict(update.grad_norms))
+        yield seconds, update.seconds, update.validation["accuracy"]
+
+
+def lockstep(p, initial_weights, epochs: int, seed: int, run) -> dict[str, Result]:
+    """model.fit, with the tutorial's loop and tapeapp each advanced by one epoch at the end of every fit epoch.
+
+    Shared machines drift in speed over minutes; running the three in step makes epoch k of each method see the
+    same machine, so the ratios hold even when the absolute times wander. Each epoch is timed on its own.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)  # the tutorial's shuffle and fit's need it under tapeapp's op determinism
+    tutorial = tutorial_loop(p, initial_weights, epochs)
+    ours = tapeapp_epochs(run)
+    times: dict[str, list] = {"fit": [], "tutorial": [], "tapeapp": []}
+
+    class InStep(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):  # called after fit's validation pass
+            times["fit"].append(time.perf_counter() - self.started)
+            times["tutorial"].append(next(tutorial))
+            times["tapeapp"].append(next(ours))
+
+    model = tutorial_model(p.x_train.shape[1])
+    model.set_weights(initial_weights)
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss=keras.losses.BinaryCrossentropy(),
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+    history = model.fit(p.x_train, p.y_train.astype("float32"), batch_size=BATCH, epochs=epochs, verbose=0,
+                        validation_data=(p.x_val, p.y_val.astype("float32")), callbacks=[InStep()])
+    return {
+        "fit": Result(median_after_warmup(times["fit"]), float(history.history["val_accuracy"][-1])),
+        "tutorial": Result(median_after_warmup([t for t, _ in times["tutorial"]]), times["tutorial"][-1][1]),
+        "tapeapp": Result(median_after_warmup([t for t, _, _ in times["tapeapp"]]), times["tapeapp"][-1][2],
+                          median_after_warmup([t for _, t, _ in times["tapeapp"]])),
+    }
+
+
+def sklearn_mlp(p, epochs: int, seed: int, repeats: int = 3) -> Result:
+    """scikit-learn has no per-epoch hook: total fit time / epochs, median of a few fits (each well under a second).
+
+    Its loss-plateau stop is switched off so that it runs every epoch.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    per_epoch = []
+    for _ in range(repeats):
+        clf = MLPClassifier(hidden_layer_sizes=(64, 64), solver="adam", batch_size=BATCH, max_iter=epochs,
+                            learning_rate_init=1e-3, random_state=seed, n_iter_no_change=epochs + 1, tol=0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            started = time.perf_counter()
+            clf.fit(p.x_train, p.y_train)
+            per_epoch.append((time.perf_counter() - started) / max(clf.n_iter_, 1))
+    return Result(statistics.median(per_epoch), float(clf.score(p.x_val, p.y_val)))
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+def load_table(csv: str | None, target: str | None) -> tuple[pd.DataFrame, str, str]:
+    """The user's CSV through tapeapp's reader, or the generated heart-shaped table."""
+    if csv:
+        from tapeapp import read_table
+
+        if not target:
+            sys.exit("--csv needs --target COLUMN")
+        table = read_table(csv)
+        return table.frame, target, f"{Path(csv).name} ({len(table.frame)} rows)"
+    frame = heart_like()
+    return frame, HEART_LIKE_TARGET, f"generated heart-shaped table ({len(frame)} rows, seed 0)"
+
+
+def binary_schema(frame: pd.DataFrame, target: str):
+    from tapeapp import inspect_frame
+
+    schema = inspect_frame(frame, target=target)
+    if schema.task != "binary":
+        schema = inspect_frame(frame, target=target, task="binary")
+    if schema.task != "binary":
+        sys.exit(f"'{target}' is not a two-class column; this benchmark compares binary classifiers.")
+    return schema
+
+
+# ---------------------------------------------------------------------------------------------------- speed
+
+def speed(args: argparse.Namespace) -> int:
+    frame, target, source = load_table(args.csv, args.target)
+    from tapeapp import preset, start_run  # imports TensorFlow
+
+    schema = binary_schema(frame, target)
+    results: dict[str, list[Result]] = {m: [] for m in METHODS}
+    seeds = list(range(args.seeds))
+    for seed in seeds:
+        config = preset("tutorial").replace(seed=seed, epochs=args.epochs, batch_size=BATCH)
+        run = start_run(frame, schema, config)
+        p = run.prepared
+        initial = run.model.get_weights()
+        measured = lockstep(p, initial, args.epochs, seed, run)
+        measured["sklearn"] = sklearn_mlp(p, args.epochs, seed)
+        for method in METHODS:
+            r = measured[method]
+            results[method].append(r)
+            print(f"seed {seed}  {method:8s}  {r.seconds * 1000:9.2f} ms/epoch  val acc {r.accuracy:.4f}",
+                  file=sys.stderr, flush=True)
+
+    print(f"\n## epoch_speed: {source}; {len(p.y_train)} train / {len(p.y_val)} validation rows, "
+          f"{p.x_train.shape[1]} inputs; batch {BATCH}; {args.epochs} epochs; seeds {seeds[0]}-{seeds[-1]}")
+    print(f"{machine()}\n")
+    ours = [r.seconds for r in results["tapeapp"]]
+    rows = []
+    for method in METHODS:
+        rs = results[method]
+        per_seed_ratio = [r.seconds / t for r, t in zip(rs, ours)]
+        rows.append([
+            LABELS[method],
+            spread([r.seconds * 1000 for r in rs], "{:.2f}"),
+            spread([1 / r.seconds for r in rs], "{:.0f}"),
+            spread([r.accuracy * 100 for r in rs], "{:.1f}"),
+            "-" if method == "tapeapp" else spread(per_seed_ratio, "{:.1f}") + "x",
+        ])
+    print_table(rows, ["method", "ms/epoch median (min-max)", "epochs/s", "val accuracy %",
+                       "tapeapp is faster by"])
+    loop_ms = [r.loop_seconds * 1000 for r in results["tapeapp"]]
+    print(f"\ntapeapp's own EpochUpdate.seconds (compiled epoch + validation predict only): "
+          f"{spread(loop_ms, '{:.2f}')} ms; the rest of the wall time is per-epoch metrics, norms and checks.")
+
+    print("\nGoals:")
+    for method, goal in GOALS.items():
+        ratio = statistics.median(r.seconds / t for r, t in zip(results[method], ours))
+        ok = ratio >= goal
+        what = "no slower than" if goal == 1.0 else f">= {goal:.0f}x faster than"
+        print(f"- [{'met' if ok else 'MISSED'}] {what} {LABELS[method]}: {ratio:.2f}x")
+    gap = (statistics.median(r.accuracy for r in results["tapeapp"])
+           - statistics.median(r.accuracy for r in results["tutorial"])) * 100
+    ok = gap >= -1.0
+    row_points = 100 / len(p.y_val)
+    print(f"- [{'met' if ok else 'MISSED'}] validation accuracy within 1 point of the tutorial loop's: "
+          f"{gap:+.1f} points (median over {len(seeds)} seeds; one validation row is {row_points:.2f} points: "
+          "judge accuracy with --recipe-seeds 0-9)")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- recipe
+
+def tutorial_recipe(frame: pd.DataFrame, target: str, seed: int, epochs: int) -> float:
+    """The tutorial end to end from the raw table; returns validation accuracy after the last epoch."""
+    import keras
+    import tensorflow as tf
+    from sklearn.model_selection import train_test_split
+
+    df = frame.copy()
+    for column in df.columns:
+        if column != target and not pd.api.types.is_numeric_dtype(df[column]):
+            df[column] = df[column].astype("category").cat.codes
+    if not pd.api.types.is_numeric_dtype(df[target]):
+        df[target] = df[target].astype("category").cat.codes
+    train, test = train_test_split(df, test_size=0.4, random_state=seed)
+    train_stats = train.describe()
+    train_stats.pop(target)
+    train_stats = train_stats.transpose()
+    train_labels = train.pop(target)
+    test_labels = test.pop(target)
+
+    def norm(x):
+        return (x - train_stats["mean"]) / train_stats["std"]
+
+    normed_train_data, normed_test_data = norm(train), norm(test)
+
+    keras.utils.set_random_seed(seed)
+    train_dataset = tf.data.Dataset.from_tensor_slices((normed_train_data.values.astype("float32"),
+                                                        train_labels.values.astype("float32")))
+    train_dataset = train_dataset.shuffle(len(normed_train_data)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    val_dataset = tf.data.Dataset.from_tensor_slices((normed_test_data.values.astype("float32"),
+                                                      test_labels.values.astype("float32")))
+    val_dataset = val_dataset.batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    model = tutorial_model(normed_train_data.shape[1])
+    loss_fn = keras.losses.BinaryCrossentropy()
+    optimizer = keras.optimizers.RMSprop(learning_rate=1e-3)
+    train_acc_metric, val_acc_metric = keras.metrics.BinaryAccuracy(), keras.metrics.BinaryAccuracy()
+    val_acc = float("nan")
+    for epoch in range(epochs):
+        for x_batch_train, y_batch_train in train_dataset:
+            with tf.GradientTape() as tape:
+                logits = model(x_batch_train, training=True)
+                loss_value = loss_fn(y_batch_train, logits)
+            grads = tape.gradient(loss_value, model.trainable_weights)
+            optimizer.apply_gradients(zip(grads, model.trainable_weights))
+            train_acc_metric.update_state(y_batch_train, logits)
+        train_acc_metric.reset_state()
+        for x_batch_val, y_batch_val in val_dataset:
+            val_acc_metric.update_state(y_batch_val, model(x_batch_val, training=False))
+        val_acc = float(val_acc_metric.result())
+        val_acc_metric.reset_state()
+    return val_acc
+
+
+def cli_accuracy(csv: Path, target: str, seed: int, epochs: int, preset_args: list[str]) -> float:
+    command = [sys.executable, "-m", "tapeapp", "train", str(csv), "--target", target, "--seed", str(seed),
+               "--epochs", str(epochs), *preset_args]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return float(json.loads(lines[-1])["validation"]["accuracy"])
+
+
+def parse_seeds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            out += list(range(int(lo), int(hi) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+def recipe(args: argparse.Namespace) -> int:
+    seeds = parse_seeds(args.recipe_seeds)
+    frame, target, source = load_table(args.csv, args.target)
+    with tempfile.TemporaryDirectory(prefix="tapeapp-recipe-") as tmp:
+        csv = Path(args.csv) if args.csv else Path(tmp) / "heart_like.csv"
+        if not args.csv:
+            frame.to_csv(csv, index=False)
+        rows = []
+        for seed in seeds:
+            tut = tutorial_recipe(frame, target, seed, args.epochs)
+            cli_tut = cli_accuracy(csv, target, seed, args.epochs, ["--preset", "tutorial"])
+            cli_default = cli_accuracy(csv, target, seed, args.epochs, ["--val-fraction", "0.4"])
+            rows.append([seed, tut, cli_tut, cli_default])
+            print(f"seed {seed}: tutorial {tut:.4f}  tapeapp tutorial preset {cli_tut:.4f}  "
+                  f"tapeapp default {cli_default:.4f}", file=sys.stderr, flush=True)
+    print(f"\n## recipe accuracy: {source}; {args.epochs} epochs; seeds {args.recipe_seeds}")
+    print(f"{machine()}\n")
+    cols = np.array([r[1:] for r in rows]) * 100
+    table = [[r[0]] + [f"{v * 100:.2f}" for v in r[1:]] for r in rows]
+    table.append(["mean"] + [f"{v:.2f}" for v in cols.mean(axis=0)])
+    table.append(["std"] + [f"{v:.2f}" for v in cols.std(axis=0, ddof=1)] if len(rows) > 1 else ["std", "", "", ""])
+    print_table(table, ["seed", "tutorial recipe (eager, own preprocessing) %",
+                        "tapeapp --preset tutorial %", "tapeapp default --val-fraction 0.4 %"])
+    diff = cols[:, 1].mean() - cols[:, 0].mean()
+    diff_default = cols[:, 2].mean() - cols[:, 0].mean()
+    print(f"\nmean difference vs the tutorial recipe: tutorial preset {diff:+.2f} points, "
+          f"default preset {diff_default:+.2f} points")
+    print("\nGoal:")
+    for name, gap in (("tapeapp --preset tutorial", diff), ("tapeapp default preset", diff_default)):
+        print(f"- [{'met' if gap >= -1.0 else 'MISSED'}] {name}: validation accuracy within 1 point of the "
+              f"tutorial recipe's (or better), mean over seeds: {gap:+.2f} points")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--csv", help="a CSV file to use instead of the generated table")
+    parser.add_argument("--target", help="the 0/1 column to predict (with --csv)")
+    parser.add_argument("--quick", action="store_true", help="3 epochs, 1 seed: check that it runs")
+    parser.add_argument("--recipe-seeds", help="e.g. 0-9: compare accuracies with the tutorial's recipe instead")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs, args.seeds = min(args.epochs, 3), 1
+        if args.recipe_seeds:
+            args.recipe_seeds = args.recipe_seeds.split(",")[0].split("-")[0]
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first is a warm-up)")
+    return recipe(args) if args.recipe_seeds else speed(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
