@@ -1,0 +1,248 @@
+"""Many users at once: Streamlit runs one script per browser session, all in one process.
+
+Two AppTest sessions train different uploads at the same time and each sees only its own table, target, model and
+history; ten runs in one session release the earlier models; and an upload and a training run leave no file in
+the temporary directory or the working directory (an upload lives only in that session's memory).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from unittest.mock import MagicMock
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_app import ROOT, _app, _charts, _job, _ok, _upload
+
+import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
+import ui_live  # noqa: E402
+
+
+def _garden(n: int = 160) -> pd.DataFrame:
+    """Session A's table: predict 'bloom' (yes/no) from plant measurements."""
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"sunlight": rng.uniform(0, 12, n).round(1), "water_ml": rng.integers(50, 500, n),
+                          "soil": rng.choice(["clay", "sand", "loam"], n)})
+    frame["bloom"] = np.where(frame["sunlight"] * 30 + frame["water_ml"] * 0.5 > 300, "yes", "no")
+    return frame
+
+
+def _engines(n: int = 200) -> pd.DataFrame:
+    """Session B's table: predict 'fuel_use' (a number) from engine data; no column name is shared with A."""
+    rng = np.random.default_rng(22)
+    frame = pd.DataFrame({"cylinders": rng.choice([4, 6, 8], n), "mass_kg": rng.uniform(900, 2500, n).round(0),
+                          "gearbox": rng.choice(["manual", "automatic"], n)})
+    frame["fuel_use"] = (frame["mass_kg"] * 0.004 + frame["cylinders"] * 0.6 + rng.normal(0, 0.3, n)).round(2)
+    return frame
+
+
+def _everything_shown(at) -> str:
+    """All text the page shows, with the column names of its tables and the data of its charts."""
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
+    parts += [str(list(d.value.columns)) + d.value.to_csv() for d in at.dataframe]
+    parts += [str(frames) + title for title, frames in _charts(at).items()]
+    parts += [s.label + str(s.options) for s in at.selectbox]
+    return "\n".join(parts)
+
+
+def _session(name: str, frame: pd.DataFrame, epochs: int, ready: threading.Barrier, out: dict) -> None:
+    try:
+        at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
+        at.slider(key="cfg_epochs").set_value(epochs)
+        at.select_slider(key="cfg_batch_size").set_value(8)  # slower epochs, so the two runs surely overlap
+        _ok(at.run())
+        at.button(key="train").click()
+        ready.wait(timeout=60)
+        started = time.monotonic()
+        _ok(at.run())
+        out[name] = (at, started, time.monotonic())
+    except BaseException as error:  # noqa: BLE001  (handed to the main thread)
+        out[name] = error
+        ready.abort()
+
+
+@pytest.fixture
+def one_runtime(monkeypatch):
+    """One Runtime for sessions that run at once, as a real server has.
+
+    AppTest installs a mock Runtime (and the ``global.appTest`` option) for each run and removes it when the run
+    ends, which would pull it from under another session still running. Here both sessions share one.
+    """
+    from streamlit import config
+    from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
+    from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    shared = MagicMock(spec=Runtime)
+    shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
+    shared.dataframe_source_mgr = DataframeSourceManager()
+    shared.cache_storage_manager = MemoryCacheStorageManager()
+    shared.bidi_component_registry = BidiComponentManager()
+    monkeypatch.setattr(app_test, "Runtime", type("PerRunRuntimeIgnored", (), {"_instance": None}))
+    monkeypatch.setattr(Runtime, "_instance", shared)
+    before = config.get_option("global.appTest")
+    config.set_option("global.appTest", True)
+    yield shared
+    config.set_option("global.appTest", before)
+
+
+def test_two_sessions_training_at_once_never_see_each_other(one_runtime):
+    ready, out = threading.Barrier(2), {}
+    threads = [threading.Thread(target=_session, args=("garden", _garden(), 4, ready, out)),
+               threading.Thread(target=_session, args=("engines", _engines(), 6, ready, out))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    for result in out.values():
+        if isinstance(result, BaseException):
+            raise result
+    (garden, g0, g1), (engines, e0, e1) = out["garden"], out["engines"]
+    assert g0 < e1 and e0 < g1, "the two runs trained at the same time"
+
+    mine = {"garden": ("bloom", {"sunlight", "water_ml", "soil"}, 4, garden),
+            "engines": ("fuel_use", {"cylinders", "mass_kg", "gearbox"}, 6, engines)}
+    for name, (target, columns, epochs, at) in mine.items():
+        other_target, other_columns, _, _ = mine["engines" if name == "garden" else "garden"]
+        job = _job(at)
+        assert job.run.target == target and set(job.run.prepared.features) == columns
+        assert len(job.run.history) == epochs and job.table_name == f"{name}.csv"
+        assert f"Finished all {epochs} epochs." in [s.value for s in at.success]
+        (loss,) = _charts(at)["Loss (lower is better)"]
+        assert loss.groupby("split")["epoch"].max().tolist() == [epochs, epochs]
+        assert set(loss["run"]) == {"this run"}, "no 'previous run' from the other session"
+        runs = at.dataframe[-1].value
+        assert runs["target"].tolist() == [target] and runs["table"].tolist() == [f"{name}.csv"]
+        shown = _everything_shown(at)
+        assert target in shown
+        for word in (other_target, *other_columns, "engines.csv" if name == "garden" else "garden.csv"):
+            assert word not in shown, f"session {name} shows {word!r} of the other session"
+    assert _job(garden).run.model is not _job(engines).run.model
+
+
+class _Rerun(Exception):
+    """Stands in for the exception Streamlit raises at the page's next update when a rerun was asked for."""
+
+
+def test_a_rerun_that_interrupts_training_loses_no_finished_epoch(monkeypatch):
+    table = tapeapp.load_sample("iris")
+    run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame), tapeapp.TrainConfig(epochs=7, hidden=(8,)))
+    job = ui_live.Job(number=1, run=run, updates=run.epochs(), previous=None, table_name="iris", read_options={})
+
+    class Interrupted:  # the first script run's view: the rerun lands while it draws epoch 3
+        def draw_progress(self, job, seconds):
+            if len(job.run.history) == 3:
+                raise _Rerun
+
+        def draw_charts(self, job):
+            pass
+
+    monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.0)
+    with pytest.raises(_Rerun):
+        ui_live.train_live(job, Interrupted())
+    assert len(run.history) == 3 and job.running, "interrupted between epochs, the run is still going"
+    at = _app()
+    at.session_state["training"] = ui_live.Slot(job)
+    _ok(at.run())
+    assert [u.epoch for u in run.history] == [1, 2, 3, 4, 5, 6, 7]
+    assert "Finished all 7 epochs." in [s.value for s in at.success]
+    (loss,) = _charts(at)["Loss (lower is better)"]
+    assert sorted(loss[loss["split"] == "train"]["epoch"]) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_ten_runs_in_one_session_release_the_earlier_models(one_runtime):
+    """With a Runtime, as on a server, so the download buttons' deferred files (which hold their run) count too."""
+    at = _app()
+    at.query_params.update({"epochs": "1", "hidden": "8"})
+    at = _upload(_ok(at.run()), _garden(80).to_csv(index=False).encode(), "garden.csv")
+    models, jobs = [], []
+    for _ in range(10):
+        at.button(key="train").click()
+        _ok(at.run())
+        job = _job(at)
+        assert job.run.stopped_because == "finished"
+        models.append(weakref.ref(job.run.model))
+        jobs.append(weakref.ref(job))
+        del job
+    gc.collect()
+    alive = [i + 1 for i, ref in enumerate(models) if ref() is not None]
+    assert alive == [10], f"models of runs {alive} are still held"
+    assert [i + 1 for i, ref in enumerate(jobs) if ref() is not None] == [10]
+    runs = at.dataframe[-1].value
+    assert runs["run"].tolist() == list(range(1, 11)) and (runs["epochs run"] == "1 of 1").all()
+    assert len(one_runtime.media_file_mgr._deferred_callables) == 5, "only the last run's five downloads"
+
+
+def _listing(folder: Path) -> set[str]:
+    try:
+        return set(os.listdir(folder))
+    except OSError:
+        return set()
+
+
+def test_an_upload_and_a_run_leave_no_file_behind():
+    """Watch the temporary directory and the working directories while a session uploads, trains and scores."""
+    marker = "zanzibar_7d1f"  # a word only this upload contains
+    frame = _garden().rename(columns={"soil": marker})
+    folders = {Path(tempfile.gettempdir()), Path.cwd(), ROOT, ROOT / "tests"}
+    before = {folder: _listing(folder) for folder in folders}
+    seen: set[Path] = set()
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            for folder in folders:
+                seen.update(folder / name for name in _listing(folder) - before[folder])
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), "private.csv")
+        at.slider(key="cfg_epochs").set_value(3)
+        _ok(at.run())
+        at.button(key="train").click()
+        _ok(at.run())
+        assert "Finished all 3 epochs." in [s.value for s in at.success]
+        at.file_uploader(key="predict_upload").upload("more.csv", frame.head(5).to_csv(index=False).encode())
+        _ok(at.run())
+        assert not at.error
+    finally:
+        done.set()
+        watcher.join()
+    # TensorFlow's autograph writes the code of the training loop (never data) to temporary .py files once per
+    # process; everything else is a file that should not be there.
+    unexpected = sorted(str(p) for p in seen if not (p.name.startswith("__autograph_generated_file")
+                                                      and p.suffix == ".py"))
+    assert unexpected == [], unexpected
+    for path in seen:
+        if path.is_file():
+            assert marker not in path.read_text(errors="replace"), f"{path} holds the upload"
+
+
+def test_downloads_are_made_on_request_in_memory():
+    at = _upload(_ok(_app().run()), _engines(60).to_csv(index=False).encode(), "engines.csv")
+    at.slider(key="cfg_epochs").set_value(2)
+    _ok(at.run())
+    at.button(key="train").click()
+    _ok(at.run())
+    job = _job(at)
+    assert job.files is None, "finishing a run does not wait for the downloads to be packed"
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
+    history = ui_live.download(job, "history.csv")()
+    assert history.decode().count("\n") == 3 and job.files is not None
+    assert ui_live.download(job, "model.keras")()[:2] == b"PK"
