@@ -1,0 +1,287 @@
+"""The page in a real browser: upload, Train, watch the charts grow, Stop mid-run, and keep a screenshot.
+
+AppTest cannot click Stop while a script runs, draw a chart or open two sessions against one server; these tests
+serve the app and drive Debian's chromium with Playwright. Without chromium or Playwright they are skipped, with the
+reason; with ``TAPEAPP_REQUIRE_BROWSER=1`` (as CI sets) they fail instead, so a broken setup cannot pass unseen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if os.environ.get("TAPEAPP_CHROMIUM"):  # a path to use; a path that does not exist acts out a missing browser
+    CHROMIUM = os.environ["TAPEAPP_CHROMIUM"] if Path(os.environ["TAPEAPP_CHROMIUM"]).exists() else None
+else:
+    CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()),
+                    shutil.which("chromium"))
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHART = "[data-testid='stVegaLiteChart'], [data-testid='stArrowVegaLiteChart']"
+EPOCHS = 3000
+UPLOAD_LIMIT_MB = 1  # the served page's limit here, so a file over it is small enough to make in a test
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+MISSING = ("Playwright is not installed (pip install playwright)" if sync_api is None
+           else "chromium is not installed (apt-get install chromium)" if CHROMIUM is None else None)
+
+
+@pytest.fixture(scope="module")
+def needs_browser():
+    """Skip without a browser, or fail when TAPEAPP_REQUIRE_BROWSER=1 says one must be there."""
+    if MISSING and os.environ.get("TAPEAPP_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"TAPEAPP_REQUIRE_BROWSER=1, but {MISSING}.", pytrace=False)
+    if MISSING:
+        pytest.skip(MISSING)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(needs_browser):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+         "--server.maxUploadSize", str(UPLOAD_LIMIT_MB)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("the Streamlit server never became healthy")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(needs_browser):
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    """A page in its own browser context: its own cookies and storage, so its own Streamlit session."""
+    context = browser.new_context(viewport={"width": 1200, "height": 1500})
+    yield context.new_page()
+    context.close()
+
+
+def _table(path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame({"age": rng.integers(20, 80, n), "score": rng.normal(size=n).round(3),
+                          "group": rng.choice(["a", "b", "c"], n), "load": rng.uniform(0, 5, n).round(2)})
+    frame["outcome"] = np.where(frame["score"] + 0.02 * frame["age"] + rng.normal(0, 0.5, n) > 1, "yes", "no")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _epoch(page) -> int:
+    text = page.locator("[data-testid='stProgress']").first.inner_text()
+    return int(re.search(r"Epoch (\d+) /", text).group(1))
+
+
+def _no_exception(page) -> None:
+    shown = page.locator("[data-testid='stException']")
+    assert shown.count() == 0, shown.first.inner_text()
+
+
+def test_upload_train_watch_stop_and_screenshot(server, page, tmp_path):
+    page.goto(f"{server}/?epochs={EPOCHS}")
+    page.wait_for_selector("[data-testid='stFileUploaderDropzone']", timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator("input[type=file]").first.set_input_files(str(_table(tmp_path / "patients.csv")))
+    page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    _no_exception(page)
+
+    clicked = time.perf_counter()
+    page.locator(".st-key-train button").click()
+    page.get_by_text("Loss (lower is better)").first.wait_for(timeout=120_000)
+    print(f"Train -> first loss chart {time.perf_counter() - clicked:.2f}s")
+    page.wait_for_function("() => /Epoch [1-9]\\d* \\//.test(document.querySelector(\"[data-testid='stProgress']\")"
+                           "?.innerText || '')", timeout=60_000)
+    first = _epoch(page)
+    page.wait_for_function(f"() => {{ const m = /Epoch (\\d+) \\//.exec(document.querySelector("
+                           f"\"[data-testid='stProgress']\")?.innerText || ''); return m && +m[1] > {first + 5}; }}",
+                           timeout=60_000)
+    assert _epoch(page) > first, "the progress did not move"
+    assert page.locator(CHART).count() >= 3
+    assert page.locator(".st-key-cfg_epochs input[type=range]").is_disabled(), "knobs must be still while training"
+
+    page.locator(".st-key-stop button").click()
+    message = page.get_by_text(re.compile(r"Stopped by you after \d+ of \d+ epochs"))
+    message.wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    done = int(re.search(r"after (\d+) of", message.inner_text()).group(1))
+    assert 0 < done < EPOCHS
+    page.get_by_text("5. Results").wait_for(timeout=60_000)
+    page.locator("[data-testid='stMetric']").nth(2).wait_for(timeout=30_000)  # its code loads on first use
+    page.locator("[data-testid='stDownloadButton']").nth(4).wait_for(timeout=60_000)
+    _no_exception(page)
+
+    page.locator(".st-key-preset [role=combobox]").click()
+    page.get_by_role("option", name="Tutorial").click()
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.locator(".st-key-train button").click()
+    page.get_by_text("Finished all 60 epochs.").wait_for(timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_text("5. Results").wait_for(timeout=60_000)
+    page.get_by_text("previous run").first.wait_for(timeout=30_000)  # the stopped run, drawn faded behind
+    _no_exception(page)
+
+    page.locator("h2", has_text="4. Train and watch it learn").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1_000)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size < 500_000
+
+
+# --- many users, Stop in epoch 1, a file over the limit ----------------------------------------------------------
+
+def _open_and_upload(page, url: str, path: Path, shape: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stFileUploaderDropzone']", timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.get_by_text(shape).wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    _no_exception(page)
+
+
+def _ward(path: Path, n: int = 400) -> Path:
+    """The first user's table: a yes/no question about hospital stays."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"heart_rate": rng.integers(50, 120, n), "blood_pressure": rng.normal(130, 15, n).round(),
+                          "ward": rng.choice(["north", "south", "east"], n)})
+    frame["readmitted"] = np.where(frame["heart_rate"] + rng.normal(0, 10, n) > 85, "yes", "no")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _orchard(path: Path, n: int = 300) -> Path:
+    """The second user's table: a number to predict, and no column name shared with the patients table."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"tree_age": rng.integers(2, 40, n), "rain_mm": rng.uniform(300, 900, n).round(0),
+                          "variety": rng.choice(["gala", "elstar", "boskoop"], n)})
+    frame["harvest_kg"] = (frame["tree_age"] * 3 + frame["rain_mm"] * 0.05 + rng.normal(0, 4, n)).round(1)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _main_text(page) -> str:
+    """Everything the page shows as text, chart titles, axes and legends included (Vega draws SVG text)."""
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
+def _progress(page) -> tuple[int, int] | None:
+    bar = page.locator("[data-testid='stProgress']")
+    found = re.search(r"Epoch (\d+) / (\d+)", bar.first.inner_text()) if bar.count() else None
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def test_two_users_train_at_once_and_each_sees_only_their_own(server, browser, tmp_path):
+    users = {"readmitted": (_ward(tmp_path / "ward.csv"), "400 rows × 4 columns",
+                            ["heart_rate", "blood_pressure", "ward.csv"]),
+             "harvest_kg": (_orchard(tmp_path / "orchard.csv"), "300 rows × 4 columns",
+                            ["tree_age", "rain_mm", "variety", "orchard.csv"])}
+    contexts = {target: browser.new_context(viewport={"width": 1200, "height": 1500}) for target in users}
+    try:
+        pages = {target: context.new_page() for target, context in contexts.items()}
+        for target, (path, shape, _) in users.items():
+            _open_and_upload(pages[target], f"{server}/?epochs=80&batch_size=8", path, shape)
+        for page in pages.values():
+            page.locator(".st-key-train button").click()
+        both_running, deadline = False, time.monotonic() + 90
+        while not both_running and time.monotonic() < deadline:
+            states = [_progress(page) for page in pages.values()]
+            both_running = all(state and 0 < state[0] < state[1] for state in states)
+            time.sleep(0.05)
+        assert both_running, "the two sessions never trained at the same time"
+        for target, page in pages.items():
+            page.get_by_text("Finished all 80 epochs.").wait_for(timeout=120_000)
+            page.wait_for_selector(IDLE, timeout=60_000)
+            page.locator("[data-testid='stMetricLabel']", has_text="Accuracy" if target == "readmitted" else "R²") \
+                .wait_for(timeout=60_000)
+            page.locator(CHART).nth(5).wait_for(timeout=60_000)  # target, 3 live and the result charts drawn
+            page.locator("[data-testid='stDownloadButton']").nth(4).wait_for(timeout=60_000)  # the page's end
+            _no_exception(page)
+        for target, page in pages.items():
+            other, (_, _, other_columns) = next((t, u) for t, u in users.items() if t != target)
+            text = _main_text(page)
+            assert f"Run 1: predicting {target}" in text and f"What '{target}' looks like" in text
+            for word in (other, *other_columns):
+                assert word not in text, f"the page predicting {target} shows {word!r}"
+    finally:
+        for context in contexts.values():
+            context.close()
+
+
+def test_stop_in_the_first_epoch(server, page, tmp_path):
+    """Stop pressed while epoch 1 still runs ends the run at once: after 0 or 1 epochs, with no error."""
+    path = tmp_path / "many.csv"
+    rng = np.random.default_rng(3)
+    n = 20_000  # with 8 rows a batch, epoch 1 takes a while
+    frame = pd.DataFrame({"a": rng.normal(size=n).round(3), "b": rng.normal(size=n).round(3)})
+    frame["label"] = np.where(frame["a"] + frame["b"] > 0, "up", "down")
+    frame.to_csv(path, index=False)
+    _open_and_upload(page, f"{server}/?epochs=40&batch_size=8", path, "20,000 rows × 3 columns")
+    page.locator(".st-key-train button").click()
+    page.locator(".st-key-stop button:not([disabled])").wait_for(timeout=60_000)
+    clicked = time.monotonic()
+    page.locator(".st-key-stop button").click()
+    message = page.get_by_text(re.compile(r"Stopped by you after \d+ of 40 epochs"))
+    message.wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    print(f"Stop -> stopped {time.monotonic() - clicked:.2f}s: {message.inner_text()}")
+    assert re.search(r"after [01] of 40", message.inner_text())
+    assert not page.locator(".st-key-train button").is_disabled(), "the next run can start"
+    _no_exception(page)
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_words(server, page, tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * (UPLOAD_LIMIT_MB * 1024 * 1024 // 4 + 1000))
+    page.goto(server)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.get_by_text(re.compile(rf"File must be {UPLOAD_LIMIT_MB}(\.0)? ?MB or smaller")).wait_for(timeout=30_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    assert page.get_by_text("569 rows × 31 columns").count() == 1, "the sample stays in use"
+    _no_exception(page)
