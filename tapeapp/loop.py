@@ -199,7 +199,8 @@ def train(model: keras.Model, data, config: TrainConfig, strategy=None) -> Itera
             model.set_weights(good_weights)
             yield EpochUpdate(**update, stop_reason="not_finite", message=(
                 f"Training stopped in epoch {epoch}: the loss stopped being a finite number, usually because the "
-                f"learning rate is too high. The model keeps the weights from epoch {epoch - 1}."))
+                f"learning rate is too high. The model keeps "
+                + (f"the weights from epoch {epoch - 1}." if epoch > 1 else "its starting, untrained weights.")))
             return
         weights = good_weights = model.get_weights()
         val_loss = val_m["loss"]

@@ -84,16 +84,18 @@ class Run:
         return pd.DataFrame([u.row() for u in self.history])
 
     def final_metrics(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Train and validation scores of the weights the model holds now (the last, or the best kept)."""
+        """Train and validation scores of the last finished epoch (what the CLI's JSON line reports)."""
         if not self.history:
             return {}, {}
         last = self.history[-1]
         return dict(last.train), dict(last.validation)
 
     def predict_proba_matrix(self, x: np.ndarray) -> np.ndarray:
-        out = np.concatenate([self.model(tf.constant(x[i:i + 65536]), training=False).numpy()
-                              for i in range(0, max(len(x), 1), 65536)]) if len(x) else np.zeros((0, 1))
-        return out
+        """The network's raw outputs for a preprocessed matrix, in chunks so a million rows fit in memory."""
+        if len(x) == 0:
+            return np.zeros((0, int(self.model.output.shape[-1])), "float32")
+        return np.concatenate([self.model(tf.constant(x[i:i + 65536]), training=False).numpy()
+                               for i in range(0, len(x), 65536)])
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Predictions for raw rows with the original columns; extra columns are ignored and listed."""
