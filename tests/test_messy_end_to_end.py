@@ -14,7 +14,6 @@ import json
 import math
 import subprocess
 import sys
-import warnings
 import zipfile
 from dataclasses import dataclass
 
@@ -497,9 +496,7 @@ def test_a_file_over_the_upload_limit_is_refused(monkeypatch):
 
 
 def test_learning_rate_10_stops_with_a_plain_reason_and_keeps_the_last_good_weights():
-    with warnings.catch_warnings():  # loop.weight_norms takes float32 norms of the exploding weights: numpy warns
-        warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
-        outcome = pipeline(csv(make_regression(60)), target="price", learning_rate=10, optimizer="sgd", epochs=5)
+    outcome = pipeline(csv(make_regression(60)), target="price", learning_rate=10, optimizer="sgd", epochs=5)
     run = outcome.run
     assert run.stopped_because == "not_finite" and "learning rate is too high" in run.message
     assert len(run.history) < 5 and all(np.isfinite(w).all() for w in run.model.get_weights())
