@@ -27,6 +27,10 @@ class DistributedEpochRunner(EpochRunner):
         with self.strategy.scope():
             return super()._make_optimizer()
 
+    def _make_backup(self) -> list[tf.Variable]:
+        with self.strategy.scope():
+            return super()._make_backup()
+
     def _replica_step(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor):
         context = tf.distribute.get_replica_context()
         global_rows = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.shape(x)[0], tf.float32))
@@ -43,6 +47,7 @@ class DistributedEpochRunner(EpochRunner):
         return loss, norms
 
     def _distributed_epoch_graph(self, batches):
+        self._keep_last_good()
         loss_sum, norm_sum, steps = tf.constant(0.0), tf.zeros([self.n_layers]), tf.constant(0.0)
         for x, y, w in batches:
             loss, norms = self.strategy.run(self._replica_step, args=(x, y, w))

@@ -90,7 +90,22 @@ class EpochRunner:
         self.val_metrics = make_metrics(task, self.n_outputs)
         self.optimizer = self._make_optimizer()
         self.n_layers = len(dense_layers(model))
+        self._last_good = self._make_backup()
         self._epoch = tf.function(self._epoch_graph, reduce_retracing=True)
+
+    def _make_backup(self) -> list[tf.Variable]:
+        """Copies of the weights taken inside the compiled epoch: cheaper than a ``get_weights()`` per epoch."""
+        return [tf.Variable(v, trainable=False) for v in self.model.weights]
+
+    def _keep_last_good(self) -> None:
+        """Called at the start of each epoch, whose starting weights the previous epoch proved finite."""
+        for backup, variable in zip(self._last_good, self.model.weights):
+            backup.assign(variable)
+
+    def restore_last_good(self) -> None:
+        """Put back the weights the current epoch started from (the NaN guard's way back)."""
+        for backup, variable in zip(self._last_good, self.model.weights):
+            variable.assign(backup)
 
     def _make_optimizer(self) -> keras.optimizers.Optimizer:
         optimizer = make_optimizer(self.config)
@@ -119,6 +134,7 @@ class EpochRunner:
 
     def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
                      seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        self._keep_last_good()
         for metric in self.train_metrics.values():
             metric.reset_state()
         n = tf.shape(x)[0]
@@ -183,8 +199,7 @@ def train(model: keras.Model, data, config: TrainConfig, strategy=None) -> Itera
     x, y, x_val, y_val = (tf.constant(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
     w = tf.constant(sample_weights(data.y_train, task, config.class_weight))
     names = [layer.name for layer in dense_layers(model)]
-    good_weights = model.get_weights()
-    best = (math.inf, 0, good_weights)
+    best: tuple[float, int, list] = (math.inf, 0, [])
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         out = runner.run_epoch(x, y, w, x_val, y_val, epoch)
@@ -196,17 +211,16 @@ def train(model: keras.Model, data, config: TrainConfig, strategy=None) -> Itera
                       grad_norms=dict(zip(names, map(float, out["grad_norms"]))),
                       weight_norms=dict(zip(names, map(float, out["weight_norms"]))))
         if not _finite(train_m, out["weight_norms"]):
-            model.set_weights(good_weights)
+            runner.restore_last_good()
             yield EpochUpdate(**update, stop_reason="not_finite", message=(
                 f"Training stopped in epoch {epoch}: the loss stopped being a finite number, usually because the "
                 f"learning rate is too high. The model keeps "
                 + (f"the weights from epoch {epoch - 1}." if epoch > 1 else "its starting, untrained weights.")))
             return
-        weights = good_weights = model.get_weights()
         val_loss = val_m["loss"]
         if config.patience > 0 and math.isfinite(val_loss):
             if val_loss < best[0]:
-                best = (val_loss, epoch, weights)
+                best = (val_loss, epoch, model.get_weights())
             elif epoch - best[1] >= config.patience:
                 model.set_weights(best[2])
                 yield EpochUpdate(**update, stop_reason="early_stopping", message=(

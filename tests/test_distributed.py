@@ -1,4 +1,5 @@
-"""Training under tf.distribute.MirroredStrategy across two logical CPU devices is as good as on one device."""
+"""Training under tf.distribute.MirroredStrategy across two logical CPU devices is as good as on one device,
+and a blow-up keeps the last good weights there too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ SCRIPT = textwrap.dedent("""
     from tapeapp._tf import tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from conftest import make_binary
+    import numpy as np
+    from conftest import make_binary, make_regression
     from tapeapp import TrainConfig, inspect_frame, start_run
     frame = make_binary(400)
     config = TrainConfig(epochs=25, batch_size=32, val_fraction=0.25, optimizer="adam", learning_rate=3e-3)
@@ -22,10 +24,15 @@ SCRIPT = textwrap.dedent("""
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     mirrored = start_run(frame, schema, config, strategy=strategy).fit()
     single = start_run(frame, schema, config).fit()
+    prices = make_regression()
+    blown = start_run(prices, inspect_frame(prices, target="price"),
+                      TrainConfig(epochs=30, learning_rate=0.5, optimizer="sgd", momentum=0.9), strategy=strategy).fit()
     print(json.dumps({{"replicas": strategy.num_replicas_in_sync,
                       "mirrored": mirrored.history[-1].validation, "single": single.history[-1].validation,
                       "epochs": len(mirrored.history), "first_loss": mirrored.history[0].train["loss"],
-                      "last_loss": mirrored.history[-1].train["loss"]}}))
+                      "last_loss": mirrored.history[-1].train["loss"], "blown": blown.stopped_because,
+                      "blown_epochs": len(blown.history),
+                      "blown_finite": all(bool(np.isfinite(w).all()) for w in blown.model.get_weights())}}))
 """)
 
 
@@ -39,3 +46,4 @@ def test_mirrored_strategy_on_two_logical_cpus_learns_as_well():
     assert out["last_loss"] < out["first_loss"]
     assert out["mirrored"]["accuracy"] >= out["single"]["accuracy"] - 0.03
     assert out["mirrored"]["auc"] >= out["single"]["auc"] - 0.02
+    assert out["blown"] == "not_finite" and 1 < out["blown_epochs"] < 30 and out["blown_finite"]

@@ -89,13 +89,18 @@ def test_compiled_epoch_matches_a_plain_eager_loop_including_the_partial_batch(b
     np.testing.assert_allclose(run.model(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_huge_learning_rate_stops_with_a_plain_reason_and_keeps_good_weights(regression_frame):
-    run = _run(regression_frame, "price", epochs=30, learning_rate=100.0, optimizer="sgd", momentum=0.9)
-    updates = list(run.epochs())
+@pytest.mark.parametrize("learning_rate", [0.5, 100.0])  # blows up in a later epoch / in the first
+def test_huge_learning_rate_stops_with_a_plain_reason_and_keeps_good_weights(regression_frame, learning_rate):
+    run = _run(regression_frame, "price", epochs=30, learning_rate=learning_rate, optimizer="sgd", momentum=0.9)
+    updates, snapshots = [], [run.model.get_weights()]
+    for update in run.epochs():
+        updates.append(update)
+        snapshots.append(run.model.get_weights())
     assert run.stopped_because == "not_finite" and updates[-1].stop_reason == "not_finite"
     assert "learning rate is too high" in run.message
-    assert len(updates) < 30
-    assert all(np.isfinite(w).all() for w in run.model.get_weights())
+    assert len(updates) < 30 and (len(updates) > 1) == (learning_rate < 1)
+    for kept, last_good in zip(run.model.get_weights(), snapshots[len(updates) - 1]):
+        np.testing.assert_array_equal(kept, last_good)
     assert np.isfinite(run.predict(regression_frame.head(3)).iloc[:, 0]).all()
 
 
