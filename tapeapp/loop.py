@@ -199,8 +199,9 @@ def train(model: keras.Model, data, config: TrainConfig, strategy=None) -> Itera
 
         runner = DistributedEpochRunner(model, task, config, strategy)
     scale = data.target_encoder.std_ if task == "regression" else 1.0
-    x, y, x_val, y_val = (tf.constant(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
-    w = tf.constant(sample_weights(data.y_train, task, config.class_weight))
+    # tf.identity, not tf.constant: for a large array tf.constant kept two copies alive (measured, TF 2.21 CPU)
+    x, y, x_val, y_val = (tf.identity(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
+    w = tf.identity(sample_weights(data.y_train, task, config.class_weight))
     names = [layer.name for layer in dense_layers(model)]
     best: tuple[float, int, list] = (math.inf, 0, [])
     for epoch in range(1, config.epochs + 1):

@@ -108,7 +108,7 @@ def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFr
     missing = int(y.isna().sum())
     if missing:
         notes.insert(0, f"{missing:,} row(s) with no value in '{target}' were left out.")
-    frame = frame.loc[y.notna()]
+        frame = frame.loc[y.notna()]
     if len(frame) == 0:
         raise TapeError(f"No rows are left: every row is missing a value in '{target}'.")
     return frame, rows - len(frame), notes

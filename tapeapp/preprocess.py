@@ -195,13 +195,12 @@ class Preprocessor:
         seconds to build for a table with thousands of columns, and the export builds its own."""
         if not self.fitted_:
             raise RuntimeError("fit() first")
-        data = self.feature_dict(frame)
-        n = len(frame)
-        chunks = []
-        for start in range(0, n, _CHUNK):
-            piece = {k: tf.constant(v[start:start + _CHUNK]) for k, v in data.items()}
-            chunks.append(np.asarray(self.apply(piece), dtype="float32"))
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.width), "float32")
+        out = np.empty((len(frame), self.width), "float32")
+        self.feature_dict(frame.iloc[:0])  # missing columns are reported even for an empty frame
+        for start in range(0, len(frame), _CHUNK):  # text as Python strings for one chunk at a time, not the table
+            piece = {k: tf.constant(v) for k, v in self.feature_dict(frame.iloc[start:start + _CHUNK]).items()}
+            out[start:start + _CHUNK] = np.asarray(self.apply(piece), dtype="float32")
+        return out
 
     @property
     def width(self) -> int:
