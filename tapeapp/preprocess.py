@@ -51,6 +51,15 @@ def text_values(series: pd.Series) -> np.ndarray:
     return np.array([str(v).replace("\x00", "") for v in as_text], dtype=object)
 
 
+def aligned_empty(shape: tuple[int, int], align: int = 64) -> np.ndarray:
+    """A float32 matrix whose memory TensorFlow can use in place (it needs 64-byte alignment), so training needs
+    no second copy of a big table."""
+    size = shape[0] * shape[1] * 4
+    buffer = np.empty(size + align, np.uint8)
+    start = -buffer.ctypes.data % align
+    return buffer[start:start + size].view(np.float32).reshape(shape)
+
+
 def input_name(column: str, taken: set[str]) -> str:
     """Keras input names allow only [A-Za-z0-9_-] and must be unique."""
     base = re.sub(r"[^A-Za-z0-9_]", "_", str(column)).strip("_") or "column"
@@ -195,7 +204,7 @@ class Preprocessor:
         seconds to build for a table with thousands of columns, and the export builds its own."""
         if not self.fitted_:
             raise RuntimeError("fit() first")
-        out = np.empty((len(frame), self.width), "float32")
+        out = aligned_empty((len(frame), self.width))
         self.feature_dict(frame.iloc[:0])  # missing columns are reported even for an empty frame
         for start in range(0, len(frame), _CHUNK):  # text as Python strings for one chunk at a time, not the table
             piece = {k: tf.constant(v) for k, v in self.feature_dict(frame.iloc[start:start + _CHUNK]).items()}

@@ -153,3 +153,20 @@ def test_keras_prints_nothing(binary_frame, capfd):
     _run(binary_frame, "target", epochs=2).fit()
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_training_matrices_reach_tensorflow_without_a_copy_when_aligned(binary_frame):
+    from tapeapp.loop import as_tensor
+
+    run = _run(binary_frame, "target", epochs=1)
+    x = run.prepared.x_train
+    assert x.ctypes.data % 64 == 0 and x.dtype == np.float32
+    tensor = as_tensor(x)
+    before = float(tensor[0, 0])
+    x[0, 0] += 1.0  # the tensor reads the very same memory
+    assert float(tensor[0, 0]) == float(x[0, 0]) != before
+    x[0, 0] = before
+    odd = np.ones(17, np.float32)[1:]  # 4 bytes past an allocation: not aligned, copied instead
+    copied = as_tensor(odd)
+    odd[0] = 5.0
+    assert float(copied[0]) == 1.0 and copied.shape == (16,)
