@@ -21,8 +21,9 @@ import tapeapp
 if TYPE_CHECKING:
     import pandas as pd
 
-PROGRESS_EVERY = 0.1
-CHARTS_EVERY = 0.4
+PROGRESS_EVERY = 0.15
+CHARTS_EVERY = 0.5
+DRAW_SHARE = 0.05  # redraws may take at most this share of the time (server side); the browser redraws too
 CHART_EPOCHS = 500  # points per line in the live charts; 7 layers' gradient lines stay under Altair's 5,000 rows
 
 
@@ -296,15 +297,17 @@ def train_live(job: Job, view: LiveView) -> None:
     """Pull epochs until the run ends, updating the page as it goes (throttled when epochs are very fast)."""
     started, done_before = time.perf_counter(), len(job.run.history)
     last_progress = last_chart = 0.0
+    chart_every = CHARTS_EVERY
     while (update := next_update(job)) is not None:
         now = time.perf_counter()
         per_epoch = (now - started) / max(1, len(job.run.history) - done_before)
         if now - last_progress >= PROGRESS_EVERY or update.stop_reason:
             view.draw_progress(job, per_epoch)
             last_progress = now
-        if now - last_chart >= CHARTS_EVERY or update.stop_reason:
+        if now - last_chart >= chart_every or update.stop_reason:
             view.draw_charts(job)
             last_chart = time.perf_counter()
+            chart_every = max(CHARTS_EVERY, (last_chart - now) / DRAW_SHARE)  # long runs draw longer charts
     finish(job)
 
 
