@@ -196,7 +196,7 @@ def results_section(job: ui_live.Job) -> None:
                                         "scores follow; the curves show every threshold at once.")
     evaluation = ui_live.evaluation(job, threshold)
     headline_metrics(evaluation, job.previous_headline)
-    if warning := ui_live.no_better_than_guessing(job, evaluation):
+    if warning := tapeapp.no_better_than_guessing(evaluation, run.target):
         st.warning(warning)
     if run.task == "regression":
         from tapeapp import charts

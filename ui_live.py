@@ -146,29 +146,6 @@ def evaluation(job: Job, threshold: float) -> "tapeapp.Evaluation":
     return job.evaluations[threshold]
 
 
-def no_better_than_guessing(job: Job, scores: "tapeapp.Evaluation") -> str | None:
-    """A plain warning when the model does worse than the simplest guess, so a run gone wrong never looks fine."""
-    run = job.run
-    if run.task == "regression":
-        r2 = scores.headline.get("r2")
-        if r2 is not None and math.isfinite(r2) and r2 < 0:
-            return (f"The model predicts '{run.target}' worse than always predicting the average (R² {r2:,.3g}, "
-                    "below 0): it has not learned the pattern. If the loss jumped around or grew, the learning rate "
-                    "is too high; if it was still falling, train for more epochs.")
-        return None
-    support = scores.per_class.get("support")
-    accuracy = scores.headline.get("accuracy")
-    if support is None or not len(support) or support.sum() == 0 or accuracy is None or not math.isfinite(accuracy):
-        return None
-    share = support.max() / support.sum()
-    if accuracy > share + 1e-9:
-        return None
-    common = scores.per_class["class"].iloc[int(support.argmax())]
-    return (f"The model is right no more often than always answering '{common}', the most common class "
-            f"({share:.0%} of the validation rows): it has not learned anything useful yet. Train for more epochs, "
-            "try another learning rate, or choose 'Balance the classes' when one class is rare.")
-
-
 def exports(job: Job) -> dict[str, bytes]:
     """All five downloads, built once per run, in memory (nothing is written where another session could read it).
 

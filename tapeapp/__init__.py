@@ -18,7 +18,7 @@ _EXPORTS = {
     "start_run": "run", "Run": "run", "STOP_REASONS": "run",
     "EpochUpdate": "loop",
     "MAIN_METRIC": "metrics",
-    "evaluate": "evaluate", "Evaluation": "evaluate",
+    "evaluate": "evaluate", "Evaluation": "evaluate", "no_better_than_guessing": "evaluate",
     "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
     "SAMPLES": "samples", "load_sample": "samples",
 }

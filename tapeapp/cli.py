@@ -109,6 +109,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         print(_epoch_line(update), file=sys.stderr)
     if run.message:
         print(run.message, file=sys.stderr)
+    if run.history:
+        from tapeapp.evaluate import evaluate, no_better_than_guessing
+
+        _warn(filter(None, [no_better_than_guessing(evaluate(run), run.target)]))
     if args.out:
         from tapeapp.export import save_run
 

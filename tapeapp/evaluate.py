@@ -91,3 +91,25 @@ def evaluate(run, threshold: float = 0.5) -> Evaluation:
         return regression_report(decode(data.y_val), decode(raw.reshape(-1)))
     return classification_report(data.task, data.y_val, probabilities(data.task, raw),
                                  data.target_encoder.classes_, threshold)
+
+
+def no_better_than_guessing(evaluation: Evaluation, target: str) -> str | None:
+    """A plain warning when the model does no better than the simplest guess, so a run gone wrong never looks fine."""
+    if evaluation.task == "regression":
+        r2 = evaluation.headline.get("r2")
+        if r2 is not None and math.isfinite(r2) and r2 < 0:
+            return (f"The model predicts '{target}' worse than always predicting the average (R² {r2:,.3g}, "
+                    "below 0): it has not learned the pattern. If the loss jumped around or grew, the learning rate "
+                    "is too high; if it was still falling, train for more epochs.")
+        return None
+    support = evaluation.per_class.get("support")
+    accuracy = evaluation.headline.get("accuracy")
+    if support is None or not len(support) or support.sum() == 0 or accuracy is None or not math.isfinite(accuracy):
+        return None
+    share = support.max() / support.sum()
+    if accuracy > share + 1e-9:
+        return None
+    common = evaluation.per_class["class"].iloc[int(support.argmax())]
+    return (f"The model is right no more often than always answering '{common}', the most common class "
+            f"({share:.0%} of the validation rows): it has not learned anything useful yet. Train for more epochs, "
+            "try another learning rate, or choose 'Balance the classes' when one class is rare.")

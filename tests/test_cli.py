@@ -76,3 +76,19 @@ def test_user_mistakes_exit_2_with_one_error_line(csv_path, args, words):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_model_worse_than_the_average_guess_is_pointed_out(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"rooms": rng.integers(1, 7, 150), "area": rng.uniform(30, 200, 150).round(1)})
+    frame["price"] = (frame["area"] * 3000 + frame["rooms"] * 10000 + rng.normal(0, 5000, 150)).round(0)
+    path = tmp_path / "flats.csv"
+    frame.to_csv(path, index=False)
+    bad = cli("train", path, "--target", "price", "--epochs", "3", "--lr", "10")
+    assert bad.returncode == 0, bad.stderr
+    assert "warning: The model predicts 'price' worse than always predicting the average" in bad.stderr
+    good = cli("train", path, "--target", "price", "--epochs", "40", "--optimizer", "adam", "--lr", "0.01")
+    assert good.returncode == 0 and "worse than always" not in good.stderr, good.stderr
