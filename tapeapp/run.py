@@ -24,6 +24,7 @@ STOP_REASONS = {
     "stopped": "stopped by you",
     "early_stopping": "stopped early (no more progress on validation rows)",
     "not_finite": "stopped: the loss was no longer a number",
+    "failed": "stopped by an error",
     "not_started": "not trained yet",
     "running": "training",
 }
@@ -62,15 +63,20 @@ class Run:
         if self.config.epochs == 0:
             self.stopped_because, self.message = "finished", "Zero epochs asked for: the model is untrained."
             return
+        done = 0
         try:
             for update in train(self.model, self.prepared, self.config, self.strategy):
                 self.history.append(update)
+                done = len(self.history)
                 if update.stop_reason:
                     self.stopped_because, self.message = update.stop_reason, update.message
                 yield update
+        except Exception:  # an error inside training is not the user's Stop: say so, keep the epochs done
+            self.stopped_because = "failed"
+            self.message = f"Training broke off with an error after {done} of {self.config.epochs} epochs."
+            raise
         finally:
             if self.stopped_because == "running":
-                done = len(self.history)
                 self.stopped_because = "stopped"
                 self.message = f"Stopped by you after {done} of {self.config.epochs} epochs."
 

@@ -170,3 +170,26 @@ def test_training_matrices_reach_tensorflow_without_a_copy_when_aligned(binary_f
     copied = as_tensor(odd)
     odd[0] = 5.0
     assert float(copied[0]) == 1.0 and copied.shape == (16,)
+
+
+def test_an_error_inside_training_is_told_apart_from_stop(binary_frame, monkeypatch):
+    from tapeapp import loop
+
+    real = loop.EpochRunner.run_epoch
+
+    def breaks_in_epoch_3(self, *args):
+        if args[-1] == 3:
+            raise MemoryError("out of memory")
+        return real(self, *args)
+
+    monkeypatch.setattr(loop.EpochRunner, "run_epoch", breaks_in_epoch_3)
+    run = _run(binary_frame, "target", epochs=5)
+    with pytest.raises(MemoryError):
+        run.fit()
+    assert run.stopped_because == "failed" and len(run.history) == 2
+    assert run.message == "Training broke off with an error after 2 of 5 epochs."
+    stopped = _run(binary_frame, "target", epochs=5)
+    updates = stopped.epochs()
+    next(updates)
+    updates.close()
+    assert stopped.stopped_because == "stopped" and stopped.message == "Stopped by you after 1 of 5 epochs."
