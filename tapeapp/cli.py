@@ -126,13 +126,13 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> None:
     from tapeapp.export import load_model, predict_with_model
+    from tapeapp.preprocess import unexpected_columns
 
     if not Path(args.model).is_file():
         raise TapeError(f"There is no model file at '{args.model}'.")
     model, meta = load_model(args.model)
     frame = _load(args.data).frame
-    known = {i["column"] for i in meta["inputs"]} | {meta["target"]}
-    extra = [c for c in frame.columns if c not in known]
+    extra = unexpected_columns(frame, [*(i["column"] for i in meta["inputs"]), meta["target"]])
     if extra:
         _warn([f"ignored columns the model does not use: {', '.join(map(str, extra))}"])
     out = predict_with_model(model, meta, frame)

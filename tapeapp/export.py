@@ -15,7 +15,7 @@ import pandas as pd
 from tapeapp._tf import keras, tf
 from tapeapp.errors import TapeError
 from tapeapp.reproduce_script import render_reproduce
-from tapeapp.preprocess import numeric_values, text_values
+from tapeapp.preprocess import numeric_values, require_columns, text_values
 from tapeapp.run import Run, prediction_frame
 
 METADATA = "tapeapp.json"
@@ -112,9 +112,7 @@ def load_model(path: str | os.PathLike) -> tuple[keras.Model, dict]:
 
 def predict_with_model(model: keras.Model, meta: dict, frame: pd.DataFrame) -> pd.DataFrame:
     """Predictions from a loaded .keras file on raw rows, matching ``Run.predict`` column for column."""
-    missing = [i["column"] for i in meta["inputs"] if i["column"] not in frame.columns]
-    if missing:
-        raise TapeError("These columns are missing: " + ", ".join(f"'{c}'" for c in missing) + ".")
+    require_columns(frame, [i["column"] for i in meta["inputs"]])
     if len(frame) == 0:
         raise TapeError("The file for predictions has no rows.")
     feed = {i["input"]: tf.constant((numeric_values if i["kind"] == "number" else text_values)(frame[i["column"]])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,20 @@ def aligned_empty(shape: tuple[int, int], align: int = 64) -> np.ndarray:
     buffer = np.empty(size + align, np.uint8)
     start = -buffer.ctypes.data % align
     return buffer[start:start + size].view(np.float32).reshape(shape)
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Refuse rows that lack a column the model learned from, in the same words wherever rows come in."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise TapeError("These columns are missing: " + ", ".join(f"'{c}'" for c in missing)
+                        + "; add them, the model needs every column it learned from.")
+
+
+def unexpected_columns(frame: pd.DataFrame, used: Iterable[str]) -> list[str]:
+    """Columns of new rows that the model does not use (predictions ignore them; the user is told)."""
+    known = set(used)
+    return [c for c in frame.columns if c not in known]
 
 
 def input_name(column: str, taken: set[str]) -> str:
@@ -170,10 +185,7 @@ class Preprocessor:
 
     def feature_dict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Raw columns as the arrays the Keras inputs expect; missing or unreadable columns are a user error."""
-        missing = [c for c in self.columns if c not in frame.columns]
-        if missing:
-            raise TapeError("These columns are missing: " + ", ".join(f"'{c}'" for c in missing)
-                            + "; add them, the model needs every column it learned from.")
+        require_columns(frame, self.columns)
         out = {}
         for col in self.columns:
             name = self.input_names_[col]

@@ -17,6 +17,7 @@ from tapeapp.loop import EpochUpdate, train
 from tapeapp.metrics import probabilities
 from tapeapp.model import build_model
 from tapeapp.prepare import Prepared, prepare
+from tapeapp.preprocess import unexpected_columns
 from tapeapp.schema import Schema
 
 STOP_REASONS = {
@@ -114,8 +115,7 @@ class Run:
         return prediction_frame(self.task, self.target, self.prepared.target_encoder.classes_, raw, frame.index)
 
     def unexpected_columns(self, frame: pd.DataFrame) -> list[str]:
-        known = set(self.prepared.features) | {self.target}
-        return [c for c in frame.columns if c not in known]
+        return unexpected_columns(frame, (*self.prepared.features, self.target))
 
     def prediction_notes(self, frame: pd.DataFrame) -> list[str]:
         """What ``predict`` does with values in these rows that the model cannot use as they are, in plain words.

@@ -47,6 +47,9 @@ def test_keras_file_predicts_from_raw_columns_like_the_run(binary_run, tmp_path)
     np.testing.assert_allclose(got["probability_1"], expected["probability_1"], rtol=1e-5, atol=1e-6)
     plain = keras.saving.load_model(path, safe_mode=True)
     assert plain is not None
+    for predict in (run.predict, lambda rows: predict_with_model(model, meta, rows)):  # same words from both
+        with pytest.raises(TapeError, match=r"^These columns are missing: 'dose'; add them, the model needs"):
+            predict(new.drop(columns="dose"))
 
 
 def test_prediction_needs_the_columns_but_not_their_order(binary_run):
