@@ -52,14 +52,15 @@ def _curve_frame(history: pd.DataFrame, key: str, run: str) -> pd.DataFrame:
     return frame.assign(run=run)
 
 
-def _thin_epochs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Very long runs keep every n-th epoch per line (always the last) so a curve stays under MAX_POINTS."""
-    epochs = frame["epoch"].unique()
-    lines = max(1, frame.groupby(["split", "run"]).ngroups)
+def _thin_epochs(frame: pd.DataFrame, lines_by: list[str]) -> pd.DataFrame:
+    """Very long runs keep every n-th epoch per line (always the last): a chart stays within MAX_POINTS rows,
+    Altair's limit, however long the run and however many lines it has."""
     if len(frame) <= MAX_POINTS:
         return frame
-    step = math.ceil(len(epochs) * lines / MAX_POINTS)
-    keep = set(epochs[::step]) | {epochs.max()}
+    epochs = np.sort(frame["epoch"].unique())
+    lines = max(1, frame.groupby(lines_by).ngroups)
+    step = math.ceil(len(epochs) / max(1, MAX_POINTS // lines - 1))
+    keep = set(epochs[::step]) | {epochs[-1]}
     return frame[frame["epoch"].isin(keep)]
 
 
@@ -69,7 +70,7 @@ def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None =
     frame = _curve_frame(history, key, "this run")
     if previous is not None and len(previous):
         frame = pd.concat([_curve_frame(previous, key, "previous run"), frame], ignore_index=True)
-    frame = _thin_epochs(frame)
+    frame = _thin_epochs(frame, ["split", "run"])
     last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
     share = key in _SHARES
     y_scale = alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False)
@@ -123,7 +124,7 @@ def grad_norm_frame(history: pd.DataFrame) -> pd.DataFrame:
 
 def grad_norm_chart(history: pd.DataFrame, epochs: int | None = None) -> alt.Chart:
     """How big each layer's gradient is: near zero means that layer stopped learning, exploding means trouble."""
-    frame = grad_norm_frame(history)
+    frame = _thin_epochs(grad_norm_frame(history), ["layer"])
     last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
     layers = list(dict.fromkeys(frame["layer"]))
     return alt.Chart(frame, height=HEIGHT, autosize=AUTOSIZE, title=_title(
@@ -175,31 +176,30 @@ def _in_order(curve: pd.DataFrame) -> pd.DataFrame:
     return curve.assign(step=curve.groupby("class").cumcount()) if len(curve) else curve.assign(step=[])
 
 
-def roc_chart(roc: pd.DataFrame) -> alt.LayerChart:
-    """True positives found against false alarms as the threshold moves; the dashed line is guessing."""
-    curves = alt.Chart(_in_order(roc)).mark_line(strokeWidth=2).encode(
-        x=alt.X("fpr:Q", title="False alarm rate", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("tpr:Q", title="Share of positives found", scale=alt.Scale(domain=[0, 1])),
+def _curve(frame: pd.DataFrame, x: tuple[str, str, str], y: tuple[str, str, str]) -> alt.Chart:
+    """One line per class along a threshold sweep; ``x``/``y`` are (column, axis title, tooltip title)."""
+    return alt.Chart(_in_order(frame)).mark_line(strokeWidth=2).encode(
+        x=alt.X(f"{x[0]}:Q", title=x[1], scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y(f"{y[0]}:Q", title=y[1], scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("class:N", title="Class", legend=alt.Legend(orient="top")),
         order="step:Q",
-        tooltip=[alt.Tooltip("class:N", title="Class"), alt.Tooltip("fpr:Q", format=".2f", title="False alarms"),
-                 alt.Tooltip("tpr:Q", format=".2f", title="Found")],
+        tooltip=[alt.Tooltip("class:N", title="Class"), alt.Tooltip(f"{x[0]}:Q", format=".2f", title=x[2]),
+                 alt.Tooltip(f"{y[0]}:Q", format=".2f", title=y[2])],
     )
+
+
+def roc_chart(roc: pd.DataFrame) -> alt.LayerChart:
+    """True positives found against false alarms as the threshold moves; the dashed line is guessing."""
+    curves = _curve(roc, ("fpr", "False alarm rate", "False alarms"), ("tpr", "Share of positives found", "Found"))
     return alt.layer(_diagonal(0, 1, 0, 1), curves).properties(
         height=HEIGHT, autosize=AUTOSIZE, title=_title("ROC curve", "Top-left is better; dashed is guessing."))
 
 
 def pr_chart(pr: pd.DataFrame) -> alt.Chart:
     """Precision against recall as the threshold moves: the trade-off between being sure and finding all."""
-    return alt.Chart(_in_order(pr), height=HEIGHT, autosize=AUTOSIZE,
-                     title=_title("Precision-recall curve", "Top-right is better.")).mark_line(strokeWidth=2).encode(
-        x=alt.X("recall:Q", title="Recall (share of the class found)", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("precision:Q", title="Precision (share of finds that are right)", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("class:N", title="Class", legend=alt.Legend(orient="top")),
-        order="step:Q",
-        tooltip=[alt.Tooltip("class:N", title="Class"), alt.Tooltip("recall:Q", format=".2f", title="Recall"),
-                 alt.Tooltip("precision:Q", format=".2f", title="Precision")],
-    )
+    return _curve(pr, ("recall", "Recall (share of the class found)", "Recall"),
+                  ("precision", "Precision (share of finds that are right)", "Precision")).properties(
+        height=HEIGHT, autosize=AUTOSIZE, title=_title("Precision-recall curve", "Top-right is better."))
 
 
 def _sample(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

@@ -132,6 +132,12 @@ def test_curves_skip_missing_values_and_thin_very_long_runs():
     assert len(rows) == 8
     (rows,) = _data(charts.metric_chart(_history(9000), "accuracy"))
     assert len(rows) <= charts.MAX_POINTS and max(r["epoch"] for r in rows) == 9000
+    for epochs in (2501, 2999, 5001):  # every line keeps its last epoch, and no chart passes Altair's row limit
+        (rows,) = _data(charts.loss_chart(_history(epochs), previous=_history(epochs)))
+        assert charts.MAX_POINTS // 2 < len(rows) <= charts.MAX_POINTS
+        (rows,) = _data(charts.grad_norm_chart(_history(epochs, layers=[f"hidden_{i}" for i in range(7)])))
+        assert charts.MAX_POINTS // 2 < len(rows) <= charts.MAX_POINTS
+        assert max(r["epoch"] for r in rows) == epochs
 
 
 def test_metric_chart_scales_shares_and_units():
