@@ -281,10 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="page opens per app (fresh browser context each)")
     parser.add_argument("--server-starts", type=int, default=3, help="server starts per app")
     parser.add_argument("--timeout", type=float, default=120.0)
-    parser.add_argument("--quick", action="store_true", help="2 opens, 1 start, 20 epochs: check that it runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 opens, 1 start, 300 epochs (about a second): check that it runs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.repeats, args.server_starts, args.epochs = 2, 1, min(args.epochs, 20)
+        args.repeats, args.server_starts, args.epochs = 2, 1, min(args.epochs, 300)
     if args.csv and not args.target:
         parser.error("--csv needs --target")
 

@@ -225,7 +225,8 @@ def test_two_users_train_at_once_and_each_sees_only_their_own(server, browser, t
     try:
         pages = {target: context.new_page() for target, context in contexts.items()}
         for target, (path, shape, _) in users.items():
-            _open_and_upload(pages[target], f"{server}/?epochs=80&batch_size=8", path, shape)
+            # enough epochs (a few seconds at a few ms each) that the two runs surely overlap
+            _open_and_upload(pages[target], f"{server}/?epochs=1500&batch_size=8", path, shape)
         for page in pages.values():
             page.locator(".st-key-train button").click()
         both_running, deadline = False, time.monotonic() + 90
@@ -235,7 +236,7 @@ def test_two_users_train_at_once_and_each_sees_only_their_own(server, browser, t
             time.sleep(0.05)
         assert both_running, "the two sessions never trained at the same time"
         for target, page in pages.items():
-            page.get_by_text("Finished all 80 epochs.").wait_for(timeout=120_000)
+            page.get_by_text("Finished all 1500 epochs.").wait_for(timeout=120_000)
             page.wait_for_selector(IDLE, timeout=60_000)
             page.locator("[data-testid='stMetricLabel']", has_text="Accuracy" if target == "readmitted" else "R²") \
                 .wait_for(timeout=60_000)
