@@ -18,6 +18,8 @@ from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
 from tapeapp.model import dense_layers, make_loss, make_optimizer
 
+SCORE_ROWS = 32_768  # rows per forward pass when scoring a whole set
+
 @dataclass(frozen=True)
 class EpochUpdate:
     """What one finished epoch did; ``stop_reason`` is set on the last update only."""
@@ -122,12 +124,18 @@ class EpochRunner:
                 metric.update_state(y, predictions)
 
     def _scores(self, metrics: dict[str, keras.metrics.Metric], x: tf.Tensor, y: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Loss and metrics of the current weights on a whole set of rows, in one forward pass."""
+        """Loss and metrics of the current weights on a whole set of rows, a large slice at a time: one forward
+        pass for small tables, and no activations for 200,000 rows at once on big ones."""
         for metric in metrics.values():
             metric.reset_state()
-        predictions = self.model(x, training=False)
-        self._update(metrics, y, predictions)
-        return {"loss": self.loss_fn(y, predictions), **{k: m.result() for k, m in metrics.items()}}
+        n = tf.shape(x)[0]
+        loss_sum = tf.constant(0.0)
+        for start in tf.range(0, n, SCORE_ROWS):
+            rows_x, rows_y = x[start:start + SCORE_ROWS], y[start:start + SCORE_ROWS]
+            predictions = self.model(rows_x, training=False)
+            self._update(metrics, rows_y, predictions)
+            loss_sum += self.loss_fn(rows_y, predictions) * tf.cast(tf.shape(rows_x)[0], tf.float32)
+        return {"loss": loss_sum / tf.cast(n, tf.float32), **{k: m.result() for k, m in metrics.items()}}
 
     def _weight_norms(self) -> tf.Tensor:
         return tf.stack([tf.norm(layer.kernel) for layer in dense_layers(self.model)])

@@ -193,3 +193,17 @@ def test_an_error_inside_training_is_told_apart_from_stop(binary_frame, monkeypa
     next(updates)
     updates.close()
     assert stopped.stopped_because == "stopped" and stopped.message == "Stopped by you after 1 of 5 epochs."
+
+
+@pytest.mark.parametrize("frame_name,target", [("binary_frame", "target"), ("regression_frame", "price")])
+def test_scoring_in_slices_gives_the_same_numbers_as_one_pass(frame_name, target, request, monkeypatch):
+    from tapeapp import loop
+
+    frame = request.getfixturevalue(frame_name)
+    whole = _run(frame, target, epochs=2).fit().history
+    monkeypatch.setattr(loop, "SCORE_ROWS", 7)  # validation rows scored 7 at a time, the last slice shorter
+    sliced = _run(frame, target, epochs=2).fit().history
+    for a, b in zip(whole, sliced):
+        assert a.validation.keys() == b.validation.keys()
+        for key in a.validation:
+            assert b.validation[key] == pytest.approx(a.validation[key], rel=1e-5, abs=1e-6), key
