@@ -11,11 +11,12 @@ preset: the tutorial's unstratified 60/40 split, category codes and mean/std sca
 The three Keras methods also start from the same initial weights (copied from the tapeapp run's fresh model),
 so accuracy differences come from batch order and arithmetic only. The tutorial loop, model.fit and tapeapp run
 in step, one epoch each in turn (shared machines drift in speed; this way epoch k of each sees the same machine);
-scikit-learn, which has no per-epoch hook, runs its whole fit three times per seed (total time / epochs, median).
+scikit-learn, which has no per-epoch hook, runs its whole fit three times per seed (total time / epochs, median),
+each fit alternating with a fresh tapeapp run consumed back to back, which is what scikit-learn is compared with.
 Seconds per epoch are the median after one warm-up epoch; for tapeapp they are the wall time of one
 ``next()`` on ``run.epochs()``, i.e. what the page waits for (compiled epoch, validation pass, per-epoch metrics,
-gradient and weight norms). All four run in one process under tapeapp's TensorFlow settings (oneDNN off, op
-determinism on).
+gradient and weight norms). All run in one process under tapeapp's TensorFlow settings (oneDNN off, op
+determinism on, one inter-op thread).
 
 ``--recipe-seeds`` instead runs the tutorial's recipe end to end from the raw table (its own preprocessing and
 seeding) next to ``python -m tapeapp train`` with the tutorial preset and with the default preset, per seed.
