@@ -24,6 +24,7 @@ ACTIVATION_NAMES = {"leaky_relu": "Leaky ReLU", "relu": "ReLU", "tanh": "tanh", 
                     "selu": "SELU", "sigmoid": "sigmoid", "swish": "swish"}
 OPTIMIZER_NAMES = {"rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "sgd": "SGD (plain gradient descent)"}
 PREPROCESSING_NAMES = {"standard": "Safer (recommended)", "tutorial": "Exactly as in the tutorial"}
+SPLIT_NAMES = {"stratified": "Same class shares on both sides (recommended)", "random": "Plain random (as the tutorial)"}
 CLASS_WEIGHT_NAMES = {"none": "Every row counts the same", "balanced": "Balance the classes"}
 
 HELP = {
@@ -58,6 +59,9 @@ HELP = {
                      "input and fills missing values, all learned from the training rows only. 'Exactly as in the "
                      "tutorial' turns categories into codes and scales by mean and spread, like the TensorFlow "
                      "tutorial, to reproduce it.",
+    "split": "How the validation rows are picked. 'Same class shares' keeps each class in the same proportion on "
+             "both sides, so a rare class is not left out of the check by bad luck. 'Plain random' is what the "
+             "tutorial did. Numbers to predict are always split at random.",
     "seed": "The starting point for everything random (initial weights, the split, the shuffling). The same seed "
             "with the same settings gives the same run; change it to see how much luck is involved.",
 }
@@ -228,6 +232,8 @@ def _checking_knobs(task: str, busy: bool) -> None:
                  help=HELP["class_weight"], on_change=_knob_changed, disabled=busy or task == "regression")
     st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=PREPROCESSING_NAMES.get,
                  key="cfg_preprocessing", help=HELP["preprocessing"], **kw)
+    st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=SPLIT_NAMES.get, key="cfg_split",
+                 help=HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
     st.number_input("Random seed", 0, None, step=1, key="cfg_seed", help=HELP["seed"], **kw)
 
 

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("--hidden", "hidden"), ("--activation", "activation"), ("--optimizer", "optimizer"),
                        ("--lr", "learning_rate"), ("--batch-size", "batch_size"), ("--patience", "patience"),
                        ("--dropout", "dropout"), ("--l2", "l2"), ("--class-weight", "class_weight"),
-                       ("--preprocessing", "preprocessing")]:
+                       ("--preprocessing", "preprocessing"), ("--split", "split")]:
         train.add_argument(flag, dest=name)
     train.add_argument("--out", help="folder for model.keras, history.csv, config.json, predictions.csv, reproduce.py")
     predict = sub.add_parser("predict", help="predict new rows with a saved model.keras")
@@ -83,7 +83,8 @@ def _config(args: argparse.Namespace):
     base = preset(args.preset) if args.preset else TrainConfig()
     changes = {k: getattr(args, k) for k in ("epochs", "seed", "val_fraction", "hidden", "activation", "optimizer",
                                               "learning_rate", "batch_size", "patience", "dropout", "l2",
-                                              "class_weight", "preprocessing") if getattr(args, k) is not None}
+                                              "class_weight", "preprocessing", "split")
+               if getattr(args, k) is not None}
     return TrainConfig.from_dict({**base.to_dict(), **changes})
 
 

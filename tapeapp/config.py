@@ -12,6 +12,7 @@ from tapeapp.errors import TapeError
 ACTIVATIONS = ("leaky_relu", "relu", "tanh", "elu", "gelu", "selu", "sigmoid", "swish")
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 PREPROCESSING = ("standard", "tutorial")
+SPLITS = ("stratified", "random")
 CLASS_WEIGHTS = ("none", "balanced")
 _FLOAT_FIELDS = ("dropout", "l2", "learning_rate", "momentum", "val_fraction")
 
@@ -34,6 +35,7 @@ class TrainConfig:
     patience: int = 0
     class_weight: str = "none"
     preprocessing: str = "standard"
+    split: str = "stratified"  # classes in the same shares on both sides; "random" is the tutorial's plain split
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -104,6 +106,8 @@ def _problems(c: TrainConfig) -> list[str]:
         out.append(f"Unknown optimizer '{c.optimizer}'; choose one of {', '.join(OPTIMIZERS)}.")
     if c.preprocessing not in PREPROCESSING:
         out.append(f"Unknown preprocessing '{c.preprocessing}'; choose one of {', '.join(PREPROCESSING)}.")
+    if c.split not in SPLITS:
+        out.append(f"Unknown split '{c.split}'; choose one of {', '.join(SPLITS)}.")
     if c.class_weight not in CLASS_WEIGHTS:
         out.append(f"Unknown class weighting '{c.class_weight}'; choose one of {', '.join(CLASS_WEIGHTS)}.")
     if not 0.0 <= c.dropout < 1.0:
@@ -139,8 +143,9 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "Tutorial",
-            "Exactly the tutorial: 64-64 LeakyReLU, RMSprop 1e-3, batch 32, 60 epochs, 40% validation, codes + mean/std scaling.",
-            TrainConfig(preprocessing="tutorial"),
+            "Exactly the tutorial: 64-64 LeakyReLU, RMSprop 1e-3, batch 32, 60 epochs, a random 40% held back, "
+            "codes + mean/std scaling.",
+            TrainConfig(preprocessing="tutorial", split="random"),
         ),
         Preset(
             "Quick look",

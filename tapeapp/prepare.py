@@ -118,7 +118,7 @@ def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float,
                stratified: bool = True) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
     """Seeded split, stratified when every class can appear on both sides; else a plain split with a warning.
 
-    ``stratified=False`` is the tutorial's own ``train_test_split(test_size=...)``, kept for its preset.
+    ``stratified=False`` is the tutorial's own ``train_test_split(test_size=...)`` (``TrainConfig.split="random"``).
     """
     n = len(frame)
     positions = np.arange(n)
@@ -183,7 +183,7 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepare
     frame, dropped, notes = clean_target(frame, target, task)
     warnings += notes
     train_pos, val_pos, notes, stratified = split_rows(frame, target, task, config.val_fraction, config.seed,
-                                           stratified=config.preprocessing != "tutorial")
+                                           stratified=config.split == "stratified")
     warnings += notes
     features = [c for c in schema.features if c != target]
     if not features:

@@ -54,6 +54,15 @@ def test_tutorial_preset_and_regression_keys(tmp_path):
     assert summary["task"] == "regression" and set(summary["train"]) == {"loss", "mae", "rmse", "r2"}
 
 
+def test_the_tutorial_preset_with_the_default_preprocessing_keeps_the_tutorial_split(csv_path, tmp_path):
+    result = cli("train", csv_path, "--target", "target", "--epochs", "1", "--preset", "tutorial",
+                 "--preprocessing", "standard", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    settings = config["config"]
+    assert settings["split"] == "random" and settings["preprocessing"] == "standard"
+
+
 def test_inspect(csv_path):
     result = cli("inspect", csv_path)
     assert result.returncode == 0, result.stderr
@@ -67,6 +76,7 @@ def test_inspect(csv_path):
     (["train", "{csv}", "--lr", "abc"], "not a valid value"),
     (["train", "{csv}", "--task", "cluster"], "cluster"),
     (["train", "{csv}", "--preset", "turbo"], "Unknown preset"),
+    (["train", "{csv}", "--split", "sorted"], "Unknown split 'sorted'"),
     (["predict", "{csv}", "{csv}"], "not a model"),
     (["fly"], "fly"),
 ])

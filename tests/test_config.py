@@ -12,6 +12,7 @@ def test_defaults_are_the_tutorial_network():
 def test_tutorial_preset_is_exactly_the_tutorial():
     c = preset("Tutorial")
     assert c.preprocessing == "tutorial" and c.val_fraction == 0.4 and c.hidden == (64, 64)
+    assert c.split == "random" and TrainConfig().split == "stratified"
     assert c.epochs == 60 and c.batch_size == 32 and c.learning_rate == 1e-3 and c.patience == 0
 
 
@@ -33,6 +34,7 @@ def test_round_trip_through_strings_like_url_parameters():
     ({"batch_size": 0}, "batch size"),
     ({"val_fraction": 0.99}, "validation share"),
     ({"activation": "magic"}, "Unknown activation"),
+    ({"split": "alphabetical"}, "Unknown split 'alphabetical'; choose one of stratified, random"),
     ({"epochs": -1}, "epochs"),
 ])
 def test_impossible_settings_are_user_errors(changes, words):

@@ -44,6 +44,17 @@ def test_split_is_seeded_and_stratified(binary_frame):
     assert binary_frame["target"].iloc[a[1]].mean() == pytest.approx(share, abs=0.03)
 
 
+def test_the_split_follows_the_config_not_the_preprocessing(binary_frame):
+    from sklearn.model_selection import train_test_split
+
+    plain = train_test_split(np.arange(len(binary_frame)), test_size=0.4, random_state=3)[1]
+    for preprocessing in ("standard", "tutorial"):
+        random = _prepare(binary_frame, "target", val_fraction=0.4, seed=3, split="random", preprocessing=preprocessing)
+        assert not random.stratified and np.array_equal(random.val_rows, np.sort(binary_frame.index[plain]))
+        balanced = _prepare(binary_frame, "target", val_fraction=0.4, seed=3, preprocessing=preprocessing)
+        assert balanced.stratified and not np.array_equal(balanced.val_rows, random.val_rows)
+
+
 def test_categories_one_hot_with_missing_and_unseen_values():
     frame = pd.DataFrame({"shade": ["a", "b", None, "a", "b", "a"] * 10, "n": range(60),
                           "y": [0, 1] * 30})
