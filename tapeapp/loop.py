@@ -20,6 +20,7 @@ from tapeapp.model import dense_layers, make_loss, make_optimizer
 
 SCORE_ROWS = 32_768  # rows per forward pass when scoring a whole set
 
+
 @dataclass(frozen=True)
 class EpochUpdate:
     """What one finished epoch did; ``stop_reason`` is set on the last update only."""

@@ -54,8 +54,7 @@ class _OneDevice:
 
 
 _CLASSES = {cls.__name__.lower(): type(cls.__name__, (_OneDevice, cls), {})
-              for cls in (keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.SGD,
-                          keras.optimizers.RMSprop)}
+            for cls in (keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.SGD, keras.optimizers.RMSprop)}
 
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:

@@ -217,7 +217,7 @@ class Preprocessor:
         if not self.fitted_:
             raise RuntimeError("fit() first")
         out = aligned_empty((len(frame), self.width))
-        self.feature_dict(frame.iloc[:0])  # missing columns are reported even for an empty frame
+        require_columns(frame, self.columns)  # reported even when there are no rows to transform
         for start in range(0, len(frame), _CHUNK):  # text as Python strings for one chunk at a time, not the table
             piece = {k: tf.constant(v) for k, v in self.feature_dict(frame.iloc[start:start + _CHUNK]).items()}
             out[start:start + _CHUNK] = np.asarray(self.apply(piece), dtype="float32")
