@@ -134,20 +134,7 @@ def tree_rss(pid: int, field: str = "VmRSS") -> int:
     ``field="RssAnon"`` counts only anonymous memory (heap, tensors), leaving out file-backed pages such as
     TensorFlow's shared libraries, which the kernel can drop and read again under memory pressure.
     """
-    total, todo, seen = 0, [pid], set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        total += proc_status(field, p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
+    return sum(proc_status(field, p) for p in descendants(pid))
 
 
 def descendants(pid: int) -> set[int]:

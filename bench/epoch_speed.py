@@ -66,23 +66,22 @@ class Result:
 
 # ---------------------------------------------------------------------------------------------------- the methods
 
-def tutorial_loop(p, initial_weights, epochs: int) -> Iterator[tuple[float, float]]:
+def tutorial_loop(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, make_model,
+                  epochs: int) -> Iterator[tuple[float, float]]:
     """The tutorial's loop as written there: tf.data, an eager GradientTape step per batch, no tf.function.
 
-    A generator only so that the benchmark can run it in step with the others: it yields (seconds, validation
-    accuracy) after each epoch; the timed part is exactly the tutorial's epoch (training pass + validation pass).
+    A generator so that the benchmark can run it in step with the others: it yields (seconds, validation accuracy)
+    after each epoch; the timed part is exactly the tutorial's epoch (training pass + validation pass). The model is
+    made after the datasets, in the tutorial's order, so the random draws stay the tutorial's.
     """
     import keras
     import tensorflow as tf
 
-    x_train, y_train = p.x_train, p.y_train.astype("float32")
-    x_val, y_val = p.x_val, p.y_val.astype("float32")
-    train_dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    train_dataset = tf.data.Dataset.from_tensor_slices((x_train.astype("float32"), y_train.astype("float32")))
     train_dataset = train_dataset.shuffle(len(x_train)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
-    val_dataset = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
-
-    model = tutorial_model(x_train.shape[1])
-    model.set_weights(initial_weights)
+    val_dataset = tf.data.Dataset.from_tensor_slices((x_val.astype("float32"), y_val.astype("float32")))
+    val_dataset = val_dataset.batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    model = make_model()
     loss_fn = keras.losses.BinaryCrossentropy()
     optimizer = keras.optimizers.RMSprop(learning_rate=1e-3)
     train_acc_metric = keras.metrics.BinaryAccuracy()
@@ -132,7 +131,12 @@ def lockstep(p, initial_weights, epochs: int, seed: int, run) -> dict[str, Resul
     import keras
 
     keras.utils.set_random_seed(seed)  # the tutorial's shuffle and fit's need it under tapeapp's op determinism
-    tutorial = tutorial_loop(p, initial_weights, epochs)
+    def start_from_initial_weights():
+        model = tutorial_model(p.x_train.shape[1])
+        model.set_weights(initial_weights)
+        return model
+
+    tutorial = tutorial_loop(p.x_train, p.y_train, p.x_val, p.y_val, start_from_initial_weights, epochs)
     ours = tapeapp_epochs(run)
     times: dict[str, list] = {"fit": [], "tutorial": [], "tapeapp": []}
 
@@ -276,7 +280,6 @@ def speed(args: argparse.Namespace) -> int:
 def tutorial_recipe(frame: pd.DataFrame, target: str, seed: int, epochs: int) -> float:
     """The tutorial end to end from the raw table; returns validation accuracy after the last epoch."""
     import keras
-    import tensorflow as tf
     from sklearn.model_selection import train_test_split
 
     df = frame.copy()
@@ -298,30 +301,10 @@ def tutorial_recipe(frame: pd.DataFrame, target: str, seed: int, epochs: int) ->
     normed_train_data, normed_test_data = norm(train), norm(test)
 
     keras.utils.set_random_seed(seed)
-    train_dataset = tf.data.Dataset.from_tensor_slices((normed_train_data.values.astype("float32"),
-                                                        train_labels.values.astype("float32")))
-    train_dataset = train_dataset.shuffle(len(normed_train_data)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
-    val_dataset = tf.data.Dataset.from_tensor_slices((normed_test_data.values.astype("float32"),
-                                                      test_labels.values.astype("float32")))
-    val_dataset = val_dataset.batch(BATCH).prefetch(tf.data.AUTOTUNE)
-    model = tutorial_model(normed_train_data.shape[1])
-    loss_fn = keras.losses.BinaryCrossentropy()
-    optimizer = keras.optimizers.RMSprop(learning_rate=1e-3)
-    train_acc_metric, val_acc_metric = keras.metrics.BinaryAccuracy(), keras.metrics.BinaryAccuracy()
     val_acc = float("nan")
-    for epoch in range(epochs):
-        for x_batch_train, y_batch_train in train_dataset:
-            with tf.GradientTape() as tape:
-                logits = model(x_batch_train, training=True)
-                loss_value = loss_fn(y_batch_train, logits)
-            grads = tape.gradient(loss_value, model.trainable_weights)
-            optimizer.apply_gradients(zip(grads, model.trainable_weights))
-            train_acc_metric.update_state(y_batch_train, logits)
-        train_acc_metric.reset_state()
-        for x_batch_val, y_batch_val in val_dataset:
-            val_acc_metric.update_state(y_batch_val, model(x_batch_val, training=False))
-        val_acc = float(val_acc_metric.result())
-        val_acc_metric.reset_state()
+    for _, val_acc in tutorial_loop(normed_train_data.values, train_labels.values, normed_test_data.values,
+                                    test_labels.values, lambda: tutorial_model(normed_train_data.shape[1]), epochs):
+        pass
     return val_acc
 
 
