@@ -185,9 +185,11 @@ def sample_weights(y: np.ndarray, task: str, class_weight: str) -> np.ndarray:
 
 
 def as_tensor(array: np.ndarray) -> tf.Tensor:
-    """The array as a tensor, sharing its memory when TensorFlow can (64-byte aligned, contiguous): no copy of a
-    big training matrix. Otherwise one copy: ``tf.constant`` kept two alive for a large array (TF 2.21 CPU)."""
-    if array.size and array.flags.c_contiguous and array.flags.writeable and array.ctypes.data % 64 == 0:
+    """The array as a tensor, sharing its memory when TensorFlow safely can (128-byte aligned, contiguous): no copy
+    of a big training matrix. Otherwise one copy: ``tf.constant`` kept two alive for a large array (TF 2.21 CPU).
+
+    TensorFlow aborts the whole process on a misaligned buffer, hence the strict check."""
+    if array.size and array.flags.c_contiguous and array.flags.writeable and array.ctypes.data % 128 == 0:
         return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
     return tf.identity(array)
 

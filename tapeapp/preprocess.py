@@ -52,9 +52,9 @@ def text_values(series: pd.Series) -> np.ndarray:
     return np.array([str(v).replace("\x00", "") for v in as_text], dtype=object)
 
 
-def aligned_empty(shape: tuple[int, int], align: int = 64) -> np.ndarray:
-    """A float32 matrix whose memory TensorFlow can use in place (it needs 64-byte alignment), so training needs
-    no second copy of a big table."""
+def aligned_empty(shape: tuple[int, int], align: int = 128) -> np.ndarray:
+    """A float32 matrix whose memory TensorFlow can use in place (it needs 64-byte alignment at most; 128 leaves
+    room), so training needs no second copy of a big table."""
     size = shape[0] * shape[1] * 4
     buffer = np.empty(size + align, np.uint8)
     start = -buffer.ctypes.data % align

@@ -160,7 +160,7 @@ def test_training_matrices_reach_tensorflow_without_a_copy_when_aligned(binary_f
 
     run = _run(binary_frame, "target", epochs=1)
     x = run.prepared.x_train
-    assert x.ctypes.data % 64 == 0 and x.dtype == np.float32
+    assert x.ctypes.data % 128 == 0 and x.dtype == np.float32
     tensor = as_tensor(x)
     before = float(tensor[0, 0])
     x[0, 0] += 1.0  # the tensor reads the very same memory
