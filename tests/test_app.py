@@ -237,6 +237,10 @@ def test_preset_sets_every_knob_and_a_change_makes_it_custom():
     at.slider(key="cfg_epochs").set_value(20)
     _ok(at.run())
     assert at.selectbox(key="preset").value == "custom"
+    at.selectbox(key="preset").set_value("tutorial")
+    _ok(at.run())
+    assert at.selectbox(key="cfg_preprocessing").value == "tutorial" and at.selectbox(key="cfg_split").value == "random"
+    assert at.query_params["split"] == "random", "the link carries the split"
 
 
 def test_predictions_for_new_rows():
