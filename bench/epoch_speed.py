@@ -61,7 +61,7 @@ PEER = {"tutorial": "tapeapp", "fit": "tapeapp", "sklearn": "tapeapp_alone"}
 class Result:
     seconds: float  # per epoch, median after warm-up
     accuracy: float  # validation accuracy after the last epoch
-    loop_seconds: float = float("nan")  # tapeapp only: EpochUpdate.seconds (graph call + validation predict)
+    loop_seconds: float = float("nan")  # tapeapp only: EpochUpdate.seconds (the compiled epoch call)
 
 
 # ---------------------------------------------------------------------------------------------------- the methods

@@ -13,7 +13,7 @@ it in the background while the user picks a file), then: read_table, inspect_fra
 preprocessing fitted on the training rows + model), tapeapp's epochs at batch 1024 (default preset otherwise:
 standard scaling, one-hot, 40 % validation), then model.fit at batch 1024 on the same prepared matrices.
 A thread samples VmRSS every 5 ms to give each phase's own peak. tapeapp's seconds per epoch are wall time between
-two updates as a consumer sees them; "loop's own" is EpochUpdate.seconds (graph call + validation predict).
+two updates as a consumer sees them; "loop's own" is EpochUpdate.seconds (the compiled epoch call).
 """
 
 from __future__ import annotations
