@@ -77,7 +77,8 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     _warn(schema.warnings)
 
 
-def _config(args: argparse.Namespace):
+def train_config(args: argparse.Namespace):
+    """The TrainConfig that ``train`` with these arguments runs (benchmarks reuse it to run the same in-process)."""
     from tapeapp.config import TrainConfig, preset
 
     base = preset(args.preset) if args.preset else TrainConfig()
@@ -100,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from tapeapp.run import start_run
     from tapeapp.schema import inspect_frame
 
-    config = _config(args)
+    config = train_config(args)
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
     _warn(table.info.notes)
