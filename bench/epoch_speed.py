@@ -28,12 +28,14 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import multiprocessing
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -315,7 +317,8 @@ def tapeapp_accuracy(csv: Path, target: str, seed: int, epochs: int, preset_args
     """Validation accuracy of ``python -m tapeapp train CSV --target T --seed S --epochs E ...``.
 
     ``in_process`` runs the same arguments through the CLI's own parser and config (``tapeapp.cli.train_config``)
-    and the same core calls without a new Python process each time: the same figures, without 5 s of imports per run.
+    and the same core calls in the calling process, without 5 s of imports per run. The process must have imported
+    tapeapp before TensorFlow (tapeapp sets TensorFlow's numerics at import): ``recipe`` calls it in a fresh worker.
     """
     arguments = ["train", str(csv), "--target", target, "--seed", str(seed), "--epochs", str(epochs), *preset_args]
     if in_process:
@@ -331,6 +334,11 @@ def tapeapp_accuracy(csv: Path, target: str, seed: int, epochs: int, preset_args
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return float(json.loads(lines[-1])["validation"]["accuracy"])
+
+
+def tapeapp_accuracies(csv: Path, target: str, seed: int, epochs: int, in_process: bool) -> list[float]:
+    """Every tapeapp column of one seed (run in the worker by ``--in-process``)."""
+    return [tapeapp_accuracy(csv, target, seed, epochs, extra, in_process) for extra in RECIPE_COLUMNS.values()]
 
 
 @functools.lru_cache(maxsize=1)
@@ -367,13 +375,18 @@ def recipe(args: argparse.Namespace) -> int:
         if not args.csv:
             frame.to_csv(csv, index=False)
         rows = []
-        for seed in seeds:
-            row = [tutorial_recipe(frame, target, seed, args.epochs)]
-            row += [tapeapp_accuracy(csv, target, seed, args.epochs, extra, args.in_process)
-                    for extra in RECIPE_COLUMNS.values()]
-            rows.append([seed, *row])
-            print(f"seed {seed}: " + "  ".join(f"{v:.4f}" for v in row), file=sys.stderr, flush=True)
-    how = "through the CLI's parser in this process" if args.in_process else "one `python -m tapeapp train` each"
+        # --in-process: tapeapp's columns in one fresh worker, which imports tapeapp before TensorFlow (this process
+        # imports TensorFlow with its defaults for the recipe), working on seed s while the recipe runs here.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as worker:
+            for seed in seeds:
+                tapeapp_columns = (worker.submit(tapeapp_accuracies, csv, target, seed, args.epochs, True)
+                                   if args.in_process else None)
+                row = [tutorial_recipe(frame, target, seed, args.epochs)]
+                row += (tapeapp_columns.result() if tapeapp_columns
+                        else tapeapp_accuracies(csv, target, seed, args.epochs, False))
+                rows.append([seed, *row])
+                print(f"seed {seed}: " + "  ".join(f"{v:.4f}" for v in row), file=sys.stderr, flush=True)
+    how = "through the CLI's parser in one worker process" if args.in_process else "one `python -m tapeapp train` each"
     print(f"\n## recipe accuracy: {source}; {args.epochs} epochs; seeds {args.recipe_seeds}; tapeapp columns {how}")
     print(f"{machine()}\n")
     cols = np.array([r[1:] for r in rows]) * 100
@@ -416,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 epochs, 1 seed: check that it runs")
     parser.add_argument("--recipe-seeds", help="e.g. 0-9: compare accuracies with the tutorial's recipe instead")
     parser.add_argument("--in-process", action="store_true",
-                        help="with --recipe-seeds: run the tapeapp columns through the CLI's parser in this process "
-                             "(same figures, no 5 s start-up per run)")
+                        help="with --recipe-seeds: run the tapeapp columns through the CLI's parser in one worker "
+                             "process, beside the recipe (same figures, no 5 s start-up per run)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.seeds = min(args.epochs, 3), 1
