@@ -7,7 +7,12 @@ use so that reading a table or drawing the page does not wait for TensorFlow to 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# TensorFlow reads this once, at its own import, which tapeapp defers: set it now so that a script or notebook that
+# imports TensorFlow itself after tapeapp still gets the kernels whose histories match the CLI and reproduce.py.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 _EXPORTS = {
     "TapeError": "errors",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -61,6 +64,16 @@ def test_same_seed_same_history_other_seed_other_history(binary_frame):
     cols = [c_ for c_ in a.columns if c_ not in ("seconds", "samples_per_second")]
     assert a[cols].equals(b[cols])
     assert not a[cols].equals(c[cols])
+
+
+def test_importing_tapeapp_sets_the_kernels_before_tensorflow_loads():
+    """A notebook may import TensorFlow itself right after tapeapp: the oneDNN switch must already be set then."""
+    code = ("import os, sys; import tapeapp; "
+            "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'), 'tensorflow' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.stdout.split() == ["0", "False"]
 
 
 def test_compiled_epoch_matches_a_plain_eager_loop_including_the_partial_batch(binary_frame):
