@@ -29,6 +29,7 @@ import argparse
 import functools
 import json
 import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,8 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
+
+ONEDNN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # as the shell set it, before `import tapeapp` turns it off
 
 from _common import (HEART_LIKE_TARGET, ROOT, heart_like, machine, median_after_warmup, print_table, spread,
                      tutorial_model)
@@ -370,6 +373,10 @@ RECIPE_COLUMNS = {  # column title -> the CLI arguments of that tapeapp run
 def recipe(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.recipe_seeds)
     frame, target, source = load_table(args.csv, args.target)
+    if "tensorflow" not in sys.modules:  # the recipe runs on TensorFlow's default kernels, as its readers run it
+        os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+        if ONEDNN is not None:
+            os.environ["TF_ENABLE_ONEDNN_OPTS"] = ONEDNN
     with tempfile.TemporaryDirectory(prefix="tapeapp-recipe-") as tmp:
         csv = Path(args.csv) if args.csv else Path(tmp) / "heart_like.csv"
         if not args.csv:
