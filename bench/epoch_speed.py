@@ -44,10 +44,10 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-ONEDNN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # as the shell set it, before `import tapeapp` turns it off
-
 from _common import (HEART_LIKE_TARGET, ROOT, heart_like, machine, median_after_warmup, print_table, spread,
                      tutorial_model)
+
+ONEDNN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # as the shell set it, before `import tapeapp` turns it off
 
 BATCH = 32
 METHODS = ("tutorial", "fit", "sklearn", "tapeapp", "tapeapp_alone")

@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tapeapp.errors import TapeError
+
+if TYPE_CHECKING:
+    from tapeapp.config import TrainConfig
 
 TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
 
@@ -77,7 +80,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     _warn(schema.warnings)
 
 
-def train_config(args: argparse.Namespace):
+def train_config(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig that ``train`` with these arguments runs (benchmarks reuse it to run the same in-process)."""
     from tapeapp.config import TrainConfig, preset
 
