@@ -14,9 +14,9 @@ import threading
 import streamlit as st
 
 import tapeapp
-import ui_data
-import ui_knobs
-import ui_live
+from ui import data as ui_data
+from ui import knobs as ui_knobs
+from ui import live as ui_live
 
 TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
               "multiclass": "Several classes", "regression": "A number (regression)"}

@@ -203,20 +203,14 @@ def _in_target_units(scores: dict, scale: float) -> dict[str, float]:
     return {k: float(v) * (scale if k in ("mae", "rmse") else 1.0) for k, v in scores.items()}
 
 
-def train(model: keras.Model, data, config: TrainConfig, strategy=None) -> Iterator[EpochUpdate]:
-    """Yield one update per finished epoch; between yields the model holds that epoch's weights.
+def train(runner: EpochRunner, data, config: TrainConfig) -> Iterator[EpochUpdate]:
+    """Yield one update per finished epoch; between yields the runner's model holds that epoch's weights.
 
-    ``data`` is a ``Prepared`` (x/y for training and validation, the task, the target's scale). Stop early by
-    ``break``/``close()``; the generator needs no clean-up. With a ``tf.distribute`` ``strategy`` (the model must
-    have been built in its scope) each batch is split across the strategy's replicas.
+    ``data`` is a ``Prepared`` (x/y for training and validation, the task, the target's scale). The caller chooses
+    the runner (``EpochRunner``, or ``DistributedEpochRunner`` for a ``tf.distribute`` strategy). Stop early by
+    ``break``/``close()``; the generator needs no clean-up.
     """
-    task = data.task
-    if strategy is None:
-        runner = EpochRunner(model, task, config)
-    else:
-        from tapeapp.distributed import DistributedEpochRunner
-
-        runner = DistributedEpochRunner(model, task, config, strategy)
+    model, task = runner.model, data.task
     scale = data.target_encoder.std_ if task == "regression" else 1.0
     x, y, x_val, y_val = (as_tensor(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
     w = as_tensor(sample_weights(data.y_train, task, config.class_weight))

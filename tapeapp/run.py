@@ -13,7 +13,7 @@ import pandas as pd
 from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
-from tapeapp.loop import EpochUpdate, train
+from tapeapp.loop import EpochRunner, EpochUpdate, train
 from tapeapp.metrics import probabilities
 from tapeapp.model import build_model
 from tapeapp.prepare import Prepared, prepare
@@ -43,6 +43,7 @@ class Run:
     message: str = ""
     source_sha256: str = ""
     strategy: tf.distribute.Strategy | None = None
+    runner: EpochRunner | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -66,7 +67,7 @@ class Run:
             return
         done = 0
         try:
-            for update in train(self.model, self.prepared, self.config, self.strategy):
+            for update in train(self.make_runner(), self.prepared, self.config):
                 self.history.append(update)
                 done = len(self.history)
                 if update.stop_reason:
@@ -80,6 +81,16 @@ class Run:
             if self.stopped_because == "running":
                 self.stopped_because = "stopped"
                 self.message = f"Stopped by you after {done} of {self.config.epochs} epochs."
+
+    def make_runner(self) -> EpochRunner:
+        """The compiled epoch for this run's model: on one device, or across the devices of its strategy."""
+        if self.strategy is None:
+            self.runner = EpochRunner(self.model, self.task, self.config)
+        else:
+            from tapeapp.distributed import DistributedEpochRunner
+
+            self.runner = DistributedEpochRunner(self.model, self.task, self.config, self.strategy)
+        return self.runner
 
     def fit(self) -> "Run":
         """Train to the end without watching (the CLI and tests)."""

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 import tapeapp  # noqa: E402
 import tapeapp.samples  # noqa: E402
-import ui_data  # noqa: E402
-import ui_live  # noqa: E402
+from ui import data as ui_data  # noqa: E402
+from ui import live as ui_live  # noqa: E402
 
 
 def _classes_csv(n: int = 120) -> bytes:

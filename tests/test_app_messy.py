@@ -19,7 +19,7 @@ from test_app import _app, _job, _ok, _train, _upload
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
 import tapeapp.table  # noqa: E402
-import ui_live  # noqa: E402
+from ui import live as ui_live  # noqa: E402
 
 
 def _people(n: int = 120, seed: int = 0) -> pd.DataFrame:

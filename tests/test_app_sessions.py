@@ -24,7 +24,7 @@ import pytest
 from test_app import ROOT, _app, _charts, _job, _ok, _upload
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
-import ui_live  # noqa: E402
+from ui import live as ui_live  # noqa: E402
 
 
 def _garden(n: int = 160) -> pd.DataFrame:
