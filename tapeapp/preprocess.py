@@ -99,6 +99,7 @@ class Preprocessor:
     mean_: dict[str, float] = field(default_factory=dict)
     std_: dict[str, float] = field(default_factory=dict)
     categories_: dict[str, list[str]] = field(default_factory=dict)
+    range_: dict[str, tuple[float, float]] = field(default_factory=dict)
     warnings_: list[str] = field(default_factory=list)
     fitted_: bool = False
 
@@ -122,6 +123,7 @@ class Preprocessor:
                     "missing."
                 )
             self.fill_[col] = float(np.median(finite) if self.mode == "standard" else finite.mean())
+            self.range_[col] = (float(finite.min()), float(finite.max()))
             if self.mode == "tutorial":
                 mean, std = finite.mean(), finite.std(ddof=1) if finite.size > 1 else 0.0
             else:
@@ -221,6 +223,16 @@ class Preprocessor:
         for start in range(0, len(frame), _CHUNK):  # text as Python strings for one chunk at a time, not the table
             piece = {k: tf.constant(v) for k, v in self.feature_dict(frame.iloc[start:start + _CHUNK]).items()}
             out[start:start + _CHUNK] = np.asarray(self.apply(piece), dtype="float32")
+        return out
+
+    def slots(self) -> dict[str, slice]:
+        """Which columns of the transformed matrix each raw column fills (numbers first, then each category's)."""
+        out, start = {}, 0
+        for col in self.numeric:
+            out[col], start = slice(start, start + 1), start + 1
+        for col in self.categorical:
+            size = 1 if self.mode == "tutorial" else len(self.categories_[col]) + 1
+            out[col], start = slice(start, start + size), start + size
         return out
 
     @property
