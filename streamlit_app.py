@@ -16,6 +16,7 @@ import streamlit as st
 import tapeapp
 from ui import data as ui_data
 from ui import knobs as ui_knobs
+from ui import learned as ui_learned
 from ui import live as ui_live
 
 TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
@@ -143,7 +144,7 @@ def knobs_section(schema: tapeapp.Schema | None, busy: bool) -> tapeapp.TrainCon
 
 
 def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
-                  config: tapeapp.TrainConfig | None) -> None:
+                  config: tapeapp.TrainConfig | None) -> ui_live.LiveView | None:
     st.header("4. Train and watch it learn", divider="orange")
     job = ui_live.current()
     if st.session_state.pop("stop_requested", False) and job is not None and job.running:
@@ -165,18 +166,26 @@ def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
     if error := st.session_state.pop("train_error", None):
         st.error(error)
     if job is None:
-        return
+        return None
     view = ui_live.LiveView.create()
     view.draw_progress(job, None)
     if job.run.history or job.previous is not None:
         view.draw_charts(job)
-    if job.running:
-        try:
-            ui_live.train_live(job, view)
-        except Exception as error:  # noqa: BLE001
-            ui_live.finish(job, failure=ui_data.problem(error, "training"))
-        st.rerun()
-    ui_live.end_message(job)
+    if not job.running:
+        ui_live.end_message(job)
+    return view
+
+
+def watch_training(view: ui_live.LiveView | None, learned: ui_learned.LearnedView | None) -> None:
+    """Train the session's running job to its end, redrawing the curves and pictures above, then show the results."""
+    job = ui_live.current()
+    if view is None or job is None or not job.running:
+        return
+    try:
+        ui_live.train_live(job, view, learned)
+    except Exception as error:  # noqa: BLE001
+        ui_live.finish(job, failure=ui_data.problem(error, "training"))
+    st.rerun()
 
 
 def results_section(job: ui_live.Job) -> None:
@@ -326,8 +335,10 @@ def main() -> None:
     config = knobs_section(schema, busy)
     if config is not None:
         ui_knobs.sync_link(config, link_extras(table, schema))
-    train_section(table, schema, config)
+    view = train_section(table, schema, config)
     job = ui_live.current()
+    learned = ui_learned.learned_section(job)
+    watch_training(view, learned)
     if job is not None and not job.running and job.run.history:
         results_section(job)
         use_section(job)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+import types
 from typing import Any
 
 # TensorFlow reads this once, at its own import, which tapeapp defers: set it now so that a script or notebook that
@@ -27,6 +29,8 @@ _EXPORTS = {
     "evaluate": "evaluate", "Evaluation": "evaluate", "no_better_than_guessing": "evaluate",
     "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
     "SAMPLES": "samples", "load_sample": "samples",
+    "decision_map": "insight", "hidden_map": "insight", "importance": "insight",
+    "explain_step": "explain", "StepExplained": "explain",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -41,6 +45,19 @@ def __getattr__(name: str) -> Any:
     # to turn tapeapp.evaluate into a module); bind every name exported from that module so the exports win.
     globals().update({key: getattr(module, key) for key, where in _EXPORTS.items() if where == home})
     return globals()[name]
+
+
+class _Package(types.ModuleType):
+    """Keeps ``tapeapp.evaluate`` the function: importing the submodule of the same name (``from tapeapp.evaluate
+    import ...`` anywhere) would otherwise rebind the package's name to the module."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def warm_up() -> None:

@@ -268,3 +268,114 @@ def target_chart(values: pd.Series, numeric: bool, name: str | None = None) -> a
         tooltip=[alt.Tooltip("value:N", title=name), alt.Tooltip("rows:Q", title="Rows"),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
     )
+
+
+def _axis_encoding(channel, field: str, title: str, numeric: bool):
+    """A map axis: continuous for a number column, one band per category for a text column."""
+    if numeric:
+        return channel(f"{field}:Q", title=title, scale=alt.Scale(zero=False, nice=False))
+    return channel(f"{field}:N", title=title, sort=None)
+
+
+def _cells(grid: pd.DataFrame, x_numeric: bool, y_numeric: bool) -> pd.DataFrame:
+    """Each grid point as a cell: half a step either side of a number, the category itself for text."""
+    frame = grid.copy()
+    for axis, numeric in (("x", x_numeric), ("y", y_numeric)):
+        if numeric:
+            values = np.sort(pd.unique(frame[axis].astype("float64")))
+            step = float(np.diff(values).min()) if len(values) > 1 else 1.0
+            frame[f"{axis}0"], frame[f"{axis}1"] = frame[axis] - step / 2, frame[axis] + step / 2
+        else:
+            frame[axis] = frame[axis].astype(str)
+    return frame
+
+
+_RIGHT_WRONG = alt.Legend(labelExpr="datum.value ? 'right' : 'wrong'", symbolFillColor="#262730",
+                          symbolStrokeColor="#262730")
+CLASS_PAIR = ["#174a87", "#a63c06"]  # two classes: the dark ends of the decision map's blue-orange scale
+
+
+def decision_map_chart(grid: pd.DataFrame, points: pd.DataFrame, x_name: str, y_name: str, task: str,
+                       target: str, classes: tuple = (), x_numeric: bool = True,
+                       y_numeric: bool = True) -> alt.LayerChart:
+    """The model's answer as a heat map over two columns, with validation rows on top (crosses: wrong answers)."""
+    cells = _cells(grid, x_numeric, y_numeric)
+    names = [str(c) for c in classes]
+    x_cell = dict(x=alt.X("x0:Q", title=x_name, scale=alt.Scale(zero=False, nice=False)), x2="x1:Q") if x_numeric \
+        else dict(x=_axis_encoding(alt.X, "x", x_name, False))
+    y_cell = dict(y=alt.Y("y0:Q", title=y_name, scale=alt.Scale(zero=False, nice=False)), y2="y1:Q") if y_numeric \
+        else dict(y=_axis_encoding(alt.Y, "y", y_name, False))
+    tooltip = [alt.Tooltip("x:N" if not x_numeric else "x:Q", title=x_name, format="" if not x_numeric else ".4~g"),
+               alt.Tooltip("y:N" if not y_numeric else "y:Q", title=y_name, format="" if not y_numeric else ".4~g")]
+    if task == "binary":
+        cell_color = alt.Color("value:Q", title=f"P({names[1]})", scale=alt.Scale(domain=[0, 1], scheme="blueorange"),
+                               legend=alt.Legend(format=".0%"))
+        dot_color = alt.Color("truth:N", title=f"Actual {target}", scale=alt.Scale(domain=names, range=CLASS_PAIR))
+        tooltip.append(alt.Tooltip("value:Q", title=f"Probability of {names[1]}", format=".1%"))
+        resolve = "independent"
+    elif task == "multiclass":
+        cell_color = alt.Color("value:N", title=f"{target}", scale=alt.Scale(domain=names))
+        dot_color = alt.Color("truth:N", title=f"{target}", scale=alt.Scale(domain=names))
+        tooltip += [alt.Tooltip("value:N", title="Predicted"), alt.Tooltip("confidence:Q", title="Probability",
+                                                                             format=".0%")]
+        resolve = "shared"
+    else:
+        cell_color = alt.Color("value:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"))
+        dot_color = alt.Color("truth:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"))
+        tooltip.append(alt.Tooltip("value:Q", title=f"Predicted {target}", format=".4~g"))
+        resolve = "independent"
+    opacity = alt.Opacity("confidence:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.9]), legend=None) \
+        if task == "multiclass" else alt.value(0.85)
+    heat = alt.Chart(cells).mark_rect().encode(**x_cell, **y_cell, color=cell_color, opacity=opacity,
+                                              tooltip=tooltip)
+    dots = alt.Chart(_sample(points)).mark_point(size=42, filled=True, opacity=1, strokeWidth=0.8).encode(
+        x=_axis_encoding(alt.X, "x", x_name, x_numeric), y=_axis_encoding(alt.Y, "y", y_name, y_numeric),
+        color=dot_color,
+        shape=alt.Shape("correct:N", title="The model is", scale=alt.Scale(domain=[True, False],
+                                                                          range=["circle", "cross"]),
+                        legend=_RIGHT_WRONG),
+        stroke=alt.value("white"),
+        tooltip=[alt.Tooltip("x", title=x_name), alt.Tooltip("y", title=y_name),
+                 alt.Tooltip("truth", title=f"Actual {target}"), alt.Tooltip("correct:N", title="Right?")],
+    )
+    return alt.layer(heat, dots).resolve_scale(color=resolve).configure_legend(orient="bottom", direction="horizontal").properties(
+        height=HEIGHT + 60, autosize=AUTOSIZE,
+        title=_title("Decision map", f"The model's answer as {x_name} and {y_name} change."))
+
+
+def hidden_map_chart(frame: pd.DataFrame, task: str, target: str, neurons: int, classes: tuple = ()) -> alt.Chart:
+    """Validation rows as the last hidden layer sees them, flattened to two dimensions."""
+    if task == "regression":
+        color = alt.Color("label:Q", title=target, scale=alt.Scale(scheme="viridis"))
+    elif task == "binary":
+        color = alt.Color("label:N", title=target, scale=alt.Scale(domain=[str(c) for c in classes], range=CLASS_PAIR))
+    else:
+        color = alt.Color("label:N", title=target, scale=alt.Scale(domain=[str(c) for c in classes]))
+    return alt.Chart(_sample(frame), height=HEIGHT + 60, autosize=AUTOSIZE, title=_title(
+        "Inside the last hidden layer", f"{neurons} neurons drawn flat: rows the network tells apart drift apart.",
+    )).mark_point(size=30, filled=True, opacity=0.8).encode(
+        x=alt.X("x:Q", title="Direction 1", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("y:Q", title="Direction 2", axis=alt.Axis(labels=False, ticks=False)),
+        color=color,
+        shape=alt.Shape("correct:N", title="The model is", scale=alt.Scale(domain=[True, False],
+                                                                          range=["circle", "cross"]),
+                        legend=_RIGHT_WRONG),
+        tooltip=[alt.Tooltip("label", title=f"Actual {target}"), alt.Tooltip("correct:N", title="Right?")],
+    )
+
+
+def importance_chart(frame: pd.DataFrame, measure: str, share: bool = True) -> alt.LayerChart:
+    """One bar per column: how much the score suffers when the column is shuffled, with its spread."""
+    data = frame.assign(low=frame["importance"] - frame["std"], high=frame["importance"] + frame["std"])
+    order = list(data["column"].astype(str))
+    y = alt.Y("column:N", title="", sort=order)
+    bars = alt.Chart(data).mark_bar(color=SPLIT_COLORS["validation"]).encode(
+        y=y, x=alt.X("importance:Q", title=measure, axis=alt.Axis(format=".0%" if share else "~g")),
+        tooltip=[alt.Tooltip("column:N", title="Column"),
+                 alt.Tooltip("importance:Q", title="Importance", format=".1%" if share else ".4~g"),
+                 alt.Tooltip("std:Q", title="Spread (std)", format=".1%" if share else ".3~g")],
+    )
+    spread = alt.Chart(data).mark_rule(color="#262730", strokeWidth=1.5).encode(y=y, x="low:Q", x2="high:Q")
+    return alt.layer(bars, spread).properties(
+        height=alt.Step(24), autosize=AUTOSIZE,
+        title=_title("Which columns matter", "Longer bar: the model leans on that column more."))

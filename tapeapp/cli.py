@@ -125,8 +125,18 @@ def cmd_train(args: argparse.Namespace) -> None:
         written = save_run(run, args.out, source_name=Path(args.data).name,
                            read_options={"delimiter": info.delimiter, "encoding": info.encoding,
                                          "decimal": info.decimal, "header": info.header})
+        written.append(_write_importance(run, Path(args.out)))
         print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
     print(json.dumps(run.summary()))
+
+
+def _write_importance(run, out: Path) -> Path:
+    """importance.csv: which columns the trained model leans on (permutation importance on validation rows)."""
+    from tapeapp.insight import importance
+
+    path = out / "importance.csv"
+    importance(run).to_csv(path, index=False)
+    return path
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

@@ -44,6 +44,7 @@ class Run:
     source_sha256: str = ""
     strategy: tf.distribute.Strategy | None = None
     runner: EpochRunner | None = field(default=None, repr=False)
+    cache: dict = field(default_factory=dict, repr=False)  # views of this run (tapeapp.insight): freed with it
 
     @property
     def task(self) -> str:

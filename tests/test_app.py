@@ -121,6 +121,29 @@ def test_upload_change_target_and_epochs_then_train():
         "model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
     runs = at.dataframe[-1].value
     assert runs.loc[0, "target"] == "smoker" and runs.loc[0, "epochs run"] == "3 of 3"
+    _what_the_network_learned(at)
+
+
+def _what_the_network_learned(at: AppTest) -> None:
+    """The section between training and results: a live decision map, the hidden layer, importance, one step."""
+    headers = [h.value for h in at.header]
+    assert headers[3:6] == ["4. Train and watch it learn", "What the network learned", "5. Results"]
+    charts = _charts(at)
+    grid, points = charts["Decision map"]
+    assert {"x", "y", "value"} <= set(grid.columns) and grid["value"].between(0, 1).all()
+    assert len(points) == 48 and set(points["truth"]) == {"yes", "no"}  # every validation row, true class
+    assert at.selectbox(key="map_x").value in ("height", "weight") and at.selectbox(key="map_y").value in (
+        "height", "weight"), "numbers first, by how much they tell about the target"
+    (hidden,) = charts["Inside the last hidden layer"]
+    assert list(hidden.columns[:4]) == ["x", "y", "label", "correct"] and len(hidden) == 48
+    (ranked,) = charts["Which columns matter"]
+    assert sorted(ranked["column"]) == ["colour", "height", "plan", "weight"]
+    (step,) = [e for e in at.expander if e.label == "One step under the tape"]
+    assert "tape.gradient" in step.code[0].value and "apply_gradients" in " ".join(m.value for m in step.markdown)
+    at.selectbox(key="map_x").set_value("colour")
+    _ok(at.run())
+    grid, _ = _charts(at)["Decision map"]
+    assert set(grid["x"]) == {"red", "green", "blue"}, "a text axis: one line per category"
 
 
 def test_threshold_moves_the_confusion_matrix():
@@ -157,6 +180,8 @@ def test_regression_table():
     points = charts["Predicted against actual"]
     assert max(len(p) for p in points) == 48  # the 40% validation rows
     assert "Errors (residuals)" in charts
+    grid, points = charts["Decision map"]
+    assert grid["value"].between(0, 1_500_000).all() and points["truth"].between(0, 1_500_000).all()
     assert len(at.get("download_button")) == 5
 
 

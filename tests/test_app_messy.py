@@ -165,7 +165,8 @@ def test_a_learning_rate_of_ten_stops_with_a_plain_warning_and_still_shows_resul
     said = _texts(at.warning)
     assert "the loss stopped being a finite number, usually because the learning rate is too high" in said
     assert not at.error, "a run that went wrong is still a result, not an error"
-    assert [h.value for h in at.header][4] == "5. Results"
+    assert [h.value for h in at.header][4:6] == ["What the network learned", "5. Results"]
+    assert "Something unexpected" not in said, "the pictures of what it learned cope with a run that blew up"
     assert {m.label for m in at.metric} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
     assert at.dataframe[-1].value.loc[0, "stopped because"] == "stopped: the loss was no longer a number"
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 
@@ -35,8 +36,11 @@ def test_train_prints_epochs_then_one_json_line(csv_path, tmp_path):
     assert summary["stopped_because"] == "finished" and summary["rows"] == {"train": 120, "validation": 40}
     assert set(summary["validation"]) == {"loss", "accuracy", "auc"}
     assert result.stderr.count("epoch ") >= 3
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "model.keras",
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "importance.csv", "model.keras",
                                                       "predictions.csv", "reproduce.py"]
+    ranked = pd.read_csv(out / "importance.csv")
+    assert list(ranked.columns) == ["column", "importance", "std"]
+    assert sorted(ranked["column"]) == ["age", "color", "dose"]
     predicted = cli("predict", out / "model.keras", csv_path)
     assert predicted.returncode == 0, predicted.stderr
     assert predicted.stdout.splitlines()[0] == "predicted_target,probability_0,probability_1"

@@ -43,6 +43,7 @@ class Job:
     evaluations: dict = field(default_factory=dict)
     files: dict[str, bytes] | None = None
     predicted: dict = field(default_factory=dict)
+    views: dict = field(default_factory=dict)
     failure: str = ""
 
     @property
@@ -270,8 +271,11 @@ READING_GUIDE = """
 """
 
 
-def train_live(job: Job, view: LiveView) -> None:
-    """Pull epochs until the run ends, updating the page as it goes (throttled when epochs are very fast)."""
+def train_live(job: Job, view: LiveView, learned=None) -> None:
+    """Pull epochs until the run ends, updating the page as it goes (throttled when epochs are very fast).
+
+    ``learned`` (the 'What the network learned' pictures) is redrawn with the curves, inside the same time share.
+    """
     started, done_before = time.perf_counter(), len(job.run.history)
     last_progress = last_chart = 0.0
     chart_every = CHARTS_EVERY
@@ -283,6 +287,8 @@ def train_live(job: Job, view: LiveView) -> None:
             last_progress = now
         if now - last_chart >= chart_every or update.stop_reason:
             view.draw_charts(job)
+            if learned is not None and not update.stop_reason:  # the finished run is drawn finer after the rerun
+                learned.draw(job)
             last_chart = time.perf_counter()
             chart_every = max(CHARTS_EVERY, (last_chart - now) / DRAW_SHARE)  # long runs draw longer charts
     finish(job)

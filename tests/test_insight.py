@@ -1,0 +1,138 @@
+"""What the network learned, on tables with known answers: XOR's four quadrants, one text column carrying the signal,
+a hidden picture that does not flip, and one tape step that changes nothing but explains everything."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.inspection import partial_dependence
+
+import tapeapp
+from tapeapp import insight
+from tapeapp.estimator import rows_estimator
+from conftest import make_multiclass, make_regression
+
+
+def _xor(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    return pd.DataFrame({"a": a, "b": b, "noise_1": rng.normal(size=n), "noise_2": rng.uniform(size=n),
+                         "xor": ((a > 0) != (b > 0)).astype(int)})
+
+
+def _train(frame: pd.DataFrame, target: str, **knobs) -> tapeapp.Run:
+    schema = tapeapp.inspect_frame(frame, target=target)
+    return tapeapp.start_run(frame, schema, tapeapp.TrainConfig(**knobs)).fit()
+
+
+@pytest.fixture(scope="module")
+def xor_run() -> tapeapp.Run:
+    return _train(_xor(), "xor", hidden=(32, 32), optimizer="adam", learning_rate=0.01, epochs=40)
+
+
+def test_the_xor_map_shows_four_quadrants(xor_run):
+    assert xor_run.history[-1].validation["accuracy"] > 0.9
+    grid = tapeapp.decision_map(xor_run, "a", "b", resolution=20)
+    assert list(grid.columns) == ["x", "y", "value"] and len(grid) == 400
+    assert grid["x"].min() == pytest.approx(xor_run.prepared.preprocessor.range_["a"][0])
+    clear = (grid["x"].abs() > 0.2) & (grid["y"].abs() > 0.2)  # away from the boundaries
+    same = grid[clear & ((grid["x"] > 0) == (grid["y"] > 0))]
+    differ = grid[clear & ((grid["x"] > 0) != (grid["y"] > 0))]
+    assert same["value"].mean() < 0.25, "same-sign quadrants must read class 0"
+    assert differ["value"].mean() > 0.75, "opposite-sign quadrants must read class 1"
+
+
+def test_the_map_is_scikit_learns_two_way_partial_dependence(xor_run):
+    rows, resolution = 12, 4
+    grid = tapeapp.decision_map(xor_run, "b", "noise_1", resolution=resolution, rows=rows)
+    base = xor_run.prepared.raw_val.iloc[insight.validation_positions(xor_run, rows)]
+    gx, gy = insight.grid_values(xor_run, "b", resolution), insight.grid_values(xor_run, "noise_1", resolution)
+    table = pd.concat([base, base.iloc[[0] * len(gx)].assign(b=gx), base.iloc[[0] * len(gy)].assign(noise_1=gy)])
+    estimator = rows_estimator(xor_run, table)
+    columns = list(estimator.columns)
+    jx, jy = columns.index("b"), columns.index("noise_1")
+    expected = partial_dependence(
+        estimator, estimator.identity(rows), features=[jx, jy], categorical_features=[True] * len(columns),
+        custom_values={jx: rows + np.arange(len(gx)), jy: rows + len(gx) + np.arange(len(gy))}, kind="average")
+    np.testing.assert_allclose(grid["value"].to_numpy(), expected["average"][0].reshape(-1), rtol=1e-5, atol=1e-6)
+
+
+def test_importance_ranks_the_xor_columns_first_and_noise_near_zero(xor_run):
+    frame = tapeapp.importance(xor_run, repeats=5)
+    assert list(frame.columns) == ["column", "importance", "std"]
+    assert set(frame["column"][:2]) == {"a", "b"}
+    assert frame.set_index("column").loc[["a", "b"], "importance"].min() > 0.2
+    assert frame.set_index("column").loc[["noise_1", "noise_2"], "importance"].abs().max() < 0.03
+    assert (frame["importance"].diff().dropna() <= 0).all(), "sorted, most important first"
+
+
+def test_a_text_column_that_carries_the_signal_is_first_and_reported_once():
+    rng = np.random.default_rng(3)
+    n = 400
+    colour = rng.choice(["red", "green", "blue", "grey"], n)
+    frame = pd.DataFrame({"colour": colour, "size": rng.normal(size=n), "shop": rng.choice(["a", "b", "c"], n),
+                          "bought": np.where(np.isin(colour, ["red", "blue"]), "yes", "no")})
+    run = _train(frame, "bought", epochs=15)
+    ranked = tapeapp.importance(run, repeats=3)
+    assert ranked["column"].tolist()[0] == "colour"
+    assert sorted(ranked["column"]) == ["colour", "shop", "size"], "one row per raw column, one-hot blocks once"
+    assert ranked["importance"].iloc[0] > 0.3
+
+
+def test_the_hidden_picture_is_aligned_from_one_epoch_to_the_next():
+    frame = make_multiclass(n=300)
+    schema = tapeapp.inspect_frame(frame, target="species")
+    run = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=12, learning_rate=0.01, hidden=(16, 8)))
+    pictures, raw = [], []
+    for update in run.epochs():
+        if update.epoch in (6, 7):
+            pictures.append(tapeapp.hidden_map(run, rows=50))
+            activations = run.cache["hidden"].model(run.prepared.x_val[insight.validation_positions(run, 50, 2)])
+            raw.append(insight._project(np.asarray(activations, "float64")))
+    before, after = (p[["x", "y"]].to_numpy() for p in pictures)
+    assert list(pictures[0].columns) == ["x", "y", "label", "correct"] and len(before) == 50
+    assert set(pictures[0]["label"]) <= {"alpha", "beta", "gamma"}
+    for axis in range(2):  # each aligned axis keeps its direction: no flip between the two epochs
+        assert np.corrcoef(before[:, axis], after[:, axis])[0, 1] > 0.8
+    flips = [np.diag(signs) for signs in ([1, 1], [-1, 1], [1, -1], [-1, -1])]
+    unaligned = [np.linalg.norm(raw[1] @ flip - before) for flip in flips]
+    assert np.linalg.norm(after - before) <= min(unaligned) + 1e-9, "at least as close as any flip of plain PCA"
+
+
+def test_explain_step_changes_nothing_and_its_update_is_the_optimizers():
+    frame = make_regression(n=120)
+    run = _train(frame, "price", epochs=3, optimizer="sgd", momentum=0.0, learning_rate=0.05)
+    weights = [w.copy() for w in run.model.get_weights()]
+    step = tapeapp.explain_step(run, rows=16)
+    for before, after in zip(weights, run.model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    ex = step.example
+    assert ex["new_value"] - ex["value"] == pytest.approx(-0.05 * ex["gradient"], rel=1e-4, abs=1e-7)
+    assert step.update_norms == pytest.approx({k: 0.05 * v for k, v in step.grad_norms.items()}, rel=1e-4)
+    assert list(step.grad_norms) == ["hidden_1", "hidden_2", "output"] and step.rows == 16
+    assert "tape.gradient" in step.source and "apply_gradients" in step.source
+    assert step.learning_rate == pytest.approx(0.05) and step.loss_after < step.loss
+    assert [title for title, _ in step.story()] == ["Forward pass", "Loss", "tape.gradient", "apply_gradients",
+                                                     "What changed"]
+
+
+def test_explain_step_continues_from_the_runs_own_optimizer_state(xor_run):
+    step = tapeapp.explain_step(xor_run, rows=8)
+    assert step.optimizer == "adam" and np.isfinite(step.loss) and np.isfinite(step.loss_after)
+    assert str(step.first_row["target"]) in {"0", "1"} and 0 <= step.first_row["prediction"] <= 1
+
+
+def test_the_map_for_several_classes_and_for_a_number():
+    run = _train(make_multiclass(n=150), "species", epochs=4)
+    grid = tapeapp.decision_map(run, "x1", "x2", resolution=6)
+    assert list(grid.columns) == ["x", "y", "value", "confidence"]
+    assert set(grid["value"]) <= {"alpha", "beta", "gamma"} and grid["confidence"].between(1 / 3, 1).all()
+    regression = _train(make_regression(n=150), "price", epochs=4)
+    grid = tapeapp.decision_map(regression, "size", "area", resolution=5)
+    assert list(grid["y"].unique()) == ["north", "south"], "a text axis has one line per category"
+    assert grid["value"].between(10_000, 400_000).all(), "predictions in the target's own units"
+    with pytest.raises(tapeapp.TapeError, match="two different columns"):
+        tapeapp.decision_map(regression, "size", "size")
+    with pytest.raises(tapeapp.TapeError, match="not one of the columns"):
+        tapeapp.decision_map(regression, "size", "price")

@@ -1,0 +1,174 @@
+"""The 'What the network learned' section: the decision map and the last hidden layer, drawn live while the network
+trains, then which columns matter and one step under the tape. ``tapeapp.insight`` and ``tapeapp.explain``
+compute; this module only draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+import tapeapp
+
+if TYPE_CHECKING:
+    from ui.live import Job
+
+HEADER = "What the network learned"
+LIVE_RESOLUTION, LIVE_ROWS = 24, 40  # small grids while training keep each refresh to a few milliseconds
+REST_RESOLUTION, REST_ROWS = 40, 100  # finer once it has finished, as the Playground does
+HIDDEN_ROWS = 500
+CODE_WORDS = ("tape.gradient", "apply_gradients")
+
+
+def _insight():
+    from tapeapp import insight  # TensorFlow is loaded by now: a job exists
+
+    return insight
+
+
+def _cached(job: "Job", key: tuple, make):
+    """Views of a finished run, computed once per run and choice (the weights no longer change)."""
+    if key not in job.views:
+        job.views[key] = make()
+    return job.views[key]
+
+
+@dataclass
+class LearnedView:
+    """Placeholders for the two live pictures, and the axes the user chose for the map."""
+
+    decision: st.delta_generator.DeltaGenerator
+    decision_note: st.delta_generator.DeltaGenerator
+    hidden: st.delta_generator.DeltaGenerator
+    hidden_note: st.delta_generator.DeltaGenerator
+    axes: tuple[str, str] | None
+
+    @classmethod
+    def create(cls, job: "Job") -> "LearnedView":
+        axes = choose_axes(job)
+        left, right = st.columns(2, gap="large")
+        with left:
+            decision, decision_note = st.empty(), st.empty()
+            if axes is None:
+                decision.info("The decision map needs two input columns; this model learns from only one.")
+        with right:
+            hidden, hidden_note = st.empty(), st.empty()
+        return cls(decision, decision_note, hidden, hidden_note, axes)
+
+    def draw(self, job: "Job") -> None:
+        """Both pictures from the weights the model holds now; a fault here never stops the training."""
+        try:
+            self._draw(job)
+        except Exception as error:  # noqa: BLE001
+            from ui.data import problem
+
+            self.decision.warning(problem(error, "drawing what the network learned"))
+
+    def _draw(self, job: "Job") -> None:
+        """Small grids while training, finer at rest."""
+        from ui.live import live_spec
+
+        insight, run = _insight(), job.run
+        if self.axes is not None:
+            x, y = self.axes
+            if job.running:
+                grid = insight.decision_map(run, x, y, resolution=LIVE_RESOLUTION, rows=LIVE_ROWS)
+            else:
+                grid = _cached(job, ("map", x, y), lambda: insight.decision_map(
+                    run, x, y, resolution=REST_RESOLUTION, rows=REST_ROWS))
+            if insight.is_finite_map(grid):
+                points = insight.map_points(run, x, y)
+                self.decision.vega_lite_chart(live_spec(_map_chart(run, grid, points, x, y), "decision"),
+                                              width="stretch")
+                rows = min(len(run.prepared.y_val), LIVE_ROWS if job.running else REST_ROWS)
+                self.decision_note.caption(insight.explanation("decision_map", rows=f"{rows:,}"))
+            else:
+                self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
+        frame = insight.hidden_map(run, rows=HIDDEN_ROWS)
+        width = insight.last_hidden_width(run)
+        from tapeapp import charts
+
+        chart = charts.hidden_map_chart(frame, run.task, run.target, width, run.prepared.target_encoder.classes_)
+        self.hidden.vega_lite_chart(live_spec(chart, "hidden"), width="stretch")
+        self.hidden_note.caption(insight.explanation("hidden_map", width=width) +
+                                 f" {len(frame):,} of the {len(run.prepared.y_val):,} validation rows are shown.")
+
+
+def _map_chart(run, grid, points, x: str, y: str):
+    from tapeapp import charts
+
+    pre = run.prepared.preprocessor
+    return charts.decision_map_chart(grid, points, x, y, run.task, run.target, run.prepared.target_encoder.classes_,
+                                     x_numeric=x not in pre.categorical, y_numeric=y not in pre.categorical)
+
+
+def choose_axes(job: "Job") -> tuple[str, str] | None:
+    """Two selectboxes for the map's axes; the defaults are the two columns that tell most about the target."""
+    features = list(job.run.prepared.features)
+    if len(features) < 2:
+        return None
+    ranked = _cached(job, ("useful",), lambda: _insight().useful_columns(job.run))
+    state = st.session_state
+    if state.get("map_x") not in features:
+        state["map_x"] = ranked[0]
+    if state.get("map_y") not in features or state["map_y"] == state["map_x"]:
+        state["map_y"] = next(c for c in ranked if c != state["map_x"])
+    left, right, _ = st.columns([1, 1, 2])
+    left.selectbox("Decision map: across", features, key="map_x",
+                   help="The column along the map's horizontal axis.")
+    right.selectbox("Decision map: up", [c for c in features if c != state["map_x"]], key="map_y",
+                    help="The column along the map's vertical axis.")
+    return state["map_x"], state["map_y"]
+
+
+def learned_section(job: "Job | None") -> LearnedView | None:
+    """The section's header and live pictures; after training, also the column importance and one step explained."""
+    if job is None or not (job.run.history or job.running):
+        return None
+    st.header(HEADER, divider="orange")
+    st.caption("The network's answers and its inner picture, drawn from the weights it holds now"
+               + (", and redrawn as it trains." if job.running else "."))
+    view = LearnedView.create(job)
+    if job.run.history:
+        view.draw(job)
+    if not job.running:
+        try:
+            importance_part(job)
+            step_part(job)
+        except Exception as error:  # noqa: BLE001
+            from ui.data import problem
+
+            st.warning(problem(error, "measuring which columns matter"))
+    return view
+
+
+def importance_part(job: "Job") -> None:
+    from tapeapp import charts
+
+    insight, run = _insight(), job.run
+    frame = _cached(job, ("importance",), lambda: insight.importance(run))
+    st.altair_chart(charts.importance_chart(frame, insight.importance_measure(run.task), run.task != "regression"),
+                    width="stretch")
+    rows = min(len(run.prepared.y_val), insight.IMPORTANCE_ROWS)
+    score = "RMSE" if run.task == "regression" else "accuracy"
+    st.caption(insight.explanation("importance", score=score, rows=f"{rows:,}", repeats=5))
+
+
+def step_part(job: "Job") -> None:
+    from tapeapp.explain import explain_step
+
+    step = _cached(job, ("step",), lambda: explain_step(job.run))
+    with st.expander("One step under the tape"):
+        st.markdown(f"One real training step on {step.rows} of your training rows, run on a copy of the model so "
+                    "the trained one is not changed. Left: the code the loop runs for every batch. Right: what it "
+                    "did, in order.")
+        code, words = st.columns([3, 2], gap="large")
+        code.code(step.source, language="python")
+        with words:
+            for number, (title, text) in enumerate(step.story(), start=1):
+                shown = f"`{title}`" if title in CODE_WORDS else title
+                st.markdown(f"**{number}. {shown}** — {text}")
+            st.dataframe({"layer": list(step.grad_norms), "gradient size": list(step.grad_norms.values()),
+                          "change made": list(step.update_norms.values())}, hide_index=True, width="stretch")
