@@ -4,6 +4,7 @@
     python bench/page_speed.py --csv heart.csv --target HeartDisease --epochs 200
     python bench/page_speed.py --stub                # a small stand-in page built on tapeapp's API
     python bench/page_speed.py --quick               # fewer repeats and epochs: check that it runs
+    python bench/page_speed.py --against 96e437e     # this checkout's page vs the page at another commit
 
 Chromium (``/usr/bin/chromium``, headless) is driven by Playwright's sync API; each page open uses a fresh browser
 context, i.e. a new Streamlit session. Times:
@@ -17,6 +18,10 @@ context, i.e. a new Streamlit session. Times:
   first epoch seen and the last; the CLI's from the timestamps of its per-epoch stderr lines, epoch 1 to n.
   Both leave out setup and the first (tracing) epoch;
 - memory: VmRSS (and VmHWM, the peak) of the streamlit process and its children after the run finished.
+
+With ``--against REF`` the script instead trains the same table on this checkout's page and on the page (and core)
+at git commit REF, checked out in a temporary worktree: ``--rounds`` rounds, the two pages in turn with a fresh
+server each, and prints the median epochs/s, Train -> first chart and Train -> finished of each and their ratios.
 
 The table is uploaded through the page's file uploader; epochs come from the link (``?epochs=200``), which the
 page reads into its TrainConfig, so the page and ``python -m tapeapp train DATA --epochs 200`` run the same setup.
@@ -39,8 +44,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import (HEART_LIKE_TARGET, ROOT, cpu_seconds, descendants, heart_like, machine, mb, print_table,
-                     proc_status, tree_rss)
+from _common import (HEART_LIKE_TARGET, ROOT, cpu_seconds, descendants, git_head, heart_like, machine, mb,
+                     print_table, proc_status, tree_rss)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -109,6 +114,7 @@ class Server:
     port: int
     process: subprocess.Popen | None = None
     starts: list[float] = field(default_factory=list)
+    root: Path = ROOT  # where its tapeapp package is imported from
 
     @property
     def url(self) -> str:
@@ -121,7 +127,7 @@ class Server:
                    "--server.fileWatcherType", "none"]
         started = time.perf_counter()
         self.process = subprocess.Popen(command, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                        env={**os.environ, "PYTHONPATH": str(self.root)})
         threading.Thread(target=self.process.stderr.read, daemon=True).start()  # never let the pipe fill
         while time.perf_counter() - started < timeout:
             if self.process.poll() is not None:
@@ -281,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="page opens per app (fresh browser context each)")
     parser.add_argument("--server-starts", type=int, default=3, help="server starts per app")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--against", metavar="REF", help="compare with the page at this git commit instead")
+    parser.add_argument("--rounds", type=int, default=3, help="with --against: page runs per side")
     parser.add_argument("--quick", action="store_true",
                         help="2 opens, 1 start, 300 epochs (about a second): check that it runs")
     args = parser.parse_args(argv)
@@ -291,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
+    if args.against:
+        return against(args)
     tmp = Path(tempfile.mkdtemp(prefix="tapeapp-page-"))
     (tmp / "hello.py").write_text(HELLO)
     if args.stub:
@@ -370,6 +380,56 @@ def main(argv: list[str] | None = None) -> int:
           f"start(s), {args.repeats} page opens per app; headless Chromium")
     print(f"{machine()}\n")
     print_table(rows, ["measure", "hello-world", t, "goal", "met?"])
+    return 0
+
+
+def against(args: argparse.Namespace) -> int:
+    """This checkout's page and the page at ``args.against``, trained on the same table in turn."""
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="tapeapp-against-"))
+    other = tmp / "other"
+    subprocess.run(["git", "worktree", "add", "--detach", str(other), args.against], cwd=ROOT, check=True,
+                   capture_output=True)
+    if args.csv:
+        csv, target = Path(args.csv).resolve(), args.target
+    else:
+        csv, target = tmp / "heart_like.csv", HEART_LIKE_TARGET
+        heart_like().to_csv(csv, index=False)
+    sides = {f"this checkout ({git_head()})": ROOT, f"at {args.against}": other}
+    results: dict[str, list[dict]] = {name: [] for name in sides}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            for i in range(args.rounds):
+                for name, root in (sides.items() if i % 2 == 0 else reversed(sides.items())):
+                    server = Server(name, root / "streamlit_app.py", root, free_port(), root=root)
+                    try:
+                        server.start(args.timeout)
+                        open_page(browser, server.url, True, args.timeout)  # the first open warms the server
+                        result = train_in_page(browser, server, csv, target, args.epochs, args.timeout)
+                    finally:
+                        server.stop()
+                    results[name].append(result)
+                    print(f"{name}: {result}", file=sys.stderr, flush=True)
+            browser.close()
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    mine, theirs = (results[name] for name in sides)
+
+    def med(runs: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    rows = []
+    for key, label in (("epochs_per_s", "epochs/s on the page (steady)"), ("first_chart_s", "Train -> first chart, s"),
+                       ("train_to_done_s", f"Train -> '{DONE_TEXT}', s"), ("cpu_server_s", "server CPU seconds")):
+        a, b = med(mine, key), med(theirs, key)
+        rows.append([label, f"{a:.3g}", f"{b:.3g}", f"{a / b:.2f}"])
+    data = csv.name if args.csv else "generated heart-shaped table (918 rows)"
+    print(f"\n## page_speed --against {args.against}: {data}, {args.epochs} epochs, {args.rounds} rounds, median")
+    print(f"{machine()}\n")
+    print_table(rows, ["measure", *sides, "ratio"])
     return 0
 
 

@@ -290,68 +290,95 @@ def _cells(grid: pd.DataFrame, x_numeric: bool, y_numeric: bool) -> pd.DataFrame
     return frame
 
 
+def with_data(chart: alt.TopLevelMixin, frames: dict[str, pd.DataFrame]) -> alt.TopLevelMixin:
+    """A chart drawn from named data sets (see the ``*_template`` functions) with those data sets filled in."""
+    records = {name: frame.astype(object).where(frame.notna(), None).to_dict("records")
+               for name, frame in frames.items()}
+    return chart.properties(datasets=records)
+
+
 _RIGHT_WRONG = alt.Legend(labelExpr="datum.value ? 'right' : 'wrong'", symbolFillColor="#262730",
                           symbolStrokeColor="#262730")
 CLASS_PAIR = ["#174a87", "#a63c06"]  # two classes: the dark ends of the decision map's blue-orange scale
 
 
-def decision_map_chart(grid: pd.DataFrame, points: pd.DataFrame, x_name: str, y_name: str, task: str,
-                       target: str, classes: tuple = (), x_numeric: bool = True,
-                       y_numeric: bool = True) -> alt.LayerChart:
-    """The model's answer as a heat map over two columns, with validation rows on top (crosses: wrong answers)."""
-    cells = _cells(grid, x_numeric, y_numeric)
+def decision_map_data(grid: pd.DataFrame, points: pd.DataFrame, x_numeric: bool = True,
+                      y_numeric: bool = True) -> dict[str, pd.DataFrame]:
+    """The two data sets a decision map draws: the grid's cells and the validation rows on top."""
+    dots = _sample(points).copy()
+    for axis, numeric in (("x", x_numeric), ("y", y_numeric)):
+        if not numeric:
+            dots[axis] = dots[axis].astype(str)
+    return {"decision_cells": _cells(grid, x_numeric, y_numeric), "decision_dots": dots}
+
+
+def decision_map_template(x_name: str, y_name: str, task: str, target: str, classes: tuple = (),
+                          x_numeric: bool = True, y_numeric: bool = True) -> alt.LayerChart:
+    """The decision map without its data (named ``decision_cells`` and ``decision_dots``): built once per choice of
+    axes, while every refresh during training only brings new rows."""
     names = [str(c) for c in classes]
     x_cell = dict(x=alt.X("x0:Q", title=x_name, scale=alt.Scale(zero=False, nice=False)), x2="x1:Q") if x_numeric \
         else dict(x=_axis_encoding(alt.X, "x", x_name, False))
     y_cell = dict(y=alt.Y("y0:Q", title=y_name, scale=alt.Scale(zero=False, nice=False)), y2="y1:Q") if y_numeric \
         else dict(y=_axis_encoding(alt.Y, "y", y_name, False))
-    tooltip = [alt.Tooltip("x:N" if not x_numeric else "x:Q", title=x_name, format="" if not x_numeric else ".4~g"),
-               alt.Tooltip("y:N" if not y_numeric else "y:Q", title=y_name, format="" if not y_numeric else ".4~g")]
+    x_tip = alt.Tooltip("x:Q", title=x_name, format=".4~g") if x_numeric else alt.Tooltip("x:N", title=x_name)
+    y_tip = alt.Tooltip("y:Q", title=y_name, format=".4~g") if y_numeric else alt.Tooltip("y:N", title=y_name)
+    tooltip = [x_tip, y_tip]
     if task == "binary":
         cell_color = alt.Color("value:Q", title=f"P({names[1]})", scale=alt.Scale(domain=[0, 1], scheme="blueorange"),
                                legend=alt.Legend(format=".0%"))
         dot_color = alt.Color("truth:N", title=f"Actual {target}", scale=alt.Scale(domain=names, range=CLASS_PAIR))
         tooltip.append(alt.Tooltip("value:Q", title=f"Probability of {names[1]}", format=".1%"))
-        resolve = "independent"
+        truth_tip, resolve = alt.Tooltip("truth:N", title=f"Actual {target}"), "independent"
     elif task == "multiclass":
         cell_color = alt.Color("value:N", title=f"{target}", scale=alt.Scale(domain=names))
         dot_color = alt.Color("truth:N", title=f"{target}", scale=alt.Scale(domain=names))
         tooltip += [alt.Tooltip("value:N", title="Predicted"), alt.Tooltip("confidence:Q", title="Probability",
                                                                              format=".0%")]
-        resolve = "shared"
+        truth_tip, resolve = alt.Tooltip("truth:N", title=f"Actual {target}"), "shared"
     else:
         cell_color = alt.Color("value:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"))
         dot_color = alt.Color("truth:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"))
         tooltip.append(alt.Tooltip("value:Q", title=f"Predicted {target}", format=".4~g"))
-        resolve = "independent"
+        truth_tip, resolve = alt.Tooltip("truth:Q", title=f"Actual {target}", format=".4~g"), "independent"
     opacity = alt.Opacity("confidence:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.9]), legend=None) \
         if task == "multiclass" else alt.value(0.85)
-    heat = alt.Chart(cells).mark_rect().encode(**x_cell, **y_cell, color=cell_color, opacity=opacity,
-                                              tooltip=tooltip)
-    dots = alt.Chart(_sample(points)).mark_point(size=42, filled=True, opacity=1, strokeWidth=0.8).encode(
+    heat = alt.Chart(alt.NamedData("decision_cells")).mark_rect().encode(
+        **x_cell, **y_cell, color=cell_color, opacity=opacity, tooltip=tooltip)
+    dots = alt.Chart(alt.NamedData("decision_dots")).mark_point(size=42, filled=True, opacity=1,
+                                                                strokeWidth=0.8).encode(
         x=_axis_encoding(alt.X, "x", x_name, x_numeric), y=_axis_encoding(alt.Y, "y", y_name, y_numeric),
         color=dot_color,
         shape=alt.Shape("correct:N", title="The model is", scale=alt.Scale(domain=[True, False],
                                                                           range=["circle", "cross"]),
                         legend=_RIGHT_WRONG),
         stroke=alt.value("white"),
-        tooltip=[alt.Tooltip("x", title=x_name), alt.Tooltip("y", title=y_name),
-                 alt.Tooltip("truth", title=f"Actual {target}"), alt.Tooltip("correct:N", title="Right?")],
+        tooltip=[x_tip, y_tip, truth_tip, alt.Tooltip("correct:N", title="Right?")],
     )
-    return alt.layer(heat, dots).resolve_scale(color=resolve).configure_legend(orient="bottom", direction="horizontal").properties(
+    return alt.layer(heat, dots).resolve_scale(color=resolve).configure_legend(
+        orient="bottom", direction="horizontal").properties(
         height=HEIGHT + 60, autosize=AUTOSIZE,
         title=_title("Decision map", f"The model's answer as {x_name} and {y_name} change."))
 
 
-def hidden_map_chart(frame: pd.DataFrame, task: str, target: str, neurons: int, classes: tuple = ()) -> alt.Chart:
-    """Validation rows as the last hidden layer sees them, flattened to two dimensions."""
+def decision_map_chart(grid: pd.DataFrame, points: pd.DataFrame, x_name: str, y_name: str, task: str,
+                       target: str, classes: tuple = (), x_numeric: bool = True,
+                       y_numeric: bool = True) -> alt.LayerChart:
+    """The model's answer as a heat map over two columns, with validation rows on top (crosses: wrong answers)."""
+    return with_data(decision_map_template(x_name, y_name, task, target, classes, x_numeric, y_numeric),
+                     decision_map_data(grid, points, x_numeric, y_numeric))
+
+
+def hidden_map_template(task: str, target: str, neurons: int, classes: tuple = ()) -> alt.Chart:
+    """The hidden-layer picture without its data (named ``hidden_rows``)."""
     if task == "regression":
         color = alt.Color("label:Q", title=target, scale=alt.Scale(scheme="viridis"))
-    elif task == "binary":
-        color = alt.Color("label:N", title=target, scale=alt.Scale(domain=[str(c) for c in classes], range=CLASS_PAIR))
+        label = alt.Tooltip("label:Q", title=f"Actual {target}", format=".4~g")
     else:
-        color = alt.Color("label:N", title=target, scale=alt.Scale(domain=[str(c) for c in classes]))
-    return alt.Chart(_sample(frame), height=HEIGHT + 60, autosize=AUTOSIZE, title=_title(
+        domain = [str(c) for c in classes]
+        scale = alt.Scale(domain=domain, range=CLASS_PAIR) if task == "binary" else alt.Scale(domain=domain)
+        color, label = alt.Color("label:N", title=target, scale=scale), alt.Tooltip("label:N", title=f"Actual {target}")
+    return alt.Chart(alt.NamedData("hidden_rows"), height=HEIGHT + 60, autosize=AUTOSIZE, title=_title(
         "Inside the last hidden layer", f"{neurons} neurons drawn flat: rows the network tells apart drift apart.",
     )).mark_point(size=30, filled=True, opacity=0.8).encode(
         x=alt.X("x:Q", title="Direction 1", axis=alt.Axis(labels=False, ticks=False)),
@@ -360,8 +387,13 @@ def hidden_map_chart(frame: pd.DataFrame, task: str, target: str, neurons: int, 
         shape=alt.Shape("correct:N", title="The model is", scale=alt.Scale(domain=[True, False],
                                                                           range=["circle", "cross"]),
                         legend=_RIGHT_WRONG),
-        tooltip=[alt.Tooltip("label", title=f"Actual {target}"), alt.Tooltip("correct:N", title="Right?")],
+        tooltip=[label, alt.Tooltip("correct:N", title="Right?")],
     )
+
+
+def hidden_map_chart(frame: pd.DataFrame, task: str, target: str, neurons: int, classes: tuple = ()) -> alt.Chart:
+    """Validation rows as the last hidden layer sees them, flattened to two dimensions."""
+    return with_data(hidden_map_template(task, target, neurons, classes), {"hidden_rows": _sample(frame)})
 
 
 def importance_chart(frame: pd.DataFrame, measure: str, share: bool = True) -> alt.LayerChart:

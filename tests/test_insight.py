@@ -9,7 +9,7 @@ import pytest
 from sklearn.inspection import partial_dependence
 
 import tapeapp
-from tapeapp import insight
+from tapeapp import charts, insight
 from tapeapp.estimator import rows_estimator
 from conftest import make_multiclass, make_regression
 
@@ -132,6 +132,9 @@ def test_the_map_for_several_classes_and_for_a_number():
     grid = tapeapp.decision_map(regression, "size", "area", resolution=5)
     assert list(grid["y"].unique()) == ["north", "south"], "a text axis has one line per category"
     assert grid["value"].between(10_000, 400_000).all(), "predictions in the target's own units"
+    spec = charts.decision_map_chart(grid, insight.map_points(regression, "size", "area"), "size", "area",
+                                     "regression", "price", y_numeric=False).to_dict()
+    assert spec["title"]["text"] == "Decision map" and len(spec["datasets"]["decision_cells"]) == len(grid)
     with pytest.raises(tapeapp.TapeError, match="two different columns"):
         tapeapp.decision_map(regression, "size", "size")
     with pytest.raises(tapeapp.TapeError, match="not one of the columns"):

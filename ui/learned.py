@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 HEADER = "What the network learned"
 LIVE_RESOLUTION, LIVE_ROWS = 24, 40  # small grids while training keep each refresh to a few milliseconds
+LIVE_NUMBERS = 500_000  # inputs fed to the network per live refresh of the map, at most (40 rows x 20 inputs)
 REST_RESOLUTION, REST_ROWS = 40, 100  # finer once it has finished, as the Playground does
 HIDDEN_ROWS = 500
 CODE_WORDS = ("tape.gradient", "apply_gradients")
@@ -68,40 +69,40 @@ class LearnedView:
 
     def _draw(self, job: "Job") -> None:
         """Small grids while training, finer at rest."""
-        from ui.live import live_spec
+        from tapeapp import charts
+        from ui.live import spec_of, spec_with_rows
 
         insight, run = _insight(), job.run
         if self.axes is not None:
             x, y = self.axes
             if job.running:
-                grid = insight.decision_map(run, x, y, resolution=LIVE_RESOLUTION, rows=LIVE_ROWS)
+                grid = insight.decision_map(run, x, y, resolution=LIVE_RESOLUTION, rows=live_rows(run))
             else:
                 grid = _cached(job, ("map", x, y), lambda: insight.decision_map(
                     run, x, y, resolution=REST_RESOLUTION, rows=REST_ROWS))
             if insight.is_finite_map(grid):
-                points = insight.map_points(run, x, y)
-                self.decision.vega_lite_chart(live_spec(_map_chart(run, grid, points, x, y), "decision"),
-                                              width="stretch")
-                rows = min(len(run.prepared.y_val), LIVE_ROWS if job.running else REST_ROWS)
+                x_numeric, y_numeric = (c not in run.prepared.preprocessor.categorical for c in (x, y))
+                frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_numeric, y_numeric)
+                template = _cached(job, ("map template", x, y), lambda: spec_of(charts.decision_map_template(
+                    x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_numeric, y_numeric)))
+                self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")
+                rows = min(len(run.prepared.y_val), live_rows(run) if job.running else REST_ROWS)
                 self.decision_note.caption(insight.explanation("decision_map", rows=f"{rows:,}"))
             else:
                 self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
         frame = insight.hidden_map(run, rows=HIDDEN_ROWS)
         width = insight.last_hidden_width(run)
-        from tapeapp import charts
-
-        chart = charts.hidden_map_chart(frame, run.task, run.target, width, run.prepared.target_encoder.classes_)
-        self.hidden.vega_lite_chart(live_spec(chart, "hidden"), width="stretch")
+        template = _cached(job, ("hidden template",), lambda: spec_of(charts.hidden_map_template(
+            run.task, run.target, width, run.prepared.target_encoder.classes_)))
+        self.hidden.vega_lite_chart(spec_with_rows(template, {"hidden_rows": frame}), width="stretch")
         self.hidden_note.caption(insight.explanation("hidden_map", width=width) +
                                  f" {len(frame):,} of the {len(run.prepared.y_val):,} validation rows are shown.")
 
 
-def _map_chart(run, grid, points, x: str, y: str):
-    from tapeapp import charts
-
-    pre = run.prepared.preprocessor
-    return charts.decision_map_chart(grid, points, x, y, run.task, run.target, run.prepared.target_encoder.classes_,
-                                     x_numeric=x not in pre.categorical, y_numeric=y not in pre.categorical)
+def live_rows(run) -> int:
+    """Rows averaged per grid point while training: fewer for wide tables, so a refresh stays about the same cost."""
+    width = run.prepared.preprocessor.width
+    return max(8, min(LIVE_ROWS, LIVE_NUMBERS // (LIVE_RESOLUTION ** 2 * width)))
 
 
 def choose_axes(job: "Job") -> tuple[str, str] | None:

@@ -7,6 +7,7 @@ which keeps the model of that epoch. Any other rerun simply picks the generator 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import threading
@@ -243,15 +244,32 @@ def thin_epochs(history: pd.DataFrame, keep: int | None = None) -> pd.DataFrame:
     return history.iloc[rows]
 
 
+def spec_of(chart) -> dict:
+    """The Altair chart's Vega-Lite spec, without Altair's default size (the page sizes its charts itself)."""
+    spec = chart.to_dict()
+    config = spec.get("config", {})
+    if config.get("view") == {"continuousWidth": 300, "continuousHeight": 300}:
+        del config["view"]
+        if not config:
+            del spec["config"]
+    return spec
+
+
+def spec_with_rows(template: dict, frames: dict) -> dict:
+    """A spec built once (its data named, not included) with this refresh's rows: Streamlit sends the frames as
+    Arrow, and building the chart again with Altair, the slow part of a refresh, is skipped."""
+    spec = copy.deepcopy(template)
+    spec["datasets"] = dict(frames)
+    return spec
+
+
 def live_spec(chart, name: str) -> dict:
     """The Altair chart's Vega-Lite spec with its data under fixed names instead of content hashes.
 
     Between two epochs only the data changes then, so the browser swaps the rows into the chart it already has
     instead of building it again: smoother to watch, and much less work for a small machine.
     """
-    spec = chart.to_dict()
-    if spec.get("config") == {"view": {"continuousWidth": 300, "continuousHeight": 300}}:
-        del spec["config"]  # Altair's default size; the page sizes its charts itself
+    spec = spec_of(chart)
     text = json.dumps(spec)
     for i, old in enumerate(spec.get("datasets", {})):
         text = text.replace(f'"{old}"', f'"{name}_{i}"')
