@@ -342,6 +342,8 @@ def main() -> None:
     if job is not None and not job.running and job.run.history:
         results_section(job)
         use_section(job)
+    if learned is not None:
+        learned.finish(job)
 
 
 main()

@@ -16,7 +16,7 @@ import numpy as np
 
 from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
-from tapeapp.model import dense_layers, make_loss, make_optimizer
+from tapeapp.model import dense_layers, initialize, make_loss, make_optimizer
 
 SCORE_ROWS = 32_768  # rows per forward pass when scoring a whole set
 
@@ -96,6 +96,15 @@ class EpochRunner:
         self._last_good = self._make_backup()
         self._epoch = tf.function(self._epoch_graph, reduce_retracing=True)
 
+    def reset(self, config: TrainConfig) -> None:
+        """Start over for a new run whose graph is the same (``graph_key``): the seed's starting weights, a fresh
+        optimizer state at the new learning rate. The traced epoch is kept: that is the point."""
+        self.config = config
+        initialize(self.model, config)
+        for variable in self.optimizer.variables:
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+        self.optimizer.learning_rate = config.learning_rate
+
     def _make_backup(self) -> list[tf.Variable]:
         """Copies of the weights taken inside the compiled epoch: cheaper than a ``get_weights()`` per epoch."""
         return [tf.Variable(v, trainable=False) for v in self.model.weights]
@@ -173,6 +182,13 @@ class EpochRunner:
         """One epoch; returns plain floats and arrays (train/validation score dicts, gradient and weight norms)."""
         out = self._epoch(x, y, w, x_val, y_val, tf.constant([self.config.seed, epoch], tf.int32))
         return tf.nest.map_structure(lambda t: t.numpy(), out)
+
+
+def graph_key(task: str, n_inputs: int, n_outputs: int, config: TrainConfig) -> tuple:
+    """What a traced epoch depends on: runs that agree on all of it can share one (seed and learning rate excepted:
+    the seed reaches the graph as an input, the learning rate as a variable)."""
+    return (task, n_inputs, n_outputs, config.hidden, config.activation, config.dropout, config.l2, config.optimizer,
+            config.momentum if config.optimizer == "sgd" else None, config.batch_size)
 
 
 def sample_weights(y: np.ndarray, task: str, class_weight: str) -> np.ndarray:

@@ -15,20 +15,41 @@ def _activation(name: str) -> keras.layers.Layer:
     return keras.layers.Activation(name)
 
 
+def _seeds(config: TrainConfig) -> dict[str, int]:
+    """The seed of every layer's starting weights (and of every dropout's random draws), from the run's seed."""
+    seeds = {f"hidden_{i}": config.seed * 100 + i for i in range(1, len(config.hidden) + 1)}
+    seeds.update({f"dropout_{i}": config.seed * 100 + 50 + i for i in range(1, len(config.hidden) + 1)})
+    seeds["output"] = config.seed * 100 + 99
+    return seeds
+
+
 def build_model(n_inputs: int, n_outputs: int, task: str, config: TrainConfig) -> keras.Model:
     """Weights are seeded per layer, so two runs started at once in one process never share random state."""
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    seeds = _seeds(config)
     inputs = keras.Input(shape=(n_inputs,), name="features")
     x = inputs
     for i, width in enumerate(config.hidden, start=1):
         x = keras.layers.Dense(width, name=f"hidden_{i}", kernel_regularizer=regularizer,
-                               kernel_initializer=keras.initializers.GlorotUniform(seed=config.seed * 100 + i))(x)
+                               kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[f"hidden_{i}"]))(x)
         x = _activation(config.activation)(x)
         if config.dropout > 0:
-            x = keras.layers.Dropout(config.dropout, seed=config.seed * 100 + 50 + i)(x)
+            x = keras.layers.Dropout(config.dropout, seed=seeds[f"dropout_{i}"], name=f"dropout_{i}")(x)
     outputs = keras.layers.Dense(n_outputs, activation=HEADS[task], name="output",
-                                 kernel_initializer=keras.initializers.GlorotUniform(seed=config.seed * 100 + 99))(x)
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seeds["output"]))(x)
     return keras.Model(inputs, outputs, name="mlp")
+
+
+def initialize(model: keras.Model, config: TrainConfig) -> None:
+    """Give a model built by ``build_model`` exactly the starting state ``build_model(..., config)`` would: its
+    weights from the config's seed, and each dropout's random draws from the start (to reuse a compiled model)."""
+    seeds = _seeds(config)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            layer.kernel.assign(keras.initializers.GlorotUniform(seed=seeds[layer.name])(layer.kernel.shape))
+            layer.bias.assign(keras.ops.zeros(layer.bias.shape))
+        elif isinstance(layer, keras.layers.Dropout):
+            layer.seed_generator.state.assign(keras.ops.convert_to_tensor([seeds[layer.name], 0], "uint32"))
 
 
 def make_loss(task: str) -> keras.losses.Loss:

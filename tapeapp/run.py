@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -17,6 +16,7 @@ from tapeapp.loop import EpochRunner, EpochUpdate, train
 from tapeapp.metrics import probabilities
 from tapeapp.model import build_model
 from tapeapp.prepare import Prepared, prepare
+from tapeapp.runners import POOL
 from tapeapp.preprocess import unexpected_columns
 from tapeapp.schema import Schema
 
@@ -85,6 +85,8 @@ class Run:
 
     def make_runner(self) -> EpochRunner:
         """The compiled epoch for this run's model: on one device, or across the devices of its strategy."""
+        if self.runner is not None:  # leased from the pool by start_run, already holding this run's model
+            return self.runner
         if self.strategy is None:
             self.runner = EpochRunner(self.model, self.task, self.config)
         else:
@@ -169,7 +171,14 @@ def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_s
     Pass a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``) to train across its devices.
     """
     prepared = prepare(frame, schema, config)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(prepared.x_train.shape[1], prepared.target_encoder.n_outputs, prepared.task, config)
-    return Run(config=config, prepared=prepared, model=model, source_sha256=source_sha256 or prepared.data_sha256,
-               strategy=strategy)
+    shape = (prepared.x_train.shape[1], prepared.target_encoder.n_outputs)
+    if strategy is not None:
+        with strategy.scope():
+            model = build_model(*shape, prepared.task, config)
+        return Run(config=config, prepared=prepared, model=model,
+                   source_sha256=source_sha256 or prepared.data_sha256, strategy=strategy)
+    runner = POOL.lease(prepared.task, *shape, config)  # a compiled epoch from an earlier run, when one fits
+    run = Run(config=config, prepared=prepared, model=runner.model, runner=runner,
+              source_sha256=source_sha256 or prepared.data_sha256)
+    POOL.give_back_when_gone(run, runner)
+    return run

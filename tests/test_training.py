@@ -66,6 +66,32 @@ def test_same_seed_same_history_other_seed_other_history(binary_frame):
     assert not a[cols].equals(c[cols])
 
 
+@pytest.mark.parametrize("knobs", [dict(), dict(dropout=0.3, optimizer="adam")])
+def test_a_reused_compiled_epoch_trains_exactly_like_a_fresh_one(binary_frame, knobs):
+    """The pool hands a finished run's runner to the next run with the same graph: same history as building anew."""
+    import gc
+
+    from tapeapp.runners import POOL
+
+    def history(seed: int, learning_rate: float) -> tuple:
+        run = _run(binary_frame, "target", epochs=3, seed=seed, learning_rate=learning_rate, **knobs).fit()
+        out = run.history_frame().drop(columns=["seconds", "samples_per_second"])
+        runner = run.runner
+        del run
+        gc.collect()
+        return out, runner
+
+    POOL.clear()
+    fresh, first = history(7, 3e-3)
+    other, second = history(1, 1e-2)  # reuses the first run's runner, now at another seed and learning rate
+    assert second is first, "the second run should reuse the first run's compiled epoch"
+    POOL.clear()
+    again, third = history(1, 1e-2)  # built and traced anew
+    assert third is not first
+    assert other.equals(again), "a reused runner must train exactly like a new one"
+    assert not fresh.equals(other)
+
+
 def test_importing_tapeapp_sets_the_kernels_before_tensorflow_loads():
     """A notebook may import TensorFlow itself right after tapeapp: the oneDNN switch must already be set then."""
     code = ("import os, sys; import tapeapp; "

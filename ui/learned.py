@@ -38,12 +38,13 @@ def _cached(job: "Job", key: tuple, make):
 
 @dataclass
 class LearnedView:
-    """Placeholders for the two live pictures, and the axes the user chose for the map."""
+    """Placeholders for the live pictures and, once trained, for what is added after the results are shown."""
 
     decision: st.delta_generator.DeltaGenerator
     decision_note: st.delta_generator.DeltaGenerator
     hidden: st.delta_generator.DeltaGenerator
     hidden_note: st.delta_generator.DeltaGenerator
+    later: st.delta_generator.DeltaGenerator
     axes: tuple[str, str] | None
 
     @classmethod
@@ -56,40 +57,48 @@ class LearnedView:
                 decision.info("The decision map needs two input columns; this model learns from only one.")
         with right:
             hidden, hidden_note = st.empty(), st.empty()
-        return cls(decision, decision_note, hidden, hidden_note, axes)
+        return cls(decision, decision_note, hidden, hidden_note, st.container(), axes)
 
-    def draw(self, job: "Job") -> None:
+    def draw(self, job: "Job", fine: bool = False) -> None:
         """Both pictures from the weights the model holds now; a fault here never stops the training."""
         try:
-            self._draw(job)
+            self.draw_map(job, fine)
+            if not fine:
+                self.draw_hidden(job)
         except Exception as error:  # noqa: BLE001
             from ui.data import problem
 
             self.decision.warning(problem(error, "drawing what the network learned"))
 
-    def _draw(self, job: "Job") -> None:
-        """Small grids while training, finer at rest."""
+    def draw_map(self, job: "Job", fine: bool) -> None:
+        """Small grids while training (a few milliseconds), finer once finished, as the Playground does."""
+        from tapeapp import charts
+        from ui.live import spec_of, spec_with_rows
+
+        if self.axes is None:
+            return
+        insight, run, (x, y) = _insight(), job.run, self.axes
+        resolution, rows = (REST_RESOLUTION, REST_ROWS) if fine else (LIVE_RESOLUTION, live_rows(run))
+        if job.running:
+            grid = insight.decision_map(run, x, y, resolution=resolution, rows=rows)
+        else:
+            grid = _cached(job, ("map", x, y, fine), lambda: insight.decision_map(run, x, y, resolution, rows))
+        if not insight.is_finite_map(grid):
+            self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
+            return
+        x_numeric, y_numeric = (c not in run.prepared.preprocessor.categorical for c in (x, y))
+        frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_numeric, y_numeric)
+        template = _cached(job, ("map template", x, y), lambda: spec_of(charts.decision_map_template(
+            x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_numeric, y_numeric)))
+        self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")
+        shown = min(len(run.prepared.y_val), rows)
+        self.decision_note.caption(insight.explanation("decision_map", rows=f"{shown:,}"))
+
+    def draw_hidden(self, job: "Job") -> None:
         from tapeapp import charts
         from ui.live import spec_of, spec_with_rows
 
         insight, run = _insight(), job.run
-        if self.axes is not None:
-            x, y = self.axes
-            if job.running:
-                grid = insight.decision_map(run, x, y, resolution=LIVE_RESOLUTION, rows=live_rows(run))
-            else:
-                grid = _cached(job, ("map", x, y), lambda: insight.decision_map(
-                    run, x, y, resolution=REST_RESOLUTION, rows=REST_ROWS))
-            if insight.is_finite_map(grid):
-                x_numeric, y_numeric = (c not in run.prepared.preprocessor.categorical for c in (x, y))
-                frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_numeric, y_numeric)
-                template = _cached(job, ("map template", x, y), lambda: spec_of(charts.decision_map_template(
-                    x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_numeric, y_numeric)))
-                self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")
-                rows = min(len(run.prepared.y_val), live_rows(run) if job.running else REST_ROWS)
-                self.decision_note.caption(insight.explanation("decision_map", rows=f"{rows:,}"))
-            else:
-                self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
         frame = insight.hidden_map(run, rows=HIDDEN_ROWS)
         width = insight.last_hidden_width(run)
         template = _cached(job, ("hidden template",), lambda: spec_of(charts.hidden_map_template(
@@ -97,6 +106,23 @@ class LearnedView:
         self.hidden.vega_lite_chart(spec_with_rows(template, {"hidden_rows": frame}), width="stretch")
         self.hidden_note.caption(insight.explanation("hidden_map", width=width) +
                                  f" {len(frame):,} of the {len(run.prepared.y_val):,} validation rows are shown.")
+
+    def finish(self, job: "Job") -> None:
+        """After the results are on the page: the finer map, which columns matter and one step under the tape.
+
+        Drawn last so that the results never wait for them; they fill places kept for them above the results.
+        """
+        if job.running or not job.run.history:
+            return
+        self.draw(job, fine=True)
+        with self.later:
+            try:
+                importance_part(job)
+                step_part(job)
+            except Exception as error:  # noqa: BLE001
+                from ui.data import problem
+
+                st.warning(problem(error, "measuring which columns matter"))
 
 
 def live_rows(run) -> int:
@@ -125,7 +151,7 @@ def choose_axes(job: "Job") -> tuple[str, str] | None:
 
 
 def learned_section(job: "Job | None") -> LearnedView | None:
-    """The section's header and live pictures; after training, also the column importance and one step explained."""
+    """The section's header and live pictures (their finer and slower parts come with ``LearnedView.finish``)."""
     if job is None or not (job.run.history or job.running):
         return None
     st.header(HEADER, divider="orange")
@@ -134,14 +160,6 @@ def learned_section(job: "Job | None") -> LearnedView | None:
     view = LearnedView.create(job)
     if job.run.history:
         view.draw(job)
-    if not job.running:
-        try:
-            importance_part(job)
-            step_part(job)
-        except Exception as error:  # noqa: BLE001
-            from ui.data import problem
-
-            st.warning(problem(error, "measuring which columns matter"))
     return view
 
 
