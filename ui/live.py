@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROGRESS_EVERY = 0.15
+WAIT_POLL = 0.25  # seconds between two looks at the line while waiting for a turn
 CHARTS_EVERY = 0.5
 DRAW_SHARE = 0.05  # redraws may take at most this share of the time (server side); the browser redraws too
 CHART_EPOCHS = 500  # points per line in the live charts; 7 layers' gradient lines stay under Altair's 5,000 rows
@@ -46,6 +48,7 @@ class Job:
     predicted: dict = field(default_factory=dict)
     views: dict = field(default_factory=dict)
     failure: str = ""
+    ticket: "tapeapp.queueing.Ticket | None" = None
 
     @property
     def running(self) -> bool:
@@ -101,8 +104,19 @@ def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.Tra
         read_options={"delimiter": info.delimiter, "encoding": info.encoding, "decimal": info.decimal,
                       "header": info.header},
     )
+    job.ticket = training_queue().join(f"run {job.number}")
     slot().job = job
     return job
+
+
+@st.cache_resource(show_spinner=False)
+def training_queue() -> "tapeapp.queueing.TrainingQueue":
+    """One line for every session of this server: runs take turns for the CPUs (``TAPEAPP_SEATS`` sets how many
+    train at once; default one per CPU)."""
+    from tapeapp.queueing import TrainingQueue
+
+    seats = os.environ.get("TAPEAPP_SEATS", "").strip()
+    return TrainingQueue(seats=int(seats) if seats.isdigit() and int(seats) > 0 else None)
 
 
 def _comparable(old: "tapeapp.Run", new: "tapeapp.Run") -> bool:
@@ -121,6 +135,8 @@ def finish(job: Job, failure: str = "") -> None:
         job.updates.close()
         job.updates = None
         job.failure = failure
+    if job.ticket is not None:
+        job.ticket.leave()
     if job.run.history:
         st.session_state.setdefault("runs", []).append(run_row(job))
 
@@ -185,18 +201,30 @@ class LiveView:
     """Placeholders drawn once per script run and filled again after epochs."""
 
     progress: st.delta_generator.DeltaGenerator
+    waiting: st.delta_generator.DeltaGenerator
     loss: st.delta_generator.DeltaGenerator
     metric: st.delta_generator.DeltaGenerator
     grads: st.delta_generator.DeltaGenerator
 
     @classmethod
     def create(cls) -> "LiveView":
-        progress = st.empty()
+        progress, waiting = st.empty(), st.empty()
         left, right = st.columns(2, gap="medium")
         grads, explain = st.columns(2, gap="medium")
         with explain:
             st.markdown(READING_GUIDE)
-        return cls(progress, left.empty(), right.empty(), grads.empty())
+        return cls(progress, waiting, left.empty(), right.empty(), grads.empty())
+
+    def draw_waiting(self, job: Job, place: "tapeapp.queueing.Place | None") -> None:
+        """Where this run stands in the line for the CPU, or nothing once it is its turn."""
+        if place is None or place.position == 0:
+            self.waiting.empty()
+            return
+        done = len(job.run.history)
+        self.progress.progress(min(1.0, done / max(job.run.config.epochs, 1)),
+                               text=f"Epoch {done} / {job.run.config.epochs} · waiting for a turn: number "
+                                    f"{place.position} in line")
+        self.waiting.info(place.message(), icon="⏳")
 
     def draw_progress(self, job: Job, seconds_per_epoch: float | None) -> None:
         run = job.run
@@ -292,14 +320,27 @@ READING_GUIDE = """
 def train_live(job: Job, view: LiveView, learned=None) -> None:
     """Pull epochs until the run ends, updating the page as it goes (throttled when epochs are very fast).
 
-    ``learned`` (the 'What the network learned' pictures) is redrawn with the curves, inside the same time share.
+    Before each epoch the run asks for its turn (``training_queue``); while others train it shows its place in the
+    line. ``learned`` (the 'What the network learned' pictures) is redrawn with the curves, in the same time share.
     """
-    started, done_before = time.perf_counter(), len(job.run.history)
+    trained, done_before = 0.0, len(job.run.history)
     last_progress = last_chart = 0.0
-    chart_every = CHARTS_EVERY
-    while (update := next_update(job)) is not None:
+    chart_every, waited = CHARTS_EVERY, False
+    while job.running:
+        if job.ticket is not None and not job.ticket.try_train():
+            view.draw_waiting(job, job.ticket.place())
+            waited = True
+            time.sleep(WAIT_POLL)
+            continue
+        if waited:
+            view.draw_waiting(job, None)
+            waited = False
+        started = time.perf_counter()
+        if (update := next_update(job)) is None:
+            break
         now = time.perf_counter()
-        per_epoch = (now - started) / max(1, len(job.run.history) - done_before)
+        trained += now - started
+        per_epoch = trained / max(1, len(job.run.history) - done_before)
         if now - last_progress >= PROGRESS_EVERY or update.stop_reason:
             view.draw_progress(job, per_epoch)
             last_progress = now
