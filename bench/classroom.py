@@ -62,7 +62,8 @@ How the protocol client speaks Streamlit 1.67 (read from its server, ``web/serve
   ``/_stcore/upload_file/<session>/<file id>``), a multipart ``PUT`` of the file to that URL with the cookie and
   the same token in ``X-Xsrftoken``, and then a rerun whose uploader value is a ``FileUploaderState`` naming that
   file id;
-- a run is over when ``session_status_changed`` says the script is no longer running and no new run started
+- a run is over when the ``script_finished`` of the latest run (matched by ``metadata.run.script_run_id`` with
+  its ``new_session``) has come, ``session_status_changed`` says no script is running, and no new run started
   within 0.2 s: the page's own ``st.rerun()`` (during and after training) starts runs the client did not ask
   for, each announced by a ``new_session`` message.
 """
@@ -162,6 +163,13 @@ def server_cpu(server: Server) -> float:
     return cpu_seconds(descendants(server.process.pid))
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes on this machine have used since boot (every CPU's non-idle time in /proc/stat)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cores(server: Server) -> int:
     try:
         return len(os.sched_getaffinity(server.process.pid))
@@ -227,6 +235,8 @@ class ProtocolSession:
         self.page_hash = ""
         self.running = False
         self.runs_started = 0
+        self.run_id = ""
+        self.finished_runs: set[str] = set()
         self.closed = False
         self.widgets: dict[tuple[str, str], Any] = {}  # (element kind, label) -> that widget's latest proto
         self.states: dict[str, Any] = {}  # widget id -> the WidgetState this client set, sent with every rerun
@@ -280,9 +290,12 @@ class ProtocolSession:
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.runs_started += 1
+            self.run_id = message.metadata.run.script_run_id
             self.page_hash = message.new_session.page_script_hash
             if message.new_session.initialize.session_id:
                 self.session_id = message.new_session.initialize.session_id
+        elif kind == "script_finished":
+            self.finished_runs.add(message.metadata.run.script_run_id)
         elif kind == "session_status_changed":
             self.running = message.session_status_changed.script_is_running
         elif kind == "page_info_changed":
@@ -359,20 +372,23 @@ class ProtocolSession:
             except asyncio.TimeoutError:
                 pass
 
+    def _idle(self) -> bool:
+        return self.run_id in self.finished_runs and not self.running
+
     async def _settle(self, runs_before: int) -> None:
         """Until the run asked for has started and every run since (the page's own st.rerun) is over."""
         await self._until(lambda: self.runs_started > runs_before, "script run")
         while True:
-            await self._until(lambda: not self.running, "end of the script run")
+            await self._until(self._idle, "end of the script run")
             seen = self.runs_started
             await asyncio.sleep(0.2)
-            if not self.running and self.runs_started == seen:
+            if self._idle() and self.runs_started == seen:
                 return
 
     def _widget(self, kind: str, label: str) -> Any:
         widget = self.widgets.get((kind, label))
         if widget is None:
-            raise LookupError(f"the page showed no {kind} labelled {label!r}")
+            raise LookupError(f"the page showed no {kind} labelled {label!r} in {self.runs_started} script runs")
         return widget
 
     async def _upload(self) -> None:
@@ -451,9 +467,15 @@ OBSERVER = """
         if (/in\\s+line/i.test(text) && !s.texts.includes(text)) s.texts.push(text.slice(0, 300));
       }
     }
-    for (const e of document.querySelectorAll("[data-testid='stException'], [data-testid='stAlertContentError']")) {
-      const text = (e.textContent || "").trim().slice(0, 300);
+    const shown = (kind, e) => {
+      const text = kind + (e.textContent || "").trim().slice(0, 300);
       if (!s.errors.includes(text)) s.errors.push(text);
+    };
+    for (const e of document.querySelectorAll("[data-testid='stException']")) {
+      shown("exception ", e.querySelector("[data-testid='stExceptionMessage']") || e);
+    }
+    for (const e of document.querySelectorAll("[data-testid='stAlertContentError']")) {
+      if (!e.closest("[data-testid='stException']")) shown("error box: ", e);  // an exception is drawn in one
     }
     for (const bar of document.querySelectorAll("[data-testid='stProgress']")) {
       const m = (bar.textContent || "").match(/Epoch (\\d+) \\/ (\\d+)/);
@@ -499,6 +521,7 @@ class BrowserSession:
         started = time.perf_counter()
         ms = self.timeout * 1000
         self.context = await self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context.set_default_timeout(ms)
         page = self.page = await self.context.new_page()
         await page.goto(self.url, timeout=ms)
         await page.wait_for_selector(FIRST_ELEMENT, state="visible", timeout=ms)
@@ -532,9 +555,13 @@ class BrowserSession:
         page = self.page
         if not await page.evaluate(CLICK_TRAIN, [CHART, TRAIN_LABEL]):
             raise RuntimeError("Train was not clickable")
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
         try:
             await page.wait_for_function("() => window.__classroom.done !== null", timeout=self.timeout * 1000,
                                          polling=250)
+        except PlaywrightTimeout:
+            raise TimeoutError(f"no results within {self.timeout:.0f} s") from None
         finally:
             self._collect(await page.evaluate("window.__classroom"))
 
@@ -569,14 +596,22 @@ Session = ProtocolSession | BrowserSession
 
 @dataclass
 class Measures:
+    """Everything the report prints: the sessions' outcomes and the server's CPU and memory figures."""
+
+    where: str = ""
+    cores: int = 1
     solo: Outcome | None = None
     warm_up: Outcome | None = None
     solo_cpu_s: float = 0.0
     class_cpu_s: float = 0.0
     class_wall_s: float = 0.0
     clients_cpu_s: float = 0.0
+    others_cpu_s: float = 0.0
     idle_rss: int = 0
+    peak_rss: int = 0
+    hwm: int = 0
     rss_after: int = 0
+    rss_samples: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -609,21 +644,21 @@ async def alone(name: str, server: Server, query: str, table: Path, target: str,
             return session.outcome, 0.0
         await wait_quiet(server, timeout)
         before = server_cpu(server)
-        await step(session, "train")
-        return session.outcome, server_cpu(server) - before
+        finished = await step(session, "train")
+        return session.outcome, (server_cpu(server) - before) if finished else 0.0
     finally:
         await session.close()
 
 
-async def run_class(args: argparse.Namespace, server: Server, table: Path, target: str) -> Measures:
+async def run_class(args: argparse.Namespace, server: Server, table: Path, target: str, measures: Measures
+                    ) -> None:
     from playwright.async_api import async_playwright
 
-    measures = Measures()
     query = f"epochs={args.epochs}&target={target}" if args.epochs else f"target={target}"
     measures.idle_rss = tree_rss(server.process.pid)
     measures.warm_up, _ = await alone("warm-up (alone, not counted)", server, query, table, target, args.timeout)
     measures.solo, measures.solo_cpu_s = await alone("solo (alone)", server, query, table, target, args.timeout)
-    log(f"solo: {measures.solo} ({measures.solo_cpu_s:.2f} server CPU s)")
+    log(f"solo: Train -> results {seconds(measures.solo.results_s)} s, {measures.solo_cpu_s:.2f} server CPU s")
     async with async_playwright() as pw:
         browser = None
         if args.browsers:
@@ -639,19 +674,20 @@ async def run_class(args: argparse.Namespace, server: Server, table: Path, targe
             await wait_quiet(server, args.timeout)
             server_pids = descendants(server.process.pid)
             client_pids = descendants(os.getpid()) - server_pids
-            cpu, clients, started = server_cpu(server), cpu_seconds(client_pids), time.perf_counter()
+            cpu, clients, busy = server_cpu(server), cpu_seconds(client_pids), machine_busy_seconds()
+            started = time.perf_counter()
             await asyncio.gather(*(step(s, "train") for s, ok in zip(sessions, ready) if ok))
             measures.class_wall_s = time.perf_counter() - started
             measures.class_cpu_s = server_cpu(server) - cpu
             client_pids |= descendants(os.getpid()) - descendants(server.process.pid)
             measures.clients_cpu_s = cpu_seconds(client_pids) - clients
+            measures.others_cpu_s = (machine_busy_seconds() - busy) - measures.class_cpu_s - measures.clients_cpu_s
             measures.rss_after = tree_rss(server.process.pid)
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
             if browser is not None:
                 await browser.close()
     measures.outcomes = [s.outcome for s in sessions]
-    return measures
 
 
 def log(text: str) -> None:
@@ -680,17 +716,21 @@ def spread_row(name: str, values: list[float]) -> str:
             f"{max(values):.1f} s")
 
 
-def goal_rows(args: argparse.Namespace, m: Measures, peak: int, hwm: int, cores: int) -> list[list[str]]:
+def goal_rows(args: argparse.Namespace, m: Measures) -> list[list[str]]:
     finished = [o for o in m.outcomes if o.finished]
     with_errors = [o for o in m.outcomes if o.errors]
     all_ok = len(finished) == len(m.outcomes) and not with_errors
     slowest = max((o.results_s for o in finished), default=None)
+    cores, peak, hwm = m.cores, m.peak_rss, m.hwm
     ideal = args.sessions * m.solo_cpu_s / cores
-    if slowest is None or len(finished) < len(m.outcomes) or not m.solo_cpu_s:
+    if not m.solo_cpu_s:
+        slow_measured, slow_ok = "no figure for one session alone (it failed)", False
+    elif slowest is None or len(finished) < len(m.outcomes):
         slow_measured, slow_ok = (f"{len(m.outcomes) - len(finished)} session(s) never finished"
                                   + (f"; slowest finished {slowest:.1f} s" if slowest else "")), False
     else:
-        slow_measured, slow_ok = f"{slowest:.1f} s = {slowest / ideal:.2f} x {ideal:.1f} s", slowest <= SLOWEST_GOAL * ideal
+        slow_measured = f"{slowest:.1f} s = {slowest / ideal:.2f} x {ideal:.1f} s"
+        slow_ok = slowest <= SLOWEST_GOAL * ideal
     if args.sessions < cores:
         slow_measured += f" (with fewer sessions than the {cores} CPUs, this bound is below one session's own time)"
     return [
@@ -704,12 +744,12 @@ def goal_rows(args: argparse.Namespace, m: Measures, peak: int, hwm: int, cores:
     ]
 
 
-def report(args: argparse.Namespace, data: str, m: Measures, peak: int, hwm: int, cores: int, samples: int) -> None:
+def report(args: argparse.Namespace, data: str, m: Measures) -> None:
     print(f"\n## classroom: {args.sessions} sessions on one server ({args.browsers} in headless Chromium, "
           f"{args.sessions - args.browsers} over Streamlit's websocket protocol); {data}; "
           f"{m.solo.epochs if m.solo and m.solo.epochs else '?'} epochs"
           f"{' (from the link)' if args.epochs else ' (the page default)'}; all click Train at once")
-    print(f"{machine()}\n")
+    print(f"{m.where}; load average at the end {'%.1f %.1f %.1f' % os.getloadavg()}\n")
     solo = [o for o in (m.warm_up, m.solo) if o is not None]
     print_table(session_rows(solo + m.outcomes),
                 ["session", "client", "setup s", "Train -> first chart s", "Train -> results s", "place in line",
@@ -721,13 +761,15 @@ def report(args: argparse.Namespace, data: str, m: Measures, peak: int, hwm: int
         ["one session alone: server CPU seconds, Train -> results", f"{m.solo_cpu_s:.2f} s"],
         ["the class: server CPU seconds, first click -> last result (wall)",
          f"{m.class_cpu_s:.1f} s ({m.class_wall_s:.1f} s wall; {m.class_cpu_s / max(m.class_wall_s, 1e-9):.2f} of "
-         f"{cores} CPUs busy; {m.class_cpu_s / max(len(finished), 1):.2f} s per finished session)"],
+         f"{m.cores} CPUs busy; {m.class_cpu_s / max(len(finished), 1):.2f} s per finished session)"],
         ["the class: clients' CPU seconds (Chromium + this script) over the same time", f"{m.clients_cpu_s:.1f} s"],
-        ["server RSS: idle after start -> peak (sampled) -> after the class", f"{mb(m.idle_rss)} -> {mb(peak)} -> "
-         f"{mb(m.rss_after)} ({samples} samples)"],
+        ["the class: other processes' CPU seconds over the same time (this machine is shared)",
+         f"{max(m.others_cpu_s, 0.0):.1f} s"],
+        ["server RSS: idle after start -> peak (sampled) -> after the class",
+         f"{mb(m.idle_rss)} -> {mb(m.peak_rss)} -> {mb(m.rss_after)} ({m.rss_samples} samples)"],
     ], ["measure", "value"])
     print()
-    print_table(goal_rows(args, m, peak, hwm, cores), ["goal", "measured", "target", "met?"])
+    print_table(goal_rows(args, m), ["goal", "measured", "target", "met?"])
 
 
 def _ok(flag: bool) -> str:
@@ -738,6 +780,7 @@ def _ok(flag: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app", default=str(ROOT / "streamlit_app.py"), help="the page to measure")
     parser.add_argument("--sessions", type=int, default=30, help="sessions training at once (default 30)")
     parser.add_argument("--browsers", type=int, help="of which real Chromium pages (default min(N, 8))")
     parser.add_argument("--csv", help="the table to train on (default: a generated heart-shaped table)")
@@ -762,22 +805,23 @@ def main(argv: list[str] | None = None) -> int:
         table, target = tmp / "heart_like.csv", HEART_LIKE_TARGET
         heart_like().to_csv(table, index=False)
         data = "generated heart-shaped table (918 rows)"
-    server = Server("tapeapp", ROOT / "streamlit_app.py", ROOT, free_port())
+    measures = Measures(where=machine())
+    server = Server("tapeapp", Path(args.app).resolve(), ROOT, free_port())
     try:
         log(f"server healthy after {server.start(args.timeout):.1f} s")
+        measures.cores = server_cores(server)
         sampler = MemorySampler(server.process.pid)
         try:
-            measures = asyncio.run(run_class(args, server, table, target))
+            asyncio.run(run_class(args, server, table, target, measures))
         finally:
-            peak = sampler.stop()
-        hwm = proc_status("VmHWM", server.process.pid)
-        cores = server_cores(server)
+            measures.peak_rss, measures.rss_samples = sampler.stop(), sampler.samples
+        measures.hwm = proc_status("VmHWM", server.process.pid)
     finally:
         server.stop()
         for path in tmp.iterdir():
             path.unlink()
         tmp.rmdir()
-    report(args, f"{data}, target {target}", measures, peak, hwm, cores, sampler.samples)
+    report(args, f"{data}, target {target}", measures)
     return 0
 
 
