@@ -745,7 +745,7 @@ def goal_rows(args: argparse.Namespace, m: Measures) -> list[list[str]]:
 
 
 def report(args: argparse.Namespace, data: str, m: Measures) -> None:
-    print(f"\n## classroom: {args.sessions} sessions on one server ({args.browsers} in headless Chromium, "
+    print(f"\n## classroom: {args.sessions} session{'s' * (args.sessions != 1)} on one server ({args.browsers} in headless Chromium, "
           f"{args.sessions - args.browsers} over Streamlit's websocket protocol); {data}; "
           f"{m.solo.epochs if m.solo and m.solo.epochs else '?'} epochs"
           f"{' (from the link)' if args.epochs else ' (the page default)'}; all click Train at once")
