@@ -139,17 +139,29 @@ class Outcome:
 # ---------------------------------------------------------------------------------------------------- server side
 
 class MemorySampler:
-    """Resident memory of the server and its children every ``every`` seconds, in a thread; keeps the peak."""
+    """Resident memory of the server and its children every ``every`` seconds, in a thread; keeps the peak.
+
+    Children are named with their own peaks: a child forked from the server counts the pages it still shares
+    with it a second time, until it execs or exits.
+    """
 
     def __init__(self, pid: int, every: float = SAMPLE_EVERY) -> None:
         self.pid, self.every, self.peak, self.samples = pid, every, 0, 0
+        self.children: dict[str, int] = {}  # a child's name (/proc/PID/comm) -> its peak VmRSS
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            total = 0
+            for pid in descendants(self.pid):
+                rss = proc_status("VmRSS", pid)
+                total += rss
+                if pid != self.pid and rss:
+                    name = process_name(pid)
+                    self.children[name] = max(self.children.get(name, 0), rss)
+            self.peak = max(self.peak, total)
             self.samples += 1
             self._stop.wait(self.every)
 
@@ -157,6 +169,14 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
         return self.peak
+
+
+def process_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
 
 
 def server_cpu(server: Server) -> float:
@@ -612,6 +632,7 @@ class Measures:
     hwm: int = 0
     rss_after: int = 0
     rss_samples: int = 0
+    children: dict[str, int] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
 
 
@@ -745,8 +766,8 @@ def goal_rows(args: argparse.Namespace, m: Measures) -> list[list[str]]:
 
 
 def report(args: argparse.Namespace, data: str, m: Measures) -> None:
-    print(f"\n## classroom: {args.sessions} session{'s' * (args.sessions != 1)} on one server ({args.browsers} in headless Chromium, "
-          f"{args.sessions - args.browsers} over Streamlit's websocket protocol); {data}; "
+    print(f"\n## classroom: {args.sessions} session{'s' * (args.sessions != 1)} on one server ({args.browsers} in "
+          f"headless Chromium, {args.sessions - args.browsers} over Streamlit's websocket protocol); {data}; "
           f"{m.solo.epochs if m.solo and m.solo.epochs else '?'} epochs"
           f"{' (from the link)' if args.epochs else ' (the page default)'}; all click Train at once")
     print(f"{m.where}; load average at the end {'%.1f %.1f %.1f' % os.getloadavg()}\n")
@@ -767,6 +788,8 @@ def report(args: argparse.Namespace, data: str, m: Measures) -> None:
          f"{max(m.others_cpu_s, 0.0):.1f} s"],
         ["server RSS: idle after start -> peak (sampled) -> after the class",
          f"{mb(m.idle_rss)} -> {mb(m.peak_rss)} -> {mb(m.rss_after)} ({m.rss_samples} samples)"],
+        ["server's child processes seen (peak RSS each)",
+         ", ".join(f"{name} {mb(rss)}" for name, rss in sorted(m.children.items())) or "none"],
     ], ["measure", "value"])
     print()
     print_table(goal_rows(args, m), ["goal", "measured", "target", "met?"])
@@ -814,7 +837,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             asyncio.run(run_class(args, server, table, target, measures))
         finally:
-            measures.peak_rss, measures.rss_samples = sampler.stop(), sampler.samples
+            measures.peak_rss = sampler.stop()
+            measures.rss_samples, measures.children = sampler.samples, sampler.children
         measures.hwm = proc_status("VmHWM", server.process.pid)
     finally:
         server.stop()
