@@ -785,7 +785,8 @@ def report(args: argparse.Namespace, data: str, m: Measures) -> None:
          f"{m.cores} CPUs busy; {m.class_cpu_s / max(len(finished), 1):.2f} s per finished session)"],
         ["the class: clients' CPU seconds (Chromium + this script) over the same time", f"{m.clients_cpu_s:.1f} s"],
         ["the class: other processes' CPU seconds over the same time (this machine is shared)",
-         f"{max(m.others_cpu_s, 0.0):.1f} s"],
+         f"{max(m.others_cpu_s, 0.0):.1f} s (left for the server: {m.cores} x wall - clients - others = "
+         f"{m.cores * m.class_wall_s - m.clients_cpu_s - max(m.others_cpu_s, 0.0):.1f} s)"],
         ["server RSS: idle after start -> peak (sampled) -> after the class",
          f"{mb(m.idle_rss)} -> {mb(m.peak_rss)} -> {mb(m.rss_after)} ({m.rss_samples} samples)"],
         ["server's child processes seen (peak RSS each)",
