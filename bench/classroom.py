@@ -66,6 +66,11 @@ How the protocol client speaks Streamlit 1.67 (read from its server, ``web/serve
   its ``new_session``) has come, ``session_status_changed`` says no script is running, and no new run started
   within 0.2 s: the page's own ``st.rerun()`` (during and after training) starts runs the client did not ask
   for, each announced by a ``new_session`` message.
+
+What a protocol client leaves out next to a browser: the drawing (and its CPU, which shares this machine with
+the server), the browser's ``context_info`` (time zone, locale), the values of widgets it never touched, and the
+message cache (a browser lists the hashes it holds; the server then sends references instead of repeated large
+messages, such as the data preview).
 """
 
 from __future__ import annotations
