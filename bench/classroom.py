@@ -632,6 +632,7 @@ class Measures:
     class_wall_s: float = 0.0
     clients_cpu_s: float = 0.0
     others_cpu_s: float = 0.0
+    idle_cpu_s: float = 0.0
     idle_rss: int = 0
     peak_rss: int = 0
     hwm: int = 0
@@ -707,7 +708,9 @@ async def run_class(args: argparse.Namespace, server: Server, table: Path, targe
             measures.class_cpu_s = server_cpu(server) - cpu
             client_pids |= descendants(os.getpid()) - descendants(server.process.pid)
             measures.clients_cpu_s = cpu_seconds(client_pids) - clients
-            measures.others_cpu_s = (machine_busy_seconds() - busy) - measures.class_cpu_s - measures.clients_cpu_s
+            busy = machine_busy_seconds() - busy
+            measures.others_cpu_s = busy - measures.class_cpu_s - measures.clients_cpu_s
+            measures.idle_cpu_s = max(measures.cores * measures.class_wall_s - busy, 0.0)
             measures.rss_after = tree_rss(server.process.pid)
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
@@ -790,8 +793,8 @@ def report(args: argparse.Namespace, data: str, m: Measures) -> None:
          f"{m.cores} CPUs busy; {m.class_cpu_s / max(len(finished), 1):.2f} s per finished session)"],
         ["the class: clients' CPU seconds (Chromium + this script) over the same time", f"{m.clients_cpu_s:.1f} s"],
         ["the class: other processes' CPU seconds over the same time (this machine is shared)",
-         f"{max(m.others_cpu_s, 0.0):.1f} s (left for the server: {m.cores} x wall - clients - others = "
-         f"{m.cores * m.class_wall_s - m.clients_cpu_s - max(m.others_cpu_s, 0.0):.1f} s)"],
+         f"{max(m.others_cpu_s, 0.0):.1f} s; the CPUs were idle for {m.idle_cpu_s:.1f} of {m.cores} x "
+         f"{m.class_wall_s:.1f} s"],
         ["server RSS: idle after start -> peak (sampled) -> after the class",
          f"{mb(m.idle_rss)} -> {mb(m.peak_rss)} -> {mb(m.rss_after)} ({m.rss_samples} samples)"],
         ["server's child processes seen (peak RSS each)",
