@@ -77,10 +77,11 @@ def _copy_optimizer(run, model: keras.Model) -> keras.optimizers.Optimizer:
     the run has trained, so the step shown is the one training would take next."""
     optimizer = make_optimizer(run.config)
     optimizer.build(model.trainable_variables)
-    trained = getattr(run.runner, "optimizer", None)
-    if trained is not None and [v.shape for v in trained.variables] == [v.shape for v in optimizer.variables]:
-        for source, target in zip(trained.variables, optimizer.variables):
-            target.assign(source)
+    state = ([keras.ops.convert_to_numpy(v) for v in run.runner.optimizer.variables] if run.runner is not None
+             else run.optimizer_state)
+    if state and [v.shape for v in state] == [tuple(v.shape) for v in optimizer.variables]:
+        for value, target in zip(state, optimizer.variables):
+            target.assign(value)
     return optimizer
 
 

@@ -8,7 +8,6 @@ refresh live: the same rows from one epoch to the next, so the pictures change o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -152,16 +151,17 @@ def _truth_and_right(run, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.array([str(data.target_encoder.classes_[k]) for k in y], dtype=object), predicted == y
 
 
-@dataclass(eq=False)
-class _HiddenState:
-    """Per run: the sub-model that outputs the last hidden layer, and the previous picture to align with."""
-
-    model: keras.Model
-    previous: np.ndarray | None = None
-
-
 def last_hidden_width(run) -> int:
     return int(run.model.get_layer("output").input.shape[-1])
+
+
+def hidden_values(run, positions: np.ndarray) -> np.ndarray:
+    """The last hidden layer's values for some validation rows (the sub-model is kept with the run)."""
+    model = run.cache.get("hidden model")
+    if model is None:
+        model = keras.Model(run.model.input, run.model.get_layer("output").input)
+        run.cache["hidden model"] = model
+    return np.asarray(model(tf.constant(run.prepared.x_val[positions]), training=False), "float64")
 
 
 def hidden_map(run, rows: int = 500) -> pd.DataFrame:
@@ -170,17 +170,13 @@ def hidden_map(run, rows: int = 500) -> pd.DataFrame:
     Each call is turned (rotated or mirrored, never stretched: orthogonal Procrustes) to match the previous call
     for the same run, so the picture moves smoothly from epoch to epoch instead of flipping its axes.
     """
-    state = run.cache.get("hidden")
-    if state is None:
-        state = _HiddenState(keras.Model(run.model.input, run.model.get_layer("output").input))
-        run.cache["hidden"] = state
     positions = validation_positions(run, rows, seed=2)
-    activations = np.asarray(state.model(tf.constant(run.prepared.x_val[positions]), training=False), "float64")
-    coords = _project(activations)
-    if state.previous is not None and state.previous.shape == coords.shape:
-        rotation, _ = orthogonal_procrustes(coords, state.previous)
+    coords = _project(hidden_values(run, positions))
+    previous = run.cache.get("hidden previous")
+    if previous is not None and previous.shape == coords.shape:
+        rotation, _ = orthogonal_procrustes(coords, previous)
         coords = coords @ rotation
-    state.previous = coords
+    run.cache["hidden previous"] = coords
     truth, right = _truth_and_right(run, positions)
     return pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "label": truth, "correct": right})
 

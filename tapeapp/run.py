@@ -33,18 +33,37 @@ STOP_REASONS = {
 
 @dataclass(eq=False)
 class Run:
-    """State lives here, whole and visible; training itself is the generator from ``tapeapp.loop``."""
+    """State lives here, whole and visible; training itself is the generator from ``tapeapp.loop``.
+
+    While it trains, a run borrows a compiled epoch (``runner``) from the pool, and ``model`` is the runner's; when
+    training ends, the weights move to a plain model of the run's own (``network``) and the runner, with its traced
+    graph (about 10 MB), goes back to the pool for the next run: a finished run holds only its small model.
+    """
 
     config: TrainConfig
     prepared: Prepared
-    model: keras.Model
+    network: keras.Model | None = None
     history: list[EpochUpdate] = field(default_factory=list)
     stopped_because: str = "not_started"
     message: str = ""
     source_sha256: str = ""
     strategy: tf.distribute.Strategy | None = None
     runner: EpochRunner | None = field(default=None, repr=False)
+    optimizer_state: list[np.ndarray] = field(default_factory=list, repr=False)  # at the end of training
     cache: dict = field(default_factory=dict, repr=False)  # views of this run (tapeapp.insight): freed with it
+
+    @property
+    def model(self) -> keras.Model:
+        """The network as it is now: the runner's while training, else the run's own (built untrained if needed)."""
+        if self.runner is not None:
+            return self.runner.model
+        if self.network is None:
+            self.network = build_model(*self._shape, self.task, self.config)
+        return self.network
+
+    @property
+    def _shape(self) -> tuple[int, int]:
+        return self.prepared.x_train.shape[1], self.prepared.target_encoder.n_outputs
 
     @property
     def task(self) -> str:
@@ -82,18 +101,31 @@ class Run:
             if self.stopped_because == "running":
                 self.stopped_because = "stopped"
                 self.message = f"Stopped by you after {done} of {self.config.epochs} epochs."
+            self._hand_back()
 
     def make_runner(self) -> EpochRunner:
-        """The compiled epoch for this run's model: on one device, or across the devices of its strategy."""
-        if self.runner is not None:  # leased from the pool by start_run, already holding this run's model
-            return self.runner
-        if self.strategy is None:
-            self.runner = EpochRunner(self.model, self.task, self.config)
-        else:
+        """The compiled epoch for this run: borrowed from the pool on one device (reset to this run's seed), or
+        built across the devices of the run's strategy around the model made in its scope."""
+        if self.strategy is not None:
             from tapeapp.distributed import DistributedEpochRunner
 
             self.runner = DistributedEpochRunner(self.model, self.task, self.config, self.strategy)
+            return self.runner
+        self.runner = POOL.lease(self.task, *self._shape, self.config)
+        self.network = None  # an untrained model made before training starts from the same seed: not needed
         return self.runner
+
+    def _hand_back(self) -> None:
+        """Keep the trained weights (and the optimizer's state) in a plain model; return the runner to the pool."""
+        runner = self.runner
+        if runner is None or self.strategy is not None:
+            return
+        own = build_model(*self._shape, self.task, self.config)
+        own.set_weights(runner.model.get_weights())
+        self.optimizer_state = [keras.ops.convert_to_numpy(v) for v in runner.optimizer.variables]
+        self.network, self.runner = own, None
+        self.cache.pop("hidden model", None)  # views built on the runner's model are rebuilt on this one
+        POOL.release(runner)
 
     def fit(self) -> "Run":
         """Train to the end without watching (the CLI and tests)."""
@@ -166,19 +198,14 @@ def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, in
 
 def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "",
               strategy: tf.distribute.Strategy | None = None) -> Run:
-    """Split, fit preprocessing on the training rows, and build a fresh model: everything before epoch 1.
+    """Split and fit preprocessing on the training rows: everything before epoch 1 (the model comes with training).
 
     Pass a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``) to train across its devices.
     """
     prepared = prepare(frame, schema, config)
-    shape = (prepared.x_train.shape[1], prepared.target_encoder.n_outputs)
+    run = Run(config=config, prepared=prepared, source_sha256=source_sha256 or prepared.data_sha256,
+              strategy=strategy)
     if strategy is not None:
         with strategy.scope():
-            model = build_model(*shape, prepared.task, config)
-        return Run(config=config, prepared=prepared, model=model,
-                   source_sha256=source_sha256 or prepared.data_sha256, strategy=strategy)
-    runner = POOL.lease(prepared.task, *shape, config)  # a compiled epoch from an earlier run, when one fits
-    run = Run(config=config, prepared=prepared, model=runner.model, runner=runner,
-              source_sha256=source_sha256 or prepared.data_sha256)
-    POOL.give_back_when_gone(run, runner)
+            run.network = build_model(*run._shape, prepared.task, config)
     return run

@@ -1,8 +1,8 @@
 """Compiled epochs kept for reuse: tracing a run's epoch graph costs more than training a small table for 60 epochs.
 
-A run leases an ``EpochRunner`` (its model, optimizer and traced epoch) for its lifetime; when the run is gone, the
-runner goes back to the pool, and the next run with the same shapes and knobs (``loop.graph_key``) resets it to its
-own seed and learning rate instead of building and tracing again. The reset gives exactly the starting state a new
+A run leases an ``EpochRunner`` (its model, optimizer and traced epoch) while it trains; then it copies its weights
+out and the runner goes back to the pool, and the next run with the same shapes and knobs (``loop.graph_key``)
+resets it to its own seed and learning rate instead of building and tracing again. The reset gives exactly the starting state a new
 model would have, so a reused runner trains the same history as a fresh one. A few idle runners are kept, the
 least recently used dropped first: memory stays bounded however many runs a server sees.
 """
@@ -10,14 +10,13 @@ least recently used dropped first: memory stays bounded however many runs a serv
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 
 from tapeapp.config import TrainConfig
 from tapeapp.loop import EpochRunner, graph_key
 from tapeapp.model import build_model
 
-IDLE_RUNNERS = 8
+IDLE_RUNNERS = 4
 
 
 class RunnerPool:
@@ -41,12 +40,9 @@ class RunnerPool:
         runner.reset(config)
         return runner
 
-    def give_back_when_gone(self, owner: object, runner: EpochRunner) -> None:
-        """Return ``runner`` to the pool once ``owner`` (the run) has been freed."""
-        weakref.finalize(owner, self._release, graph_key(runner.task, int(runner.model.input.shape[-1]),
-                                                         runner.n_outputs, runner.config), runner)
-
-    def _release(self, key: tuple, runner: EpochRunner) -> None:
+    def release(self, runner: EpochRunner) -> None:
+        """Take back a runner whose run has finished training (its weights were copied out first)."""
+        key = graph_key(runner.task, int(runner.model.input.shape[-1]), runner.n_outputs, runner.config)
         with self._lock:
             self._idle[id(runner)] = (key, runner)
             while len(self._idle) > self.capacity:

@@ -88,8 +88,7 @@ def test_the_hidden_picture_is_aligned_from_one_epoch_to_the_next():
     for update in run.epochs():
         if update.epoch in (6, 7):
             pictures.append(tapeapp.hidden_map(run, rows=50))
-            activations = run.cache["hidden"].model(run.prepared.x_val[insight.validation_positions(run, 50, 2)])
-            raw.append(insight._project(np.asarray(activations, "float64")))
+            raw.append(insight._project(insight.hidden_values(run, insight.validation_positions(run, 50, 2))))
     before, after = (p[["x", "y"]].to_numpy() for p in pictures)
     assert list(pictures[0].columns) == ["x", "y", "label", "correct"] and len(before) == 50
     assert set(pictures[0]["label"]) <= {"alpha", "beta", "gamma"}

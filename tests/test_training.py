@@ -69,17 +69,14 @@ def test_same_seed_same_history_other_seed_other_history(binary_frame):
 @pytest.mark.parametrize("knobs", [dict(), dict(dropout=0.3, optimizer="adam")])
 def test_a_reused_compiled_epoch_trains_exactly_like_a_fresh_one(binary_frame, knobs):
     """The pool hands a finished run's runner to the next run with the same graph: same history as building anew."""
-    import gc
-
     from tapeapp.runners import POOL
 
     def history(seed: int, learning_rate: float) -> tuple:
-        run = _run(binary_frame, "target", epochs=3, seed=seed, learning_rate=learning_rate, **knobs).fit()
-        out = run.history_frame().drop(columns=["seconds", "samples_per_second"])
-        runner = run.runner
-        del run
-        gc.collect()
-        return out, runner
+        run = _run(binary_frame, "target", epochs=3, seed=seed, learning_rate=learning_rate, **knobs)
+        for _ in run.epochs():
+            runner = run.runner
+        assert run.runner is None, "a finished run gives its compiled epoch back"
+        return run.history_frame().drop(columns=["seconds", "samples_per_second"]), runner
 
     POOL.clear()
     fresh, first = history(7, 3e-3)
