@@ -68,6 +68,7 @@ def on_sample_picked() -> None:
 
 
 def on_upload_changed() -> None:
+    st.session_state.pop("upload_table", None)
     if st.session_state.get("upload") is not None:
         st.session_state["source"] = "upload"
         st.session_state["sample_pick"] = None
@@ -79,9 +80,45 @@ def current_table() -> "tapeapp.Table":
     """The table in use; TapeError when an upload cannot be read."""
     uploaded = st.session_state.get("upload")
     if source() == "upload" and uploaded is not None:
-        return read_upload(uploaded.getvalue(), uploaded.name)
+        return uploaded_table(uploaded)
     key = source() if source() in tapeapp.SAMPLES else DEFAULT_SAMPLE
     return read_sample(key)
+
+
+def uploaded_table(uploaded) -> "tapeapp.Table":
+    """The user's upload, read once and kept in this session only; then its bytes are let go.
+
+    A cache shared by sessions would hash the whole file on every rerun and hand out a fresh (unpickled) copy of
+    the table each time; a 200 MB upload would cost seconds and several times its size per rerun. The table read
+    from the bytes is all the page needs, so the server's copy of the bytes is released once read: the uploader
+    then reports the file as deleted, under the same id, and the table kept here is used.
+    """
+    held = st.session_state.get("upload_table")
+    if held is None or held[0] != uploaded.file_id:
+        try:
+            with st.spinner("Reading your table…"):
+                result = tapeapp.read_table(uploaded.getvalue(), uploaded.name)
+        except tapeapp.TapeError as error:
+            result = error
+        held = (uploaded.file_id, result)
+        st.session_state["upload_table"] = held
+        _release_bytes(uploaded.file_id)
+    if isinstance(held[1], Exception):
+        raise held[1]
+    return held[1]
+
+
+def _release_bytes(file_id: str) -> None:
+    """Drop the server's copy of an upload that has been read (Streamlit keeps it until the session ends)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.uploaded_file_mgr is None:
+        return
+    try:
+        ctx.uploaded_file_mgr.remove_file(ctx.session_id, file_id)
+    except (KeyError, AttributeError):  # an uploader that keeps no bytes (tests), or already gone
+        LOG.debug("upload %s was not held by the server", file_id)
 
 
 def problem(error: Exception, doing: str) -> str:
