@@ -163,6 +163,45 @@ def test_a_rerun_that_interrupts_training_loses_no_finished_epoch(monkeypatch):
     assert sorted(loss[loss["split"] == "train"]["epoch"]) == [1, 2, 3, 4, 5, 6, 7]
 
 
+def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
+    """Streamlit stops a session's script when its browser tab goes away: the run ends there and then."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from tapeapp.queueing import TrainingQueue
+
+    table = tapeapp.load_sample("iris")
+    run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame), tapeapp.TrainConfig(epochs=50))
+    queue = TrainingQueue(seats=1)
+    job = ui_live.Job(number=1, run=run, updates=run.epochs(), previous=None, table_name="iris", read_options={},
+                      ticket=queue.join("closing tab"))
+    waiting = queue.join("next student")
+    box = ui_live.Slot(job)
+    monkeypatch.setattr(ui_live, "slot", lambda: box)
+
+    class ClosedTab:  # the tab closes while epoch 3 is drawn
+        def draw_progress(self, job, seconds):
+            if len(job.run.history) == 3:
+                raise StopException()
+
+        def draw_charts(self, job):
+            pass
+
+        def draw_waiting(self, job, place):
+            pass
+
+    monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.0)
+    with pytest.raises(StopException):
+        ui_live.train_live(job, ClosedTab())
+    assert not job.running and run.stopped_because == "stopped" and len(run.history) == 3
+    assert run.runner is None, "the compiled epoch went back to the pool"
+    assert box.job is None, "the session no longer holds the run"
+    assert waiting.try_train(), "the next student's turn came at once"
+    freed = weakref.ref(run)
+    del job, run
+    gc.collect()
+    assert freed() is None, "nothing on the server keeps the closed tab's run"
+
+
 def test_ten_runs_in_one_session_release_the_earlier_runs(one_runtime):
     """With a Runtime, as on a server, so the download buttons' deferred files (which hold their run) count too."""
     at = _app()

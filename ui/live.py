@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 import tapeapp
 
@@ -323,6 +324,16 @@ def train_live(job: Job, view: LiveView, learned=None) -> None:
     Before each epoch the run asks for its turn (``training_queue``); while others train it shows its place in the
     line. ``learned`` (the 'What the network learned' pictures) is redrawn with the curves, in the same time share.
     """
+    try:
+        _train_live(job, view, learned)
+    except StopException:  # the session is ending (its tab was closed): free the run now, not when it expires
+        finish(job)
+        if slot().job is job:
+            slot().job = None
+        raise
+
+
+def _train_live(job: Job, view: LiveView, learned) -> None:
     trained, done_before = 0.0, len(job.run.history)
     last_progress = last_chart = 0.0
     chart_every, waited = CHARTS_EVERY, False
