@@ -1,0 +1,67 @@
+"""Memory a server may use, and what a run will need: refuse or shrink a run rather than be killed mid-class.
+
+Streamlit Community Cloud kills an app that passes its memory limit (about 2.7 GB), and with it every visitor's
+session. So before a run starts, the page compares what the process holds now plus what the run will need with a
+budget (``TAPEAPP_MEMORY_BUDGET_MB``, default 2,400 MB): a run that fits starts; a table too big for what is left
+trains on a random sample of its rows, said plainly; and when not even a small sample fits, the run is refused
+with a message to try again shortly. The estimates are deliberately generous (measured in ``bench/scale.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tapeapp.errors import TapeError
+
+DEFAULT_BUDGET_MB = 2_400
+BYTES_PER_INPUT = 4 * 3  # a float32 input, held about three times over while a run prepares and trains
+RUN_OVERHEAD = 40e6  # a model, its traced epoch, optimizer and views: measured at 10-25 MB, rounded up
+MIN_ROWS = 1_000  # a sample smaller than this would not be worth training
+
+
+def process_bytes() -> int:
+    """Resident memory of this process (Linux /proc; 0 where that cannot be read)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def budget_bytes() -> int:
+    """The memory budget: ``TAPEAPP_MEMORY_BUDGET_MB`` if set to a positive number, else the default."""
+    text = os.environ.get("TAPEAPP_MEMORY_BUDGET_MB", "").strip()
+    megabytes = float(text) if text.replace(".", "", 1).isdigit() and float(text) > 0 else DEFAULT_BUDGET_MB
+    return int(megabytes * 1e6)
+
+
+def run_bytes(rows: int, inputs: int) -> float:
+    """What training on ``rows`` rows of ``inputs`` numbers each will add to the process, generously."""
+    return rows * inputs * BYTES_PER_INPUT + RUN_OVERHEAD
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How many rows a new run may train on now (all of them, or a sample), and the note to show if sampled."""
+
+    rows: int
+    note: str = ""
+
+
+def allowance(rows: int, inputs: int, budget: int | None = None, used: int | None = None) -> Allowance:
+    """The rows a run on a table of ``rows`` x ``inputs`` may use with the memory left; TapeError if none."""
+    budget = budget_bytes() if budget is None else budget
+    used = process_bytes() if used is None else used
+    left = budget - used
+    if run_bytes(rows, inputs) <= left:
+        return Allowance(rows)
+    fits = int((left - RUN_OVERHEAD) // (inputs * BYTES_PER_INPUT)) if left > RUN_OVERHEAD else 0
+    if fits < min(rows, MIN_ROWS):
+        raise TapeError(f"The server is using most of its memory right now ({used / 1e9:.1f} of "
+                        f"{budget / 1e9:.1f} GB, shared by everyone using this app), so it cannot start your run "
+                        "safely. Try again in a minute, when other runs have finished.")
+    return Allowance(fits, f"Your table has {rows:,} rows; to fit in this server's memory the model trains on a "
+                           f"random {fits:,} of them ({fits / rows:.0%}). Scores are measured the same way, on "
+                           "validation rows from that sample.")
