@@ -226,10 +226,10 @@ class Preprocessor:
                 onehot = keras.layers.StringLookup(vocabulary=self.categories_[col], num_oov_indices=1,
                                                    output_mode="one_hot")(keras.ops.reshape(x, (-1,)))
                 parts.append(keras.ops.cast(onehot, "float32"))
-        for col in self.dates:
+        for col in self.dates:  # layer names with '-', which input names never hold, so they cannot clash
             stats = self.date_stats_[col]
             parts.append(DateFeatures(stats.origin, stats.fill, stats.mean, stats.std, stats.hours, clip=CLIP,
-                                      name=f"dates_{self.input_names_[col]}")(inputs[self.input_names_[col]]))
+                                      name=f"{self.input_names_[col]}-date")(inputs[self.input_names_[col]]))
         if len(parts) == 1:
             return parts[0]
         return keras.ops.concatenate(parts, axis=-1)
