@@ -254,17 +254,17 @@ def parse_dates(series: pd.Series, fmt: DateFormat) -> np.ndarray:
 
 def iso_strings(series: pd.Series, fmt: DateFormat) -> np.ndarray:
     """A column as the ISO 8601 text the exported model reads ('2020-12-31T13:45:00'); '' where missing."""
-    moments = parse_dates(series, fmt)
+    moments, at = np.unique(parse_dates(series, fmt), return_inverse=True)  # each distinct date written once
     text = np.datetime_as_string(moments, unit="s").astype(object)
     text[np.isnat(moments)] = ""
-    return text
+    return text[at.reshape(-1)]
 
 
-def unreadable(series: pd.Series, fmt: DateFormat) -> tuple[int, str]:
+def unreadable(series: pd.Series, fmt: DateFormat, moments: np.ndarray | None = None) -> tuple[int, str]:
     """How many present values are not dates written this way, and the first of them, for a plain note (blank text
-    counts as missing, not as unreadable)."""
+    counts as missing, not as unreadable). ``moments``: the column already read with ``parse_dates``."""
     present = _as_text(series).str.len().fillna(0).to_numpy() > 0
-    lost = present & np.isnat(parse_dates(series, fmt))
+    lost = present & np.isnat(parse_dates(series, fmt) if moments is None else moments)
     return int(lost.sum()), (str(series[lost].iloc[0]) if lost.any() else "")
 
 

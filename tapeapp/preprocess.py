@@ -89,9 +89,8 @@ def input_name(column: str, taken: set[str]) -> str:
     return name
 
 
-def fit_dates(values: pd.Series, fmt: DateFormat) -> DateStats | None:
-    """What a date column learns from its training rows (None when none of them holds a readable date)."""
-    moments = parse_dates(values, fmt)
+def fit_dates(moments: np.ndarray) -> DateStats | None:
+    """What a date column learns from its training rows' dates (``parse_dates``); None when none is readable."""
     present = moments[~np.isnat(moments)]
     if present.size == 0:
         return None
@@ -186,10 +185,11 @@ class Preprocessor:
 
     def _fit_date(self, col: str, values: pd.Series) -> None:
         fmt = self.date_formats.get(col) or _detect(values)
-        stats = fit_dates(values, fmt)
+        moments = parse_dates(values, fmt)
+        stats = fit_dates(moments)
         if stats is None:
             raise TapeError(f"The column '{col}' has no dates in the training rows; mark it as ignored.")
-        lost, example = unreadable(values, fmt)
+        lost, example = unreadable(values, fmt, moments)
         if lost:
             self.warnings_.append(
                 f"'{col}' has {lost:,} {'value that is' if lost == 1 else 'values that are'} not a date written like "
