@@ -20,6 +20,7 @@ _EXPORTS = {
     "TapeError": "errors",
     "read_table": "table", "Table": "table", "TableInfo": "table",
     "inspect_frame": "schema", "Schema": "schema", "ColumnInfo": "schema", "KINDS": "schema", "TASKS": "schema",
+    "DateFormat": "dates", "date_parts": "dates",
     "TrainConfig": "config", "Preset": "config", "PRESETS": "config", "preset": "config",
     "ACTIVATIONS": "config", "OPTIMIZERS": "config", "PREPROCESSING": "config", "SPLITS": "config",
     "CLASS_WEIGHTS": "config",

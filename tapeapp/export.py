@@ -14,6 +14,7 @@ import pandas as pd
 
 from tapeapp._tf import keras, tf
 from tapeapp.errors import TapeError
+from tapeapp.dates import DateFormat, iso_strings
 from tapeapp.reproduce_script import render_reproduce
 from tapeapp.preprocess import numeric_values, require_columns, text_values
 from tapeapp.run import Run, prediction_frame
@@ -22,14 +23,24 @@ METADATA = "tapeapp.json"
 
 
 def model_metadata(run: Run) -> dict:
-    """What a loaded model needs to accept raw rows and name its outputs (stored inside the .keras zip)."""
+    """What a loaded model needs to accept raw rows and name its outputs (stored inside the .keras zip).
+
+    A date input (kind "date") also has the ``format`` the user's file writes dates in: the model itself reads
+    ISO 8601 text, and ``predict_with_model`` converts the user's dates to that first.
+    """
     pre = run.prepared.preprocessor
     return {
         "task": run.task, "target": run.target,
-        "inputs": [{"column": c, "input": pre.input_names_[c], "kind": "number" if c in pre.numeric else "text"}
-                   for c in pre.columns],
+        "inputs": [_input(pre, c) for c in pre.columns],
         "classes": [_plain(c) for c in run.prepared.target_encoder.classes_],
     }
+
+
+def _input(pre, column: str) -> dict:
+    if column in pre.dates:
+        return {"column": column, "input": pre.input_names_[column], "kind": "date",
+                "format": pre.date_format_[column].to_dict()}
+    return {"column": column, "input": pre.input_names_[column], "kind": "number" if column in pre.numeric else "text"}
 
 
 def _plain(value: object) -> object:
@@ -100,7 +111,11 @@ def save_run(run: Run, directory: str | os.PathLike, **kwargs) -> list[Path]:
 
 
 def load_model(path: str | os.PathLike) -> tuple[keras.Model, dict]:
-    """Safe mode only: a model file from anyone may not run code when loaded. Nothing is unpickled."""
+    """Safe mode only: a model file from anyone may not run code when loaded. Nothing is unpickled.
+
+    The model's own layers are Keras' plus ``tapeapp.date_layer.DateFeatures`` (registered when this module is
+    imported, through ``tapeapp.preprocess``), so a model with date inputs loads here as well.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             meta = json.loads(archive.read(METADATA))
@@ -115,7 +130,13 @@ def predict_with_model(model: keras.Model, meta: dict, frame: pd.DataFrame) -> p
     require_columns(frame, [i["column"] for i in meta["inputs"]])
     if len(frame) == 0:
         raise TapeError("The file for predictions has no rows.")
-    feed = {i["input"]: tf.constant((numeric_values if i["kind"] == "number" else text_values)(frame[i["column"]])
-                                    .reshape(-1, 1)) for i in meta["inputs"]}
+    feed = {i["input"]: tf.constant(_raw_values(i, frame[i["column"]]).reshape(-1, 1)) for i in meta["inputs"]}
     raw = np.asarray(model(feed, training=False))
     return prediction_frame(meta["task"], meta["target"], tuple(meta["classes"]), raw, frame.index)
+
+
+def _raw_values(spec: dict, values: pd.Series) -> np.ndarray:
+    """One column as the model's input takes it: numbers, text, or dates as ISO 8601 text."""
+    if spec["kind"] == "date":
+        return iso_strings(values, DateFormat.from_dict(spec["format"]))
+    return (numeric_values if spec["kind"] == "number" else text_values)(values)

@@ -189,9 +189,12 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepare
     if not features:
         raise _no_features(schema)
     train, val = frame.iloc[train_pos], frame.iloc[val_pos]
-    numeric = tuple(c for c in features if is_numeric(frame[c]))
-    categorical = tuple(c for c in features if c not in numeric)
-    pre = Preprocessor(numeric, categorical, mode=config.preprocessing).fit(train)
+    formats = schema.date_formats()
+    dates = tuple(c for c in features if c in formats)
+    numeric = tuple(c for c in features if c not in formats and is_numeric(frame[c]))
+    categorical = tuple(c for c in features if c not in numeric and c not in formats)
+    pre = Preprocessor(numeric, categorical, mode=config.preprocessing, dates=dates,
+                       date_formats={c: formats[c] for c in dates}).fit(train)
     warnings += pre.warnings_
     encoder = TargetEncoder.fit(task, frame[target], train[target])
     return Prepared(

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from tapeapp._tf import keras, tf
+from tapeapp.date_layer import DateFeatures, DateStats
+from tapeapp.dates import DateFormat, detect_format, iso_strings, parse_dates, seconds, stored_format, unreadable
 from tapeapp.errors import TapeError
 
 MISSING_TOKEN = ""
@@ -87,25 +89,52 @@ def input_name(column: str, taken: set[str]) -> str:
     return name
 
 
+def fit_dates(moments: np.ndarray) -> DateStats | None:
+    """What a date column learns from its training rows' dates (``parse_dates``); None when none is readable."""
+    present = moments[~np.isnat(moments)]
+    if present.size == 0:
+        return None
+    days, second = seconds(present)
+    origin = int(days.min())
+    since = (days - origin).astype("float64") + second / 86_400.0
+    years = (present.astype("datetime64[Y]").astype("int64") + 1970).astype("float64")
+    fill = np.datetime64(int(np.floor(np.median(present.astype("int64")))), "s")
+    stats = DateStats(origin=origin, fill=str(np.datetime_as_string(fill, unit="s")),
+                      mean=(float(since.mean()), float(years.mean())),
+                      std=tuple(float(v.std()) if v.std() > 0 else 1.0 for v in (since, years)),
+                      hours=bool((second != 0).any()))
+    return stats
+
+
 @dataclass(eq=False)
 class Preprocessor:
-    """Turns raw feature columns into a float matrix; ``mode`` is 'standard' or 'tutorial'."""
+    """Turns raw feature columns into a float matrix; ``mode`` is 'standard' or 'tutorial'.
+
+    ``dates`` are date columns, read with ``date_formats`` (detected from the training rows when not given): each
+    becomes the time since the first training date and the year (scaled), and month, day of week and, when the
+    training rows hold times, hour of day on a circle. They are treated the same way in both modes.
+    """
 
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     mode: str = "standard"
+    dates: tuple[str, ...] = ()
+    date_formats: dict[str, DateFormat] = field(default_factory=dict)
     input_names_: dict[str, str] = field(default_factory=dict)
     fill_: dict[str, float] = field(default_factory=dict)
     mean_: dict[str, float] = field(default_factory=dict)
     std_: dict[str, float] = field(default_factory=dict)
     categories_: dict[str, list[str]] = field(default_factory=dict)
     range_: dict[str, tuple[float, float]] = field(default_factory=dict)
+    date_format_: dict[str, DateFormat] = field(default_factory=dict)
+    date_stats_: dict[str, DateStats] = field(default_factory=dict)
     warnings_: list[str] = field(default_factory=list)
     fitted_: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.numeric + self.categorical
+        """Every input column: numbers, then categories, then dates (the order of the matrix's columns too)."""
+        return self.numeric + self.categorical + self.dates
 
     def fit(self, train: pd.DataFrame) -> "Preprocessor":
         taken: set[str] = set()
@@ -149,14 +178,30 @@ class Preprocessor:
                 codes = np.array([levels.index(v) for v in text_values(train[col])], dtype="float64")
                 std = codes.std(ddof=1) if codes.size > 1 else 0.0
                 self.mean_[col], self.std_[col] = float(codes.mean()), float(std) if std > 0 else 1.0
+        for col in self.dates:
+            self._fit_date(col, train[col])
         self.fitted_ = True
         return self
+
+    def _fit_date(self, col: str, values: pd.Series) -> None:
+        fmt = self.date_formats.get(col) or _detect(values)
+        moments = parse_dates(values, fmt)
+        stats = fit_dates(moments)
+        if stats is None:
+            raise TapeError(f"The column '{col}' has no dates in the training rows; mark it as ignored.")
+        lost, example = unreadable(values, fmt, moments)
+        if lost:
+            self.warnings_.append(
+                f"'{col}' has {lost:,} {'value that is' if lost == 1 else 'values that are'} not a date written like "
+                f"{fmt.example} (such as '{example}'); {'it is' if lost == 1 else 'they are'} treated as missing."
+            )
+        self.date_format_[col], self.date_stats_[col] = fmt, stats
 
     def raw_inputs(self) -> dict[str, keras.KerasTensor]:
         return {
             self.input_names_[c]: keras.Input(shape=(1,), name=self.input_names_[c],
                                               dtype="float32" if c in self.numeric else "string")
-            for c in self.columns
+            for c in self.columns  # a date comes in as ISO 8601 text, read inside the model
         }
 
     def apply(self, inputs: dict[str, keras.KerasTensor]) -> keras.KerasTensor:
@@ -181,6 +226,10 @@ class Preprocessor:
                 onehot = keras.layers.StringLookup(vocabulary=self.categories_[col], num_oov_indices=1,
                                                    output_mode="one_hot")(keras.ops.reshape(x, (-1,)))
                 parts.append(keras.ops.cast(onehot, "float32"))
+        for col in self.dates:  # layer names with '-', which input names never hold, so they cannot clash
+            stats = self.date_stats_[col]
+            parts.append(DateFeatures(stats.origin, stats.fill, stats.mean, stats.std, stats.hours, clip=CLIP,
+                                      name=f"{self.input_names_[col]}-date")(inputs[self.input_names_[col]]))
         if len(parts) == 1:
             return parts[0]
         return keras.ops.concatenate(parts, axis=-1)
@@ -190,8 +239,13 @@ class Preprocessor:
         require_columns(frame, self.columns)
         out = {}
         for col in self.columns:
-            name = self.input_names_[col]
-            out[name] = (numeric_values(frame[col]) if col in self.numeric else text_values(frame[col])).reshape(-1, 1)
+            if col in self.numeric:
+                values = numeric_values(frame[col])
+            elif col in self.categorical:
+                values = text_values(frame[col])
+            else:
+                values = iso_strings(frame[col], self.date_format_[col])
+            out[self.input_names_[col]] = values.reshape(-1, 1)
         return out
 
     def check(self, frame: pd.DataFrame) -> list[str]:
@@ -211,6 +265,13 @@ class Preprocessor:
             if len(unknown):
                 notes.append(f"'{col}': {len(unknown):,} {'row has' if len(unknown) == 1 else 'rows have'} a value the "
                              f"model did not learn (such as '{unknown.iloc[0]}'), counted as 'other'.")
+        for col in self.dates:
+            fmt = self.date_format_[col]
+            lost, example = unreadable(frame[col], fmt) if col in frame.columns else (0, "")
+            if lost:
+                verb = "is" if lost == 1 else "are"
+                notes.append(f"'{col}': {lost:,} {'value' if lost == 1 else 'values'} {verb} not a date written like "
+                             f"{fmt.example} (such as '{example}') and {verb} filled in like a missing date.")
         return notes
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -226,20 +287,26 @@ class Preprocessor:
         return out
 
     def slots(self) -> dict[str, slice]:
-        """Which columns of the transformed matrix each raw column fills (numbers first, then each category's)."""
+        """Which columns of the transformed matrix each raw column fills (numbers first, then each category's, then
+        each date's six or eight: days, year, month sin/cos, day of week sin/cos and maybe hour sin/cos)."""
         out, start = {}, 0
         for col in self.numeric:
             out[col], start = slice(start, start + 1), start + 1
         for col in self.categorical:
             size = 1 if self.mode == "tutorial" else len(self.categories_[col]) + 1
             out[col], start = slice(start, start + size), start + size
+        for col in self.dates:
+            size = self.date_stats_[col].width
+            out[col], start = slice(start, start + size), start + size
         return out
 
     @property
     def width(self) -> int:
-        """How many numbers one row becomes: one per number column, one-hot slots (plus 'other') or one code."""
+        """How many numbers one row becomes: one per number column, one-hot slots (plus 'other') or one code, and
+        six or eight per date column."""
         per_category = [1 if self.mode == "tutorial" else len(self.categories_[c]) + 1 for c in self.categorical]
-        return len(self.numeric) + sum(per_category)
+        per_date = [self.date_stats_[c].width for c in self.dates]
+        return len(self.numeric) + sum(per_category) + sum(per_date)
 
     def summary(self) -> pd.DataFrame:
         """What was learned from the training rows, one line per input column, for the page to show."""
@@ -253,4 +320,23 @@ class Preprocessor:
             rows.append({"column": col, "treated as": "codes" if self.mode == "tutorial" else "one-hot",
                          "fill missing with": None, "mean": self.mean_.get(col), "std": self.std_.get(col),
                          "categories": shown + (f" … ({len(levels)})" if len(levels) > 8 else "")})
+        for col in self.dates:
+            stats = self.date_stats_[col]
+            first = str(np.datetime64(stats.origin, "D"))
+            rows.append({"column": col, "treated as": f"date: days since {first}, year, month, day of week"
+                                                      + (", hour" if stats.hours else ""),
+                         "fill missing with": stats.fill.replace("T00:00:00", "").replace("T", " "),
+                         "mean": stats.mean[0], "std": stats.std[0], "categories": ""})
         return pd.DataFrame(rows)
+
+
+def _detect(values: pd.Series) -> DateFormat:
+    """The date format of training rows, for a Preprocessor built without the schema's."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or isinstance(values.dtype, pd.PeriodDtype):
+        return stored_format(values)
+    uniques = values.dropna().unique()
+    spread = np.linspace(0, len(uniques) - 1, min(len(uniques), 200)).astype(np.int64) if len(uniques) else []
+    fmt = detect_format([str(uniques[i]) for i in spread], every=uniques)
+    if fmt is None:
+        raise TapeError(f"The column '{values.name}' does not hold dates that can be read; mark it as ignored.")
+    return fmt

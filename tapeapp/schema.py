@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from tapeapp.dates import DateFormat, detect_format, stored_format
 from tapeapp.errors import TapeError
 
 KINDS = ("numeric", "categorical", "boolean", "identifier", "text", "constant", "date", "empty")
@@ -22,7 +22,8 @@ MAX_CHOSEN_CLASSES = 1000
 MANY_LEVELS = 1000
 FEW_INTEGERS = 20
 
-_IGNORED_KINDS = ("identifier", "text", "constant", "date", "empty")
+_IGNORED_KINDS = ("identifier", "text", "constant", "empty")
+_NOT_GUESSED_TARGETS = _IGNORED_KINDS + ("date",)
 _TARGET_NAMES = frozenset({
     "target", "label", "labels", "class", "classes", "outcome", "y", "diagnosis", "result",
     "heartdisease", "species", "survived", "churn", "default", "output",
@@ -69,6 +70,7 @@ class ColumnFacts:
     partition: str
     values: str
     kind_reason: str
+    date_format: DateFormat | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ class Schema:
     def features(self) -> tuple[str, ...]:
         """Names of the columns the model learns from, in table order."""
         return tuple(column.name for column in self.columns if column.role == "feature")
+
+    def date_formats(self) -> dict[str, DateFormat]:
+        """How each date column writes its dates, as detected: training and predictions read them the same way."""
+        kinds = {column.name: column.kind for column in self.columns}
+        return {fact.name: fact.date_format for fact in self.facts
+                if fact.date_format is not None and kinds.get(fact.name) == "date"}
 
     def column(self, name: str) -> ColumnInfo:
         """The column called name; a TapeError names the columns there are."""
@@ -199,7 +207,8 @@ def _describe(series: pd.Series, name: str) -> tuple[ColumnInfo, ColumnFacts]:
     numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     numbers = _as_floats(uniques) if numeric and distinct else np.empty(0)
     integer = bool(numeric and distinct and np.isfinite(numbers).all() and (numbers == np.round(numbers)).all())
-    kind, kind_reason = _kind(series, name, codes, present_rows, uniques, numbers, integer, rows, present)
+    kind, kind_reason, date_format = _kind(series, name, codes, present_rows, uniques, numbers, integer, rows,
+                                           present)
     info = ColumnInfo(
         name=name,
         kind=kind,
@@ -218,6 +227,7 @@ def _describe(series: pd.Series, name: str) -> tuple[ColumnInfo, ColumnFacts]:
         partition=partition.hexdigest(),
         values=values.hexdigest(),
         kind_reason=kind_reason,
+        date_format=date_format,
     )
     return info, fact
 
@@ -225,41 +235,44 @@ def _describe(series: pd.Series, name: str) -> tuple[ColumnInfo, ColumnFacts]:
 def _kind(
     series: pd.Series, name: str, codes: np.ndarray, present_rows: np.ndarray, uniques: object,
     numbers: np.ndarray, integer: bool, rows: int, present: int,
-) -> tuple[str, str]:
-    """The kind of a column and, for kinds that are not used as inputs, the reason in plain words."""
+) -> tuple[str, str, DateFormat | None]:
+    """The kind of a column; for kinds that are not used as inputs and for dates, the reason in plain words; for
+    dates, how they are written."""
     distinct = len(uniques)
     dtype = series.dtype
     if distinct == 0:
-        return "empty", "all values missing"
+        return "empty", "all values missing", None
     if distinct == 1:
-        return "constant", "same value in every row"
+        return "constant", "same value in every row", None
     if pd.api.types.is_bool_dtype(dtype):
-        return "boolean", ""
+        return "boolean", "", None
     if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
-        return "date", "dates are not used as inputs"
+        date_format = stored_format(pd.Series(uniques))
+        return "date", date_format.reason(), date_format
     if pd.api.types.is_numeric_dtype(dtype):
         if distinct == 2 and set(numbers.tolist()) <= {0.0, 1.0}:
-            return "boolean", ""
+            return "boolean", "", None
         if integer and distinct == rows and _id_like(name) and numbers.max() - numbers.min() < 2 * rows:
-            return "identifier", "unique for every row, looks like an ID"
-        return "numeric", ""
+            return "identifier", "unique for every row, looks like an ID", None
+        return "numeric", "", None
     if distinct == 2 and frozenset(str(value).strip().lower() for value in uniques) in _BOOLEAN_PAIRS:
-        return "boolean", ""
+        return "boolean", "", None
     spread = np.linspace(0, distinct - 1, min(distinct, _DATE_SAMPLE)).astype(np.int64)
-    if _looks_like_dates([str(uniques[i]) for i in spread]):
-        return "date", "dates are not used as inputs"
+    date_format = _date_format([str(uniques[i]) for i in spread], uniques)
+    if date_format is not None:
+        return "date", date_format.reason(), date_format
     where = np.flatnonzero(present_rows)
     spread = np.linspace(0, present - 1, min(present, _SAMPLE)).astype(np.int64)
     picked = [str(uniques[code]) for code in codes[where[spread]]]
     length = float(np.mean([len(value) for value in picked]))
     wordy = sum(" " in value.strip() for value in picked) > 0.5 * len(picked)
     if distinct == present and present > 20 and not (wordy and length > 30):
-        return "identifier", "unique for every row, looks like an ID"
+        return "identifier", "unique for every row, looks like an ID", None
     if distinct > 50 and distinct > 0.5 * present:
-        return "text", f"free text with {distinct:,} different values"
+        return "text", f"free text with {distinct:,} different values", None
     if length > 30:
-        return "text", f"long free text (about {length:.0f} characters a value)"
-    return "categorical", ""
+        return "text", f"long free text (about {length:.0f} characters a value)", None
+    return "categorical", "", None
 
 
 def _as_floats(uniques: object) -> np.ndarray:
@@ -276,19 +289,14 @@ def _id_like(name: str) -> bool:
     return re.search(r"[a-z](Id|ID)$", text) is not None
 
 
-def _looks_like_dates(values: list[str]) -> bool:
-    """Whether at least 90% of sampled values are written like dates and pandas can read them as dates."""
-    if not values:
-        return False
-    if sum(_DATE_LIKE.match(value) is not None for value in values) < 0.9 * len(values):
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(pd.Series(values, dtype=object), format="mixed", errors="coerce")
-        except (ValueError, TypeError, OverflowError):
-            return False
-    return bool(parsed.notna().mean() >= 0.9)
+def _date_format(values: list[str], uniques: object) -> DateFormat | None:
+    """How the sampled values write dates, when at least 90% are written like dates and read one way; else None.
+
+    All distinct values decide between day/month and month/day when the sample cannot.
+    """
+    if not values or sum(_DATE_LIKE.match(value) is not None for value in values) < 0.9 * len(values):
+        return None
+    return detect_format(values, every=uniques)
 
 
 def _short(value: object) -> str:
@@ -306,7 +314,7 @@ def _guess_target(columns: list[ColumnInfo]) -> str:
         if key in _TARGET_NAMES or key.endswith(("target", "label")):
             return column.name
     for column in reversed(columns):
-        if column.kind not in _IGNORED_KINDS:
+        if column.kind not in _NOT_GUESSED_TARGETS:
             return column.name
     return columns[-1].name
 
@@ -358,7 +366,7 @@ def _role(
         return "ignored", fact.kind_reason
     if column.name in leaks:
         return "ignored", _LEAK_REASON
-    return "feature", ""
+    return "feature", fact.kind_reason if column.kind == "date" else ""
 
 
 def _leaks(fact: ColumnFacts, goal_fact: ColumnFacts, column: ColumnInfo, goal: ColumnInfo) -> bool:

@@ -46,3 +46,13 @@ def multiclass_frame() -> pd.DataFrame:
 @pytest.fixture
 def regression_frame() -> pd.DataFrame:
     return make_regression()
+
+
+def make_dates(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A date written day first, a number, and a season that only the date tells (one date missing, one garbled)."""
+    rng = np.random.default_rng(seed)
+    day = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, n), unit="D")
+    season = np.array(["winter", "spring", "summer", "autumn"])[(day.month.to_numpy() % 12) // 3]
+    when = pd.Series(day.strftime("%d/%m/%Y"), dtype=object)
+    when[5], when[7] = None, "someday"
+    return pd.DataFrame({"when": when, "noise": rng.normal(size=n), "season": season})

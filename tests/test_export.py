@@ -88,6 +88,7 @@ def test_a_non_model_file_is_refused(tmp_path):
     ("target", "make_binary", {"epochs": 4}),
     ("price", "make_regression", {"epochs": 4, "optimizer": "adam"}),
     ("target", "make_binary", {"epochs": 4, "preprocessing": "tutorial", "val_fraction": 0.4}),
+    ("season", "make_dates", {"epochs": 4}),  # dates written day first, one missing and one unreadable
 ])
 def test_reproduce_script_repeats_the_history(tmp_path, target, maker, config):
     import conftest

@@ -284,11 +284,13 @@ def test_yes_no_and_true_false_columns():
     assert outcome.run.prepared.features == ("age", "dose", "insured", "color", "smoker")
 
 
-def test_dates_are_not_inputs():
+def test_dates_are_inputs():
     frame = BINARY.assign(day=pd.date_range("2024-01-01", periods=40).strftime("%d/%m/%Y"))
     outcome = pipeline(csv(frame))
-    assert outcome.role("day") == ("date", "ignored", "dates are not used as inputs")
-    assert_binary(outcome)
+    assert outcome.role("day") == ("date", "feature", "dates written day/month/year (like 31/12/2020): used as time "
+                                                      "since the first date, year, month and day of the week")
+    assert outcome.run.prepared.preprocessor.dates == ("day",)
+    assert_binary(outcome, (*FEATURES, "day"))
 
 
 def test_a_column_mixing_numbers_and_text_is_a_category():

@@ -58,7 +58,11 @@ def test_boolean_dtypes():
 def test_dates_as_text_and_datetime():
     iso = pd.date_range("2021-01-01", periods=40, freq="D").strftime("%Y-%m-%d").tolist()
     info = kind(iso)
-    assert (info.kind, info.role, info.reason) == ("date", "ignored", "dates are not used as inputs")
+    assert (info.kind, info.role, info.reason) == (
+        "date", "feature",
+        "dates written year-month-day (like 2020-12-31): used as time since the first date, year, month and day "
+        "of the week",
+    )
     assert kind(["03/01/2021", "04/01/2021", "15/02/2021", None] * 5).kind == "date"
     assert kind(["Jan 5, 2021", "Feb 10, 2021", "Mar 3, 2022"] * 3).kind == "date"
     moments = kind(pd.to_datetime(["2021-01-01", "2021-06-01", None, "2022-01-01"]))

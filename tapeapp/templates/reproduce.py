@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -29,8 +30,11 @@ SETTINGS = {}  # written by tapeapp: the run's settings, columns and how the fil
 CONFIG = SETTINGS["config"]
 TARGET, TASK = SETTINGS["target"], SETTINGS["task"]
 NUMERIC, CATEGORICAL = SETTINGS["numeric"], SETTINGS["categorical"]
+DATES = SETTINGS.get("dates", {})  # date column -> the formats its dates are read with, tried in turn per value
 MISSING = ""  # missing text values become a category of their own
 CLIP, MAX_LEVELS, MAX_SPREAD = 10.0, 50, 1e18
+ISO_TEXT = r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+ZONE = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|[+-]\d\d:?\d\d)$"
 
 
 # 1. Read the table as tapeapp read it.
@@ -87,6 +91,49 @@ def texts(column):
     return np.array([str(v) for v in column.astype("object").where(column.notna(), MISSING)], dtype=object)
 
 
+def read_dates(column, formats):
+    """Dates to the second; the first format that reads a value wins; missing or unreadable values become NaT.
+
+    ISO8601 reads only text written year-month-day (a time zone is dropped: the clock time counts); 'mixed' lets
+    pandas guess each value. Years outside 1-9999 count as unreadable.
+    """
+    if pd.api.types.is_datetime64_any_dtype(column):
+        column = column.dt.tz_localize(None) if column.dt.tz is not None else column
+        out = column.to_numpy(dtype="datetime64[s]", na_value=np.datetime64("NaT"))
+    else:
+        text = pd.Series([str(v).strip() if pd.notna(v) else np.nan for v in column], index=column.index, dtype="str")
+        out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[s]")
+        for fmt in formats:
+            todo = text.notna().to_numpy() & np.isnat(out)
+            if not todo.any():
+                break
+            part = text[todo]
+            if fmt == "ISO8601":
+                part = part.str.replace(ZONE, r"\1", regex=True)
+                part = part.where(part.str.fullmatch(ISO_TEXT).fillna(False).astype(bool))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    mixed = fmt in ("mixed", "mixed-dayfirst")
+                    read = pd.to_datetime(part, format="mixed" if mixed else fmt, dayfirst=fmt == "mixed-dayfirst",
+                                          errors="coerce")
+                except (ValueError, TypeError, OverflowError):
+                    continue
+            if not pd.api.types.is_datetime64_any_dtype(read):
+                continue
+            read = read.dt.tz_localize(None) if read.dt.tz is not None else read
+            out[todo] = read.to_numpy(dtype="datetime64[s]", na_value=np.datetime64("NaT"))
+    years = out.astype("datetime64[Y]").astype("int64") + 1970
+    return np.where((years < 1) | (years > 9999), np.datetime64("NaT"), out).astype("datetime64[s]")
+
+
+def date_parts(seconds):
+    """Whole days since 1970-01-01, second of the day, year and month of seconds since 1970-01-01."""
+    moments = seconds.astype("datetime64[s]")
+    return (seconds // 86_400, seconds % 86_400, moments.astype("datetime64[Y]").astype("int64") + 1970,
+            moments.astype("datetime64[M]").astype("int64") % 12 + 1)
+
+
 def fit_preprocessing(train):
     tutorial = CONFIG["preprocessing"] == "tutorial"
     stats = {}
@@ -106,6 +153,17 @@ def fit_preprocessing(train):
             codes = np.array([levels.index(v) for v in texts(train[col])], dtype="float64")
             std = codes.std(ddof=1) if codes.size > 1 else 0.0
             stats[col].update(mean=float(codes.mean()), std=float(std) if std > 0 else 1.0)
+    for col in DATES:  # the first date, the median date (for missing ones), and the spread of days and years
+        moments = read_dates(train[col], DATES[col])
+        seconds = moments[~np.isnat(moments)].astype("int64")
+        days, second, years, _ = date_parts(seconds)
+        origin = int(days.min())
+        since = (days - origin).astype("float64") + second / 86_400.0
+        years = years.astype("float64")
+        stats[col] = {"origin": origin, "fill": int(np.floor(np.median(seconds))),
+                      "mean": [float(since.mean()), float(years.mean())],
+                      "std": [float(v.std()) if v.std() > 0 else 1.0 for v in (since, years)],
+                      "hours": bool((second != 0).any())}
     return stats
 
 
@@ -130,6 +188,19 @@ def transform(frame, stats):
             onehot = np.zeros((len(index), len(levels) + 1), "float32")
             onehot[np.arange(len(index)), index + 1] = 1.0
             parts.append(onehot)
+    for col in DATES:  # days since the first date and year, scaled; month, day of week (and hour) on a circle
+        s = stats[col]
+        moments = read_dates(frame[col], DATES[col])
+        days, second, year, month = date_parts(np.where(np.isnat(moments), s["fill"], moments.astype("int64")))
+        since = (days - s["origin"]).astype("float64") + second / 86_400.0
+        columns = [np.clip((since - s["mean"][0]) / s["std"][0], -CLIP, CLIP),
+                   np.clip((year.astype("float64") - s["mean"][1]) / s["std"][1], -CLIP, CLIP)]
+        turns = [(month - 1).astype("float64") / 12.0, ((days + 3) % 7).astype("float64") / 7.0]  # 0 = Monday
+        if s["hours"]:
+            turns.append(second.astype("float64") / 86_400.0)
+        for turn in turns:
+            columns += [np.sin(2.0 * math.pi * turn), np.cos(2.0 * math.pi * turn)]
+        parts.append(np.stack(columns, axis=1).astype("float32"))
     return np.concatenate(parts, axis=1).astype("float32")
 
 
