@@ -270,30 +270,43 @@ def target_chart(values: pd.Series, numeric: bool, name: str | None = None) -> a
     )
 
 
-def _axis_encoding(channel, field: str, title: str, numeric: bool):
-    """A map axis: continuous for a number column, one band per category for a text column."""
-    if numeric:
-        return channel(f"{field}:Q", title=title, scale=alt.Scale(zero=False, nice=False))
-    return channel(f"{field}:N", title=title, sort=None)
+_AXIS_TYPE = {"number": "Q", "date": "T", "text": "N"}
 
 
-def _cells(grid: pd.DataFrame, x_numeric: bool, y_numeric: bool) -> pd.DataFrame:
-    """Each grid point as a cell: half a step either side of a number, the category itself for text."""
+def _axis_encoding(channel, field: str, title: str, kind: str):
+    """A map axis: continuous for a number or a date, one band per category for a text column."""
+    if kind == "text":
+        return channel(f"{field}:N", title=title, sort=None)
+    return channel(f"{field}:{_AXIS_TYPE[kind]}", title=title, scale=alt.Scale(zero=False, nice=False))
+
+
+def _tooltip(field: str, title: str, kind: str) -> alt.Tooltip:
+    formats = {"number": ".4~g", "date": "%Y-%m-%d", "text": ""}
+    return alt.Tooltip(f"{field}:{_AXIS_TYPE[kind]}", title=title, format=formats[kind])
+
+
+def _cells(grid: pd.DataFrame, x_kind: str, y_kind: str) -> pd.DataFrame:
+    """Each grid point as a cell: half a step either side of a number or date, the category itself for text."""
     frame = grid.copy()
-    for axis, numeric in (("x", x_numeric), ("y", y_numeric)):
-        if numeric:
-            values = np.sort(pd.unique(frame[axis].astype("float64")))
-            step = float(np.diff(values).min()) if len(values) > 1 else 1.0
-            frame[f"{axis}0"], frame[f"{axis}1"] = frame[axis] - step / 2, frame[axis] + step / 2
-        else:
+    for axis, kind in (("x", x_kind), ("y", y_kind)):
+        if kind == "text":
             frame[axis] = frame[axis].astype(str)
+            continue
+        values = np.sort(pd.unique(frame[axis]))
+        step = (values[1:] - values[:-1]).min() if len(values) > 1 else (
+            pd.Timedelta(days=1) if kind == "date" else 1.0)
+        frame[f"{axis}0"], frame[f"{axis}1"] = frame[axis] - step / 2, frame[axis] + step / 2
     return frame
 
 
 def with_data(chart: alt.TopLevelMixin, frames: dict[str, pd.DataFrame]) -> alt.TopLevelMixin:
     """A chart drawn from named data sets (see the ``*_template`` functions) with those data sets filled in."""
-    records = {name: frame.astype(object).where(frame.notna(), None).to_dict("records")
-               for name, frame in frames.items()}
+    def plain(frame: pd.DataFrame) -> list[dict]:
+        frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%dT%H:%M:%S") for c in frame.columns
+                                if pd.api.types.is_datetime64_any_dtype(frame[c])})
+        return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+    records = {name: plain(frame) for name, frame in frames.items()}
     return chart.properties(datasets=records)
 
 
@@ -302,27 +315,26 @@ _RIGHT_WRONG = alt.Legend(labelExpr="datum.value ? 'right' : 'wrong'", symbolFil
 CLASS_PAIR = ["#174a87", "#a63c06"]  # two classes: the dark ends of the decision map's blue-orange scale
 
 
-def decision_map_data(grid: pd.DataFrame, points: pd.DataFrame, x_numeric: bool = True,
-                      y_numeric: bool = True) -> dict[str, pd.DataFrame]:
+def decision_map_data(grid: pd.DataFrame, points: pd.DataFrame, x_kind: str = "number",
+                      y_kind: str = "number") -> dict[str, pd.DataFrame]:
     """The two data sets a decision map draws: the grid's cells and the validation rows on top."""
     dots = _sample(points).copy()
-    for axis, numeric in (("x", x_numeric), ("y", y_numeric)):
-        if not numeric:
+    for axis, kind in (("x", x_kind), ("y", y_kind)):
+        if kind == "text":
             dots[axis] = dots[axis].astype(str)
-    return {"decision_cells": _cells(grid, x_numeric, y_numeric), "decision_dots": dots}
+    return {"decision_cells": _cells(grid, x_kind, y_kind), "decision_dots": dots}
 
 
 def decision_map_template(x_name: str, y_name: str, task: str, target: str, classes: tuple = (),
-                          x_numeric: bool = True, y_numeric: bool = True) -> alt.LayerChart:
+                          x_kind: str = "number", y_kind: str = "number") -> alt.LayerChart:
     """The decision map without its data (named ``decision_cells`` and ``decision_dots``): built once per choice of
-    axes, while every refresh during training only brings new rows."""
+    axes, while every refresh during training only brings new rows. Axis kinds: 'number', 'date' or 'text'."""
     names = [str(c) for c in classes]
-    x_cell = dict(x=alt.X("x0:Q", title=x_name, scale=alt.Scale(zero=False, nice=False)), x2="x1:Q") if x_numeric \
-        else dict(x=_axis_encoding(alt.X, "x", x_name, False))
-    y_cell = dict(y=alt.Y("y0:Q", title=y_name, scale=alt.Scale(zero=False, nice=False)), y2="y1:Q") if y_numeric \
-        else dict(y=_axis_encoding(alt.Y, "y", y_name, False))
-    x_tip = alt.Tooltip("x:Q", title=x_name, format=".4~g") if x_numeric else alt.Tooltip("x:N", title=x_name)
-    y_tip = alt.Tooltip("y:Q", title=y_name, format=".4~g") if y_numeric else alt.Tooltip("y:N", title=y_name)
+    x_cell = dict(x=_axis_encoding(alt.X, "x", x_name, x_kind)) if x_kind == "text" else \
+        dict(x=_axis_encoding(alt.X, "x0", x_name, x_kind), x2="x1")
+    y_cell = dict(y=_axis_encoding(alt.Y, "y", y_name, y_kind)) if y_kind == "text" else \
+        dict(y=_axis_encoding(alt.Y, "y0", y_name, y_kind), y2="y1")
+    x_tip, y_tip = _tooltip("x", x_name, x_kind), _tooltip("y", y_name, y_kind)
     tooltip = [x_tip, y_tip]
     if task == "binary":
         cell_color = alt.Color("value:Q", title=f"P({names[1]})", scale=alt.Scale(domain=[0, 1], scheme="blueorange"),
@@ -347,7 +359,7 @@ def decision_map_template(x_name: str, y_name: str, task: str, target: str, clas
         **x_cell, **y_cell, color=cell_color, opacity=opacity, tooltip=tooltip)
     dots = alt.Chart(alt.NamedData("decision_dots")).mark_point(size=42, filled=True, opacity=1,
                                                                 strokeWidth=0.8).encode(
-        x=_axis_encoding(alt.X, "x", x_name, x_numeric), y=_axis_encoding(alt.Y, "y", y_name, y_numeric),
+        x=_axis_encoding(alt.X, "x", x_name, x_kind), y=_axis_encoding(alt.Y, "y", y_name, y_kind),
         color=dot_color,
         shape=alt.Shape("correct:N", title="The model is", scale=alt.Scale(domain=[True, False],
                                                                           range=["circle", "cross"]),
@@ -362,11 +374,11 @@ def decision_map_template(x_name: str, y_name: str, task: str, target: str, clas
 
 
 def decision_map_chart(grid: pd.DataFrame, points: pd.DataFrame, x_name: str, y_name: str, task: str,
-                       target: str, classes: tuple = (), x_numeric: bool = True,
-                       y_numeric: bool = True) -> alt.LayerChart:
+                       target: str, classes: tuple = (), x_kind: str = "number",
+                       y_kind: str = "number") -> alt.LayerChart:
     """The model's answer as a heat map over two columns, with validation rows on top (crosses: wrong answers)."""
-    return with_data(decision_map_template(x_name, y_name, task, target, classes, x_numeric, y_numeric),
-                     decision_map_data(grid, points, x_numeric, y_numeric))
+    return with_data(decision_map_template(x_name, y_name, task, target, classes, x_kind, y_kind),
+                     decision_map_data(grid, points, x_kind, y_kind))
 
 
 def hidden_map_template(task: str, target: str, neurons: int, classes: tuple = ()) -> alt.Chart:

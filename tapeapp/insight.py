@@ -17,6 +17,7 @@ from sklearn.feature_selection import f_classif, f_regression
 from sklearn.inspection import permutation_importance
 
 from tapeapp._tf import keras, tf
+from tapeapp.dates import parse_dates
 from tapeapp.errors import TapeError
 from tapeapp.estimator import rows_estimator
 from tapeapp.metrics import probabilities
@@ -56,13 +57,32 @@ def _check_column(run, column: str) -> None:
                         f"({', '.join(map(str, run.prepared.features))}).")
 
 
-def grid_values(run, column: str, resolution: int) -> list:
-    """The values a map's axis runs through: the training rows' range for a number, each category for text."""
+def axis_kind(run, column: str) -> str:
+    """How a map draws a column: 'number', 'text' (one line per category) or 'date'."""
     pre = run.prepared.preprocessor
-    if column in pre.categorical:
+    return "text" if column in pre.categorical else "date" if column in pre.dates else "number"
+
+
+def grid_values(run, column: str, resolution: int) -> list:
+    """The values a map's axis runs through: the training rows' range for a number or a date, each category for
+    text."""
+    pre = run.prepared.preprocessor
+    kind = axis_kind(run, column)
+    if kind == "text":
         return list(pre.categories_[column])
     low, high = pre.range_[column]
+    if kind == "date":
+        return list(pd.date_range(pd.Timestamp(low), pd.Timestamp(high), periods=resolution)) if high > low \
+            else [pd.Timestamp(low)]
     return list(np.linspace(low, high, resolution)) if high > low else [low]
+
+
+def _as_dates(run, rows: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Date columns read as dates (the preprocessing reads dates held as dates as they are), so grid dates can join
+    them."""
+    pre = run.prepared.preprocessor
+    changes = {c: parse_dates(rows[c], pre.date_format_[c]) for c in columns if c in pre.dates}
+    return rows.assign(**changes) if changes else rows
 
 
 def _shown(value: object) -> object:
@@ -114,7 +134,7 @@ def _map_rows(run, x_column: str, y_column: str, resolution: int, rows: int) -> 
     key = (x_column, y_column, resolution, rows)
     cached = run.cache.get("map_rows")
     if cached is None or cached[0] != key:
-        base = run.prepared.raw_val.iloc[validation_positions(run, rows)]
+        base = _as_dates(run, run.prepared.raw_val.iloc[validation_positions(run, rows)], (x_column, y_column))
         gx, gy = grid_values(run, x_column, resolution), grid_values(run, y_column, resolution)
         grid_rows = pd.concat([base.iloc[[0] * len(gx)].assign(**{x_column: gx}),
                                base.iloc[[0] * len(gy)].assign(**{y_column: gy})])
@@ -128,13 +148,15 @@ def map_points(run, x_column: str, y_column: str, rows: int = POINT_ROWS) -> pd.
     """Validation rows to draw on the decision map: their two values, the true answer and whether the model is right."""
     data = run.prepared
     positions = validation_positions(run, rows, seed=1)
-    raw = data.raw_val.iloc[positions]
+    raw = _as_dates(run, data.raw_val.iloc[positions], (x_column, y_column))
     truth, right = _truth_and_right(run, positions)
     out = pd.DataFrame({"x": raw[x_column].to_numpy(), "y": raw[y_column].to_numpy(), "truth": truth,
                         "correct": right})
     for axis, column in (("x", x_column), ("y", y_column)):
-        if column in data.preprocessor.categorical:
+        if axis_kind(run, column) == "text":
             out[axis] = out[axis].astype("object").where(out[axis].notna(), MISSING_LABEL).astype(str)
+        elif axis_kind(run, column) == "number":
+            out[axis] = pd.to_numeric(out[axis], errors="coerce")
     return out
 
 
@@ -218,7 +240,7 @@ def useful_columns(run, rows: int = 2_000) -> list[str]:
 
     The F statistic of each input (ANOVA for classes, correlation for numbers; a text column counts by its best
     category): cheap enough for thousands of inputs, and only used to pick the decision map's default axes before
-    any importance exists. Numbers come first, then text columns.
+    any importance exists. Numbers come first, then dates, then text columns.
     """
     data = run.prepared
     pre = data.preprocessor
@@ -229,9 +251,7 @@ def useful_columns(run, rows: int = 2_000) -> list[str]:
         values = np.nan_to_num(score(data.x_train[picked], data.y_train[picked])[0], nan=0.0, posinf=0.0)
     slots = pre.slots()
     per_column = {c: float(values[slots[c]].max()) for c in pre.columns}
-    numbers = sorted(pre.numeric, key=lambda c: -per_column[c])
-    texts = sorted(pre.categorical, key=lambda c: -per_column[c])
-    return numbers + texts
+    return [c for group in (pre.numeric, pre.dates, pre.categorical) for c in sorted(group, key=lambda c: -per_column[c])]
 
 
 def importance_measure(task: str) -> str:

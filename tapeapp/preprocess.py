@@ -196,6 +196,8 @@ class Preprocessor:
                 f"{fmt.example} (such as '{example}'); {'it is' if lost == 1 else 'they are'} treated as missing."
             )
         self.date_format_[col], self.date_stats_[col] = fmt, stats
+        present = moments[~np.isnat(moments)]
+        self.range_[col] = (present.min(), present.max())
 
     def raw_inputs(self) -> dict[str, keras.KerasTensor]:
         return {

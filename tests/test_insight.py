@@ -11,7 +11,7 @@ from sklearn.inspection import partial_dependence
 import tapeapp
 from tapeapp import charts, insight
 from tapeapp.estimator import rows_estimator
-from conftest import make_multiclass, make_regression
+from conftest import make_dates, make_multiclass, make_regression
 
 
 def _xor(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -132,9 +132,22 @@ def test_the_map_for_several_classes_and_for_a_number():
     assert list(grid["y"].unique()) == ["north", "south"], "a text axis has one line per category"
     assert grid["value"].between(10_000, 400_000).all(), "predictions in the target's own units"
     spec = charts.decision_map_chart(grid, insight.map_points(regression, "size", "area"), "size", "area",
-                                     "regression", "price", y_numeric=False).to_dict()
+                                     "regression", "price", y_kind="text").to_dict()
     assert spec["title"]["text"] == "Decision map" and len(spec["datasets"]["decision_cells"]) == len(grid)
     with pytest.raises(tapeapp.TapeError, match="two different columns"):
         tapeapp.decision_map(regression, "size", "size")
     with pytest.raises(tapeapp.TapeError, match="not one of the columns"):
         tapeapp.decision_map(regression, "size", "price")
+
+
+def test_a_date_axis_runs_through_the_training_dates_and_the_season_shows():
+    run = _train(make_dates(400), "season", epochs=40, learning_rate=0.01, hidden=(32, 32))
+    grid = tapeapp.decision_map(run, "when", "noise", resolution=12)
+    assert pd.api.types.is_datetime64_any_dtype(grid["x"]) and grid["x"].min().year == 2019
+    assert grid.groupby(grid["x"].dt.month)["value"].agg(lambda v: v.mode()[0]).loc[[7, 8]].eq("summer").all()
+    dots = insight.map_points(run, "when", "noise")
+    assert pd.api.types.is_datetime64_any_dtype(dots["x"]) and dots["x"].isna().sum() <= 2  # missing, garbled
+    spec = charts.decision_map_chart(grid, dots, "when", "noise", "multiclass", "season",
+                                     run.prepared.target_encoder.classes_, x_kind="date").to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"
+    assert tapeapp.importance(run, repeats=2)["column"].iloc[0] == "when"

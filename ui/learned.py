@@ -86,10 +86,10 @@ class LearnedView:
         if not insight.is_finite_map(grid):
             self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
             return
-        x_numeric, y_numeric = (c not in run.prepared.preprocessor.categorical for c in (x, y))
-        frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_numeric, y_numeric)
+        x_kind, y_kind = insight.axis_kind(run, x), insight.axis_kind(run, y)
+        frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_kind, y_kind)
         template = _cached(job, ("map template", x, y), lambda: spec_of(charts.decision_map_template(
-            x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_numeric, y_numeric)))
+            x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_kind, y_kind)))
         self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")
         shown = min(len(run.prepared.y_val), rows)
         self.decision_note.caption(insight.explanation("decision_map", rows=f"{shown:,}"))
