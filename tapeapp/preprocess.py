@@ -126,6 +126,7 @@ class Preprocessor:
     std_: dict[str, float] = field(default_factory=dict)
     categories_: dict[str, list[str]] = field(default_factory=dict)
     range_: dict[str, tuple[float, float]] = field(default_factory=dict)
+    layers_: dict = field(default_factory=dict, repr=False, compare=False)
     date_format_: dict[str, DateFormat] = field(default_factory=dict)
     date_stats_: dict[str, DateStats] = field(default_factory=dict)
     warnings_: list[str] = field(default_factory=list)
@@ -207,34 +208,54 @@ class Preprocessor:
         }
 
     def apply(self, inputs: dict[str, keras.KerasTensor]) -> keras.KerasTensor:
-        """The fitted transform as Keras layers on symbolic inputs (used for training and for export)."""
+        """The fitted transform as Keras layers on symbolic inputs (used for training and for export).
+
+        The layers are made once and reused: making a lookup layer for every call (the page transforms rows many
+        times) cost milliseconds each and left a few MB of lookup tables behind per call.
+        """
+        layers = self._keras_layers()
         parts = []
         if self.numeric:  # one block for all numbers: a few layers whether the table has 3 columns or 5,000
             x = [inputs[self.input_names_[col]] for col in self.numeric]
             x = x[0] if len(x) == 1 else keras.ops.concatenate(x, axis=-1)
             fill = np.array([self.fill_[col] for col in self.numeric], dtype="float32")
             x = keras.ops.where(keras.ops.isnan(x), fill, x)
-            x = keras.layers.Normalization(mean=[self.mean_[col] for col in self.numeric],
-                                           variance=[self.std_[col] ** 2 for col in self.numeric])(x)
+            x = layers["numbers"](x)
             parts.append(x if self.mode == "tutorial" else keras.ops.clip(x, -CLIP, CLIP))
         for col in self.categorical:
             x = inputs[self.input_names_[col]]
             if self.mode == "tutorial":
-                code = keras.layers.StringLookup(vocabulary=self.categories_[col], num_oov_indices=1,
-                                                 output_mode="int")(x)
-                code = keras.ops.cast(code, "float32") - 1.0
-                parts.append(keras.layers.Normalization(mean=[self.mean_[col]], variance=[self.std_[col] ** 2])(code))
+                code = keras.ops.cast(layers[col](x), "float32") - 1.0
+                parts.append(layers[f"{col} scale"](code))
             else:
-                onehot = keras.layers.StringLookup(vocabulary=self.categories_[col], num_oov_indices=1,
-                                                   output_mode="one_hot")(keras.ops.reshape(x, (-1,)))
-                parts.append(keras.ops.cast(onehot, "float32"))
-        for col in self.dates:  # layer names with '-', which input names never hold, so they cannot clash
-            stats = self.date_stats_[col]
-            parts.append(DateFeatures(stats.origin, stats.fill, stats.mean, stats.std, stats.hours, clip=CLIP,
-                                      name=f"{self.input_names_[col]}-date")(inputs[self.input_names_[col]]))
+                parts.append(keras.ops.cast(layers[col](keras.ops.reshape(x, (-1,))), "float32"))
+        for col in self.dates:
+            parts.append(layers[col](inputs[self.input_names_[col]]))
         if len(parts) == 1:
             return parts[0]
         return keras.ops.concatenate(parts, axis=-1)
+
+    def _keras_layers(self) -> dict[str, keras.layers.Layer]:
+        """The fitted layers, by column (numbers share one), made on first use."""
+        if self.layers_:
+            return self.layers_
+        layers: dict[str, keras.layers.Layer] = {}
+        if self.numeric:
+            layers["numbers"] = keras.layers.Normalization(mean=[self.mean_[col] for col in self.numeric],
+                                                           variance=[self.std_[col] ** 2 for col in self.numeric])
+        for col in self.categorical:
+            mode = "int" if self.mode == "tutorial" else "one_hot"
+            layers[col] = keras.layers.StringLookup(vocabulary=self.categories_[col], num_oov_indices=1,
+                                                    output_mode=mode)
+            if self.mode == "tutorial":
+                layers[f"{col} scale"] = keras.layers.Normalization(mean=[self.mean_[col]],
+                                                                    variance=[self.std_[col] ** 2])
+        for col in self.dates:  # layer names with '-', which input names never hold, so they cannot clash
+            stats = self.date_stats_[col]
+            layers[col] = DateFeatures(stats.origin, stats.fill, stats.mean, stats.std, stats.hours, clip=CLIP,
+                                       name=f"{self.input_names_[col]}-date")
+        self.layers_ = layers
+        return layers
 
     def feature_dict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """Raw columns as the arrays the Keras inputs expect; missing or unreadable columns are a user error."""
