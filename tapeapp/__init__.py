@@ -27,6 +27,9 @@ _EXPORTS = {
     "evaluate": "evaluate", "Evaluation": "evaluate", "no_better_than_guessing": "evaluate",
     "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
     "SAMPLES": "samples", "load_sample": "samples",
+    "Baselines": "baselines", "BaselineScore": "baselines", "fit_baselines": "baselines",
+    "start_baselines": "baselines", "compare_with_baselines": "baselines", "row_hash": "baselines",
+    "diagnose": "advice", "Advice": "advice",
 }
 
 __all__ = sorted(_EXPORTS)
