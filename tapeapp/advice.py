@@ -248,13 +248,14 @@ def _learning_rate_low(ev: Evidence) -> Advice | None:
 
 def _underfitting(ev: Evidence) -> Advice | None:
     rival, _ = _best_rival(ev)
-    if rival is None or better_by(ev.task, rival.score, ev.train_score) <= math.hypot(ev.error, rival.error):
+    if rival is None:
         return None
     config = ev.config
+    poor = better_by(ev.task, rival.score, ev.train_score) > math.hypot(ev.error, rival.error)
     fact = (f"Even on its own training rows the network does worse ({_score(ev, ev.train_score)}) than "
             f"{TITLES[rival.name]} on rows {'they' if rival.name == 'boosted_trees' else 'it'} never saw "
             f"({_score(ev, rival.score)})")
-    if _held_back(ev):
+    if poor and _held_back(ev):
         changes: dict[str, Any] = {}
         said = []
         if config.l2 > STRONG_L2:
@@ -267,16 +268,20 @@ def _underfitting(ev: Evidence) -> Advice | None:
         return Advice("underfitting", f"{fact}: {' and '.join(said)}.", changes)
     if _still_falling(ev):
         epochs = min(config.epochs * 2, 10_000)
-        return Advice("underfitting", f"{fact}, and its validation loss was still falling when training ended. Train "
-                      f"for {epochs} epochs.", {"epochs": epochs})
+        return Advice("underfitting", f"The validation loss was still falling when training ended, and "
+                      f"{TITLES[rival.name]} already {'do' if rival.name == 'boosted_trees' else 'does'} better "
+                      f"({_score(ev, rival.score)} vs {_score(ev, ev.score)}). Train for {epochs} epochs.",
+                      {"epochs": epochs})
+    if not poor:
+        return None
     hidden = tuple(min(w * 2, 1024) for w in config.hidden)
     changes = {"hidden": hidden, "epochs": min(config.epochs * 2, 10_000)}
     loosen = ""
     if config.dropout > 0 or config.l2 > 0:
         changes.update(dropout=0.0, l2=0.0)
         loosen = ", without dropout or L2"
-    return Advice("underfitting", f"{fact}, and its training loss has stopped falling: it needs more room. Try layers "
-                  f"of {', '.join(map(str, hidden))} and twice the epochs{loosen}.", changes)
+    return Advice("underfitting", f"{fact}: it needs more room to learn this pattern. Try layers of "
+                  f"{', '.join(map(str, hidden))} and twice the epochs{loosen}.", changes)
 
 
 def _overfitting(ev: Evidence) -> Advice | None:

@@ -200,12 +200,21 @@ def raw_inputs(prepared: Prepared, rows: pd.DataFrame, levels: Mapping[str, list
     return pd.DataFrame({f"c{i}": block for i, block in enumerate(blocks)})
 
 
-def fit_baselines(prepared: Prepared, frame: pd.DataFrame, seed: int = 0, class_weight: str = "none") -> Baselines:
+def fit_baselines(prepared: Prepared, frame: pd.DataFrame, seed: int = 0, class_weight: str = "none",
+                  threads: int | None = 1) -> Baselines:
     """Fit and score every baseline now, in this thread. ``frame`` is the table given to ``prepare`` (its training
     rows are read by position for the trees); errors inside one baseline are recorded and the others go on.
 
     ``class_weight="balanced"`` weights the classes of the linear model and the trees as the network's loss does.
+    ``threads`` limits scikit-learn's native pools (OpenMP, BLAS; None: unlimited). One by default: the network
+    keeps the other cores, and on a busy machine OpenMP's waiting threads made a 100-row tree fit take 33 s
+    instead of 0.4 s (bench/README.md).
     """
+    with threadpool_limits(limits=threads):
+        return _fit(prepared, frame, seed, class_weight)
+
+
+def _fit(prepared: Prepared, frame: pd.DataFrame, seed: int, class_weight: str) -> Baselines:
     started = time.perf_counter()
     task, n_classes = prepared.task, prepared.target_encoder.n_outputs
     n_classes = 2 if task == "binary" else n_classes
@@ -251,10 +260,8 @@ def fit_baselines(prepared: Prepared, frame: pd.DataFrame, seed: int = 0, class_
 
 
 def _fit_in_background(prepared: Prepared, frame: pd.DataFrame, seed: int, class_weight: str) -> Baselines:
-    # Native pools (OpenMP in the trees, BLAS in the linear model) to one thread: the network keeps the other cores.
     try:
-        with threadpool_limits(limits=1):
-            return fit_baselines(prepared, frame, seed, class_weight)
+        return fit_baselines(prepared, frame, seed, class_weight)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the run goes on and says what happened
         names = ("mean" if prepared.task == "regression" else "majority", "linear", "boosted_trees")
         failed = {name: BaselineScore(name, error=f"{type(exc).__name__}: {exc}") for name in names}
