@@ -97,7 +97,7 @@ def tables(args) -> list[tuple[str, object, str | None]]:
 
 
 def one(frame, target, config) -> dict:
-    from tapeapp import diagnose, inspect_frame, start_run
+    from tapeapp import compare_with_baselines, diagnose, inspect_frame, start_run
     from tapeapp.baselines import network_score
 
     run = start_run(frame, inspect_frame(frame, target=target), config, baselines=True)
@@ -107,7 +107,7 @@ def one(frame, target, config) -> dict:
     score = network_score(run)
     return {"run": run, "task": run.task, "main": main, "network": score[0], "error": score[1],
             "baselines": {n: (s.validation.get(main, math.nan), s.standard_error) for n, s in base.scores.items()},
-            "advice": diagnose(run), "sampled": base.note,
+            "advice": diagnose(run), "sampled": base.note, "comparison": compare_with_baselines(run),
             "rows": f"{len(run.prepared.y_train)} / {len(run.prepared.y_val)}"}
 
 
@@ -118,7 +118,7 @@ def fmt(task: str, value: float) -> str:
 def score_tables(args) -> None:
     from tapeapp import TrainConfig
 
-    rows, messages, applied = [], [], []
+    rows, messages, applied, compared = [], [], [], []
     for name, frame, target in tables(args):
         results = [one(frame, target, TrainConfig(seed=seed, epochs=args.epochs)) for seed in range(args.seeds)]
         first = results[0]
@@ -134,6 +134,7 @@ def score_tables(args) -> None:
                      cell([r["network"] * scale for r in results]) + f" ±{fmt(task, first['error'])}",
                      *baseline_cells,
                      ", ".join(f"{code} ({n}/{len(results)})" for code, n in said.items()) or "none"])
+        compared.append(f"- {name}, seed 0: {first['comparison']}{' ' + first['sampled'] if first['sampled'] else ''}")
         for r_seed, r in enumerate(results):
             messages += [f"- {name}, seed {r_seed}: [{a.code}] {a.message}" for a in r["advice"]]
             if args.apply and r["advice"]:
@@ -150,6 +151,8 @@ def score_tables(args) -> None:
     print(f"{machine()}\n")
     print_table(rows, ["table", "task", "train / validation rows", "metric", "network median (min-max) ±SE",
                        "majority / mean", "linear", "boosted trees", "diagnose (runs saying it)"])
+    print("\nWhat compare_with_baselines said:\n")
+    print("\n".join(compared))
     print("\nWhat diagnose said:\n")
     print("\n".join(messages) or "(nothing)")
     if applied:

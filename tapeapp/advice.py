@@ -320,8 +320,9 @@ def _imbalance(ev: Evidence) -> Advice | None:
         return None
     c = min(missed, key=lambda c: c.train_share)
     return Advice("imbalance", f"'{c.label}' is only {c.train_share:.0%} of the training rows and the network finds "
-                  f"{c.val_found} of its {c.val_rows} validation rows. Balancing the classes makes each class count "
-                  "the same in the loss (overall accuracy may drop a little).", {"class_weight": "balanced"})
+                  f"{c.val_found} of its {c.val_rows} validation rows. Balancing the classes makes every class count "
+                  f"the same, so rare ones are looked for; overall accuracy usually drops, so choose it when finding "
+                  f"'{c.label}' matters.", {"class_weight": "balanced"})
 
 
 def _baseline_better(ev: Evidence) -> Advice | None:
