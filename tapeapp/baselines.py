@@ -143,8 +143,9 @@ def _macro_auc(y: np.ndarray, proba: np.ndarray) -> float:
 def main_score(task: str, y: np.ndarray, output: np.ndarray, prepared: Prepared) -> tuple[float, float]:
     """The task's main validation score (accuracy, or RMSE in the target's units) and its standard error.
 
-    Accuracy: the binomial sqrt(p(1-p)/n), with Agresti and Coull's two extra rights and wrongs. RMSE: the delta method on the squared errors,
-    sd(e^2) / (2 RMSE sqrt(n)), which a bootstrap of the validation rows matches (bench/baselines_check.py).
+    Accuracy: the binomial sqrt(p(1-p)/n), with Agresti and Coull's two extra rights and wrongs. RMSE: the delta
+    method on the squared errors, sd(e^2) / (2 RMSE sqrt(n)), which a bootstrap of the validation rows matches
+    (bench/baselines_check.py).
     """
     n = len(y)
     if task == "regression":
@@ -208,9 +209,10 @@ def fit_baselines(prepared: Prepared, frame: pd.DataFrame, seed: int = 0, class_
     ``class_weight="balanced"`` weights the classes of the linear model and the trees as the network's loss does.
     ``threads`` limits scikit-learn's native pools (OpenMP, BLAS; None: unlimited). One by default: the network
     keeps the other cores, and on a busy machine OpenMP's waiting threads made a 100-row tree fit take 33 s
-    instead of 0.4 s (bench/README.md).
+    instead of 0.4 s (bench/README.md). NumPy's floating-point warnings are off in here (``np.errstate`` holds for
+    this thread only): a side view must not print into the CLI's stderr or the page's log.
     """
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=threads), np.errstate(all="ignore"):
         return _fit(prepared, frame, seed, class_weight)
 
 
@@ -226,13 +228,17 @@ def _fit(prepared: Prepared, frame: pd.DataFrame, seed: int, class_weight: str) 
     weights = "balanced" if class_weight == "balanced" and not regression else None
 
     def trees():
-        train_raw = frame.iloc[positions]
+        train_raw = frame[list(prepared.features)].iloc[positions]  # only the input columns of these rows
         levels = {c: category_levels(train_raw[c]) for c in prepared.preprocessor.categorical}
         kind = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
-        model = kind(random_state=seed, **({} if regression else {"class_weight": weights})).fit(raw_inputs(prepared, train_raw, levels), y_train)
+        model = kind(random_state=seed, **({} if regression else {"class_weight": weights}))
+        model.fit(raw_inputs(prepared, train_raw, levels), y_train)
         return model, raw_inputs(prepared, prepared.raw_val, levels)
 
-    linear = (lambda: Ridge(random_state=seed)) if regression else (lambda: LogisticRegression(max_iter=1000, class_weight=weights))
+    if regression:
+        linear = lambda: Ridge(random_state=seed)  # noqa: E731
+    else:
+        linear = lambda: LogisticRegression(max_iter=1000, class_weight=weights)  # noqa: E731
     dummy = DummyRegressor if regression else lambda: DummyClassifier(strategy="prior")
     makers: dict[str, Callable[[], tuple]] = {
         "mean" if regression else "majority": lambda: (dummy().fit(x_train, y_train), prepared.x_val),

@@ -28,7 +28,8 @@ def noisy(n: int = 200) -> pd.DataFrame:
     """One informative column of ten, with noise: a big network memorises its training rows."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 10))
-    return pd.DataFrame({**{f"x{i}": x[:, i] for i in range(10)}, "y": (x[:, 0] + rng.normal(0, 0.7, n) > 0).astype(int)})
+    y = (x[:, 0] + rng.normal(0, 0.7, n) > 0).astype(int)
+    return pd.DataFrame({**{f"x{i}": x[:, i] for i in range(10)}, "y": y})
 
 
 def advice_for(frame: pd.DataFrame, target: str, **knobs) -> list[Advice]:
