@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 SAMPLE_ROWS = 200_000
 OTHER = "\x00other"  # text_values strips NUL characters, so no real category can be called this
-TITLES = {"majority": "always the most common class", "mean": "always the average",
+TITLES = {"majority": "always answering the most common class", "mean": "always answering the average",
           "linear": "a linear model", "boosted_trees": "boosted trees"}
 MODELS = {"majority": "DummyClassifier", "mean": "DummyRegressor", "linear": "LogisticRegression / Ridge",
           "boosted_trees": "HistGradientBoostingClassifier / Regressor"}
@@ -298,11 +298,13 @@ def _phrase(task: str, score: float) -> str:
     return f"RMSE {score:,.4g}" if task == "regression" else f"{score:.0%} accuracy"
 
 
-def _gap(task: str, gap: float, network: float) -> str:
-    """'7 points' of accuracy, or '12 % lower' RMSE."""
+def _better(task: str, name: str, gap: float, network: float) -> str:
+    """'Boosted trees do 7 points better' or 'A linear model's errors are 12% smaller'."""
+    title = TITLES[name][0].upper() + TITLES[name][1:]
     if task == "regression":
-        return f"{gap / network:.0%} smaller errors (RMSE)" if network > 0 else f"{gap:,.3g} smaller RMSE"
-    return f"{gap * 100:.0f} point{'s' if round(gap * 100) != 1 else ''} better"
+        return f"{title}'s errors are {gap / network:.0%} smaller" if name != "mean" else f"{title} does better"
+    points = round(gap * 100)
+    return f"{title} {'do' if name == 'boosted_trees' else 'does'} {points} point{'s' if points != 1 else ''} better"
 
 
 _WHY = {"boosted_trees": "for tables like this, trees are often the better tool.",
@@ -322,14 +324,13 @@ def compare_with_baselines(run: "Run") -> str | None:
     main = MAIN_METRIC[task]
     net, net_se = network_score(run)
     if not math.isfinite(net):
-        return "The network has no usable score: " + _WHY["majority"]
+        return "The network's outputs are not numbers, so every simpler model does better: " + _WHY["majority"]
     gaps = {n: better_by(task, s.validation[main], net) for n, s in usable.items()}
     noise = {n: math.hypot(net_se, s.standard_error) for n, s in usable.items()}
     best = max(gaps, key=gaps.get)
     if gaps[best] > noise[best]:
-        return (f"{TITLES[best].capitalize()} {'does' if best != 'boosted_trees' else 'do'} "
-                f"{_gap(task, gaps[best], net)} on this table ({_phrase(task, usable[best].validation[main])} vs "
-                f"the network's {_phrase(task, net)}): {_WHY[best]}")
+        return (f"{_better(task, best, gaps[best], net)} on this table ({_phrase(task, usable[best].validation[main])}"
+                f" vs the network's {_phrase(task, net)}): {_WHY[best]}")
     if all(-gaps[n] > noise[n] for n in usable):
         return (f"The network beats every simpler model ({_phrase(task, net)}; the best of them, {TITLES[best]}: "
                 f"{_phrase(task, usable[best].validation[main])}).")
