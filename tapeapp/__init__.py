@@ -32,6 +32,9 @@ _EXPORTS = {
     "SAMPLES": "samples", "load_sample": "samples",
     "decision_map": "insight", "hidden_map": "insight", "importance": "insight",
     "explain_step": "explain", "StepExplained": "explain",
+    "Baselines": "baselines", "BaselineScore": "baselines", "fit_baselines": "baselines",
+    "start_baselines": "baselines", "compare_with_baselines": "baselines", "row_hash": "baselines",
+    "diagnose": "advice", "Advice": "advice",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("--preprocessing", "preprocessing"), ("--split", "split")]:
         train.add_argument(flag, dest=name)
     train.add_argument("--out", help="folder for model.keras, history.csv, config.json, predictions.csv, reproduce.py")
+    train.add_argument("--no-baselines", action="store_true",
+                       help="do not fit the simpler models (majority/mean, linear, boosted trees) beside the network")
     predict = sub.add_parser("predict", help="predict new rows with a saved model.keras")
     predict.add_argument("model")
     predict.add_argument("data")
@@ -108,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
     _warn(table.info.notes)
-    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256)
+    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=not args.no_baselines)
     _warn(run.warnings)
     for update in run.epochs():
         print(_epoch_line(update), file=sys.stderr)
@@ -118,6 +120,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         from tapeapp.evaluate import evaluate, no_better_than_guessing
 
         _warn(filter(None, [no_better_than_guessing(evaluate(run), run.target)]))
+    _advise(run)
     if args.out:
         from tapeapp.export import save_run
 
@@ -137,6 +140,15 @@ def _write_importance(run, out: Path) -> Path:
     path = out / "importance.csv"
     importance(run).to_csv(path, index=False)
     return path
+
+
+def _advise(run) -> None:
+    """Wait for the baselines (the JSON line and config.json report them), then say what to change, one line each."""
+    from tapeapp.advice import diagnose
+
+    run.wait_baselines()
+    for advice in diagnose(run):
+        print(f"advice: [{advice.code}] {_one_line(advice.message)}", file=sys.stderr)
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

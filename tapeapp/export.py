@@ -78,6 +78,8 @@ def config_record(run: Run) -> dict:
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "pandas": pd.__version__,
                      "python": platform.python_version()},
         "summary": run.summary(),
+        **({"baselines": run.baselines.record() if run.baselines else None}
+           if run.baselines_future is not None else {}),
     }
 
 

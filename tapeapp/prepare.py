@@ -74,6 +74,7 @@ class Prepared:
     data_sha256: str
     warnings: tuple[str, ...]
     stratified: bool
+    train_positions: np.ndarray | None = None  # the training rows' positions in the table given to ``prepare``
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -88,10 +89,13 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFrame, int, list[str]]:
-    """Drop rows whose target is missing (or, for regression, not a number float32 can hold), and say how many."""
+def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFrame, int, list[str], np.ndarray]:
+    """Drop rows whose target is missing (or, for regression, not a number float32 can hold), and say how many.
+
+    Also returns the kept rows' positions in ``frame``, so later steps can read raw rows without a copy of the table.
+    """
     y = frame[target]
-    rows, notes = len(frame), []
+    rows, notes, kept = len(frame), [], np.arange(len(frame))
     if task == "regression":
         if not is_numeric(y):
             converted = pd.to_numeric(y, errors="coerce")
@@ -104,14 +108,14 @@ def clean_target(frame: pd.DataFrame, target: str, task: str) -> tuple[pd.DataFr
             notes.append(f"{int(unusable.sum()):,} row(s) with an infinite or too large value in '{target}' "
                          "were left out.")
         frame = frame.assign(**{target: y}).loc[~unusable]
-        y = frame[target]
+        kept, y = kept[~unusable], frame[target]
     missing = int(y.isna().sum())
     if missing:
         notes.insert(0, f"{missing:,} row(s) with no value in '{target}' were left out.")
-        frame = frame.loc[y.notna()]
+        frame, kept = frame.loc[y.notna()], kept[y.notna().to_numpy()]
     if len(frame) == 0:
         raise TapeError(f"No rows are left: every row is missing a value in '{target}'.")
-    return frame, rows - len(frame), notes
+    return frame, rows - len(frame), notes, kept
 
 
 def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float, seed: int,
@@ -180,7 +184,7 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepare
     if target not in frame.columns:
         raise TapeError(f"There is no column named '{target}' in this table.")
     warnings = _schema_warnings(schema)
-    frame, dropped, notes = clean_target(frame, target, task)
+    frame, dropped, notes, kept = clean_target(frame, target, task)
     warnings += notes
     train_pos, val_pos, notes, stratified = split_rows(frame, target, task, config.val_fraction, config.seed,
                                            stratified=config.split == "stratified")
@@ -203,4 +207,5 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepare
         train_rows=frame.index.to_numpy()[train_pos], val_rows=frame.index.to_numpy()[val_pos],
         raw_val=val, preprocessor=pre, target_encoder=encoder, target=target, task=task,
         dropped_rows=dropped, data_sha256=frame_sha256(frame), warnings=tuple(dict.fromkeys(warnings)), stratified=stratified,
+        train_positions=kept[train_pos],
     )

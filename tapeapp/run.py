@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import pandas as pd
@@ -16,9 +18,12 @@ from tapeapp.loop import EpochRunner, EpochUpdate, train
 from tapeapp.metrics import probabilities
 from tapeapp.model import build_model
 from tapeapp.prepare import Prepared, prepare
-from tapeapp.runners import POOL
 from tapeapp.preprocess import unexpected_columns
+from tapeapp.runners import POOL
 from tapeapp.schema import Schema
+
+if TYPE_CHECKING:
+    from tapeapp.baselines import Baselines
 
 STOP_REASONS = {
     "finished": "finished all epochs",
@@ -64,6 +69,7 @@ class Run:
     @property
     def _shape(self) -> tuple[int, int]:
         return self.prepared.x_train.shape[1], self.prepared.target_encoder.n_outputs
+    baselines_future: Future | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -76,6 +82,21 @@ class Run:
     @property
     def warnings(self) -> tuple[str, ...]:
         return self.prepared.warnings
+
+    @property
+    def baselines(self) -> Baselines | None:
+        """The simpler models' scores once they are fitted; None before (or when the run was started without)."""
+        future = self.baselines_future
+        if future is None or not future.done() or future.cancelled():
+            return None
+        return future.result()
+
+    def wait_baselines(self, timeout: float | None = None) -> Baselines | None:
+        """Wait up to ``timeout`` seconds (None: as long as it takes) for the baselines; None if not there by then."""
+        if self.baselines_future is not None:
+            with contextlib.suppress(TimeoutError, CancelledError):
+                self.baselines_future.exception(timeout)  # waits; fit_baselines records its own errors
+        return self.baselines
 
     def epochs(self) -> Iterator[EpochUpdate]:
         """Train, yielding after every epoch; closing the generator early leaves the last finished epoch's weights."""
@@ -183,6 +204,8 @@ class Run:
             "seconds_per_epoch": round(float(np.median(seconds)), 6) if seconds else None,
             "rows": {"train": int(len(self.prepared.y_train)), "validation": int(len(self.prepared.y_val))},
             "train": clean(train_m), "validation": clean(val_m),
+            **({"baselines": self.baselines.to_dict() if self.baselines else None}
+               if self.baselines_future is not None else {}),
         }
 
 
@@ -197,10 +220,12 @@ def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, in
 
 
 def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "",
-              strategy: tf.distribute.Strategy | None = None) -> Run:
+              strategy: tf.distribute.Strategy | None = None, baselines: bool = False) -> Run:
     """Split and fit preprocessing on the training rows: everything before epoch 1 (the model comes with training).
 
     Pass a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``) to train across its devices.
+    ``baselines=True`` starts fitting the simpler models (``tapeapp.baselines``) in the background at once; they
+    are in ``run.baselines`` when done. Off by default so that scripts and benchmarks measure the network alone.
     """
     prepared = prepare(frame, schema, config)
     run = Run(config=config, prepared=prepared, source_sha256=source_sha256 or prepared.data_sha256,
@@ -208,4 +233,8 @@ def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_s
     if strategy is not None:
         with strategy.scope():
             run.network = build_model(*run._shape, prepared.task, config)
+    if baselines:
+        from tapeapp.baselines import start_baselines
+
+        start_baselines(run, frame)
     return run

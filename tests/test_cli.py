@@ -31,7 +31,7 @@ def test_train_prints_epochs_then_one_json_line(csv_path, tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(summary) == {"task", "target", "epochs_run", "stopped_because", "seconds_per_epoch", "rows",
-                            "train", "validation"}
+                            "train", "validation", "baselines"}
     assert summary["task"] == "binary" and summary["target"] == "target" and summary["epochs_run"] == 3
     assert summary["stopped_because"] == "finished" and summary["rows"] == {"train": 120, "validation": 40}
     assert set(summary["validation"]) == {"loss", "accuracy", "auc"}

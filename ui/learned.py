@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-import tapeapp
-
 if TYPE_CHECKING:
     from ui.live import Job
 
