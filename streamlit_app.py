@@ -18,6 +18,8 @@ from ui import data as ui_data
 from ui import knobs as ui_knobs
 from ui import learned as ui_learned
 from ui import live as ui_live
+from ui import rate_finder as ui_rate_finder
+from ui import verdict as ui_verdict
 
 TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
               "multiclass": "Several classes", "regression": "A number (regression)"}
@@ -138,9 +140,12 @@ def roles_editor(schema: tapeapp.Schema, key: str, busy: bool) -> tapeapp.Schema
         return None
 
 
-def knobs_section(schema: tapeapp.Schema | None, busy: bool) -> tapeapp.TrainConfig | None:
+def knobs_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
+                  busy: bool) -> tapeapp.TrainConfig | None:
     st.header("3. Knobs", divider="orange")
-    return ui_knobs.knobs_section(schema.task if schema else "binary", busy)
+    config = ui_knobs.knobs_section(schema.task if schema else "binary", busy, can_find=schema is not None)
+    ui_rate_finder.result_section(table, schema, config)
+    return config
 
 
 def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
@@ -215,6 +220,8 @@ def results_section(job: ui_live.Job) -> None:
         right.altair_chart(charts.residual_chart(evaluation.points, run.target), width="stretch")
     else:
         classification_charts(evaluation)
+    ui_verdict.compare_section(job)
+    ui_verdict.advice_section(job)
     with st.expander("What the preprocessing learned from the training rows"):
         st.dataframe(run.prepared.preprocessor.summary(), hide_index=True, width="stretch")
     runs_table()
@@ -332,7 +339,7 @@ def main() -> None:
     table = data_section(busy)
     warm_up_in_background()
     schema = inspect_section(table, busy) if table is not None else None
-    config = knobs_section(schema, busy)
+    config = knobs_section(table, schema, busy)
     if config is not None:
         ui_knobs.sync_link(config, link_extras(table, schema))
     view = train_section(table, schema, config)

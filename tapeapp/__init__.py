@@ -34,6 +34,7 @@ _EXPORTS = {
     "explain_step": "explain", "StepExplained": "explain",
     "Baselines": "baselines", "BaselineScore": "baselines", "fit_baselines": "baselines",
     "start_baselines": "baselines", "compare_with_baselines": "baselines", "row_hash": "baselines",
+    "comparison_frame": "baselines",
     "diagnose": "advice", "Advice": "advice",
 }
 

@@ -290,6 +290,26 @@ def start_baselines(run: "Run", frame: pd.DataFrame) -> Future:
     return future
 
 
+def network_scores(run: "Run") -> dict[str, float]:
+    """The network's validation scores under the baselines' names, by the same scikit-learn code."""
+    data = run.prepared
+    raw = run.predict_proba_matrix(data.x_val).astype("float64")
+    return validation_scores(run.task, data.y_val, raw if run.task == "regression" else probabilities(run.task, raw),
+                             data)
+
+
+def comparison_frame(run: "Run") -> pd.DataFrame | None:
+    """The network and each simpler model, one row each, with their validation scores; None until fitted."""
+    base = run.baselines
+    if base is None:
+        return None
+    rows = [{"model": "the network (tapeapp)", **network_scores(run)}]
+    for name, score in base.scores.items():
+        rows.append({"model": TITLES[name], **score.validation} if not score.error else
+                    {"model": TITLES[name], "error": score.error})
+    return pd.DataFrame(rows)
+
+
 def network_score(run: "Run") -> tuple[float, float]:
     """The main validation score of the weights the network holds now (what it exports), and its standard error."""
     data = run.prepared

@@ -104,11 +104,29 @@ def loss_chart(history: pd.DataFrame, previous: pd.DataFrame | None = None, epoc
                        "Train should fall; validation rising again means memorising.")
 
 
+BASELINE_NAMES = {"majority": "always the most common class", "mean": "always the average",
+                  "linear": "linear model", "boosted_trees": "boosted trees"}
+
+
 def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | None = None,
-                 epochs: int | None = None) -> alt.Chart:
-    """The task's main score by epoch (accuracy for classes, RMSE for numbers)."""
+                 epochs: int | None = None, baselines: dict[str, float] | None = None) -> alt.Chart | alt.LayerChart:
+    """The task's main score by epoch (accuracy for classes, RMSE for numbers); with ``baselines`` (name -> the
+    simpler model's validation score), one labelled dotted line for each, to see at a glance what 'good' means."""
     better = "lower is better" if metric in ("rmse", "mae", "loss") else "higher is better"
-    return curve_chart(history, metric, previous, epochs, f"{METRICS.get(metric, (metric,))[0]} ({better})")
+    curves = curve_chart(history, metric, previous, epochs, f"{METRICS.get(metric, (metric,))[0]} ({better})")
+    marks = {name: value for name, value in (baselines or {}).items() if value is not None and math.isfinite(value)}
+    if not marks:
+        return curves
+    lines = pd.DataFrame({"name": [BASELINE_NAMES.get(n, n) for n in marks], "value": list(marks.values())})
+    rule = alt.Chart(lines).mark_rule(strokeDash=[2, 3], color="#6c757d", strokeWidth=1.5).encode(
+        y="value:Q", tooltip=[alt.Tooltip("name:N", title="Simpler model"),
+                              alt.Tooltip("value:Q", title="Validation", format=".4~g")])
+    label = alt.Chart(lines).mark_text(align="left", dx=4, dy=-6, fontSize=11, color="#495057").encode(
+        x=alt.value(0), y="value:Q", text="name:N")
+    title = curves.title
+    curves = curves.copy()
+    curves.title, curves.autosize = alt.Undefined, alt.Undefined  # a layer's title and size are the layer's own
+    return alt.layer(curves, rule, label).properties(title=title, height=HEIGHT, autosize=AUTOSIZE)
 
 
 def grad_norm_frame(history: pd.DataFrame) -> pd.DataFrame:
@@ -423,3 +441,24 @@ def importance_chart(frame: pd.DataFrame, measure: str, share: bool = True) -> a
     return alt.layer(bars, spread).properties(
         height=alt.Step(24), autosize=AUTOSIZE,
         title=_title("Which columns matter", "Longer bar: the model leans on that column more."))
+
+
+def learning_rate_chart(learning_rates, losses, suggested: float) -> alt.LayerChart:
+    """The range test: the smoothed loss as the learning rate grows (log scale), with the suggested rate marked."""
+    frame = pd.DataFrame({"learning_rate": np.asarray(learning_rates, "float64"),
+                          "loss": np.asarray(losses, "float64")})
+    frame = frame[np.isfinite(frame["loss"])]
+    x = alt.X("learning_rate:Q", title="Learning rate (log scale)", scale=alt.Scale(type="log"),
+              axis=alt.Axis(format="~g"))
+    curve = alt.Chart(frame).mark_line(strokeWidth=2, color=SPLIT_COLORS["train"]).encode(
+        x=x, y=alt.Y("loss:Q", title="Loss (smoothed)", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("learning_rate:Q", title="Learning rate", format=".2~g"),
+                 alt.Tooltip("loss:Q", title="Loss", format=".4~g")])
+    mark = pd.DataFrame({"learning_rate": [suggested], "label": [f"suggested: {suggested:.2g}"]})
+    rule = alt.Chart(mark).mark_rule(color=SPLIT_COLORS["validation"], strokeWidth=2, strokeDash=[4, 3]).encode(x=x)
+    label = alt.Chart(mark).mark_text(align="left", dx=5, dy=8, color=SPLIT_COLORS["validation"],
+                                      fontWeight="bold").encode(x=x, y=alt.value(0), text="label:N")
+    return alt.layer(curve, rule, label).properties(
+        height=HEIGHT, autosize=AUTOSIZE,
+        title=_title("Learning-rate finder", "A copy of the model trains while the rate grows each batch. Pick a "
+                     "rate where the loss falls fastest, well before it shoots up."))

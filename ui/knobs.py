@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 import tapeapp
+from ui import rate_finder
 
 DEFAULT = tapeapp.TrainConfig()
 LINK_EXTRAS = ("sample", "target")
@@ -159,7 +160,7 @@ def _lr_label(value: float) -> str:
     return f"{value:g}"
 
 
-def knobs_section(task: str, busy: bool) -> tapeapp.TrainConfig | None:
+def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.TrainConfig | None:
     """Every knob with help for a non-programmer; returns the config, or None (with an error shown) if invalid."""
     load_link()
     config: tapeapp.TrainConfig = st.session_state["config"]
@@ -178,7 +179,7 @@ def knobs_section(task: str, busy: bool) -> tapeapp.TrainConfig | None:
     with network:
         _network_knobs(busy)
     with learning:
-        _learning_knobs(busy)
+        _learning_knobs(busy, can_find)
     with checking:
         _checking_knobs(task, busy)
     try:
@@ -206,13 +207,14 @@ def _network_knobs(busy: bool) -> None:
                      format_func=lambda v: "off" if v == 0 else f"{v:g}", key="cfg_l2", help=HELP["l2"], **kw)
 
 
-def _learning_knobs(busy: bool) -> None:
+def _learning_knobs(busy: bool, can_find: bool) -> None:
     st.markdown("**How it learns**")
     kw = dict(on_change=_knob_changed, disabled=busy)
     optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=OPTIMIZER_NAMES.get, key="cfg_optimizer",
                              help=HELP["optimizer"], **kw)
     st.select_slider("Learning rate", _options_with(LEARNING_RATES, st.session_state["cfg_learning_rate"]),
                      format_func=_lr_label, key="cfg_learning_rate", help=HELP["learning_rate"], **kw)
+    rate_finder.find_button(busy, can_find)
     st.slider("Momentum (SGD only)", 0.0, _top("cfg_momentum", 0.99), step=0.01, key="cfg_momentum",
               help=HELP["momentum"], on_change=_knob_changed, disabled=busy or optimizer != "sgd")
     st.select_slider("Batch size (rows per step)", _options_with(BATCH_SIZES, st.session_state["cfg_batch_size"]),
@@ -235,6 +237,33 @@ def _checking_knobs(task: str, busy: bool) -> None:
     st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=SPLIT_NAMES.get, key="cfg_split",
                  help=HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
     st.number_input("Random seed", 0, None, step=1, key="cfg_seed", help=HELP["seed"], **kw)
+
+
+KNOB_NAMES = {"hidden": "hidden layers", "activation": "activation", "dropout": "dropout", "l2": "L2 penalty",
+              "optimizer": "optimizer", "learning_rate": "learning rate", "momentum": "momentum",
+              "batch_size": "batch size", "epochs": "epochs", "val_fraction": "validation share",
+              "patience": "early stopping after", "class_weight": "class weights", "preprocessing": "preprocessing",
+              "split": "split", "seed": "seed"}
+
+
+def describe_changes(changes: dict[str, Any]) -> str:
+    """Knob changes in words: 'learning rate 0.0001, epochs 120'."""
+    def shown(value: Any) -> str:
+        return "-".join(map(str, value)) if isinstance(value, (list, tuple)) else f"{value:g}" \
+            if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{KNOB_NAMES.get(name, name)} {shown(value)}" for name, value in changes.items())
+
+
+def apply_changes(changes: dict[str, Any]) -> None:
+    """An Apply button's callback: set these knobs on the widgets (the user then presses Train)."""
+    config = st.session_state["config"].replace(**changes)
+    st.session_state["config"] = config
+    st.session_state.update(_widget_values(config))
+    for i in range(len(config.hidden), MAX_LAYERS):
+        st.session_state.setdefault(f"cfg_width_{i}", config.hidden[-1])
+    st.session_state["preset"] = matching_preset(config)
+    st.session_state["link_problems"] = []
 
 
 def sync_link(config: tapeapp.TrainConfig, extras: dict[str, str]) -> None:

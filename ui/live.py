@@ -93,7 +93,7 @@ def request_stop() -> None:
 def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.TrainConfig") -> Job:
     """Everything before epoch 1 (may raise TapeError); a comparable previous run is kept to draw faded."""
     old = current()
-    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256)
+    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=True)
     info = table.info
     if old and old.running:
         finish(old)
@@ -242,20 +242,30 @@ class LiveView:
 
     def draw_charts(self, job: Job) -> None:
         specs = chart_specs(job.run.history_frame(), job.previous, job.run.task,
-                            job.run.config.epochs if job.running else None)
+                            job.run.config.epochs if job.running else None, baseline_marks(job.run))
         self.loss.vega_lite_chart(specs["loss"], width="stretch")
         self.metric.vega_lite_chart(specs["metric"], width="stretch")
         self.grads.vega_lite_chart(specs["grads"], width="stretch")
 
 
-def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str, total: int | None) -> dict:
+def baseline_marks(run: "tapeapp.Run") -> dict[str, float]:
+    """The simpler models' validation score in the run's main metric, once they are fitted (else nothing)."""
+    ready = run.baselines
+    if ready is None:
+        return {}
+    main = tapeapp.MAIN_METRIC[run.task]
+    return {name: score.validation.get(main) for name, score in ready.scores.items() if not score.error}
+
+
+def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str, total: int | None,
+                baselines: dict[str, float] | None = None) -> dict:
     """The three live charts as Vega-Lite specs, each drawn from at most CHART_EPOCHS epochs of every line."""
     from tapeapp import charts  # Altair: imported on first use, after the page's first paint
 
     history, previous = thin_epochs(history), None if previous is None else thin_epochs(previous)
     main = tapeapp.MAIN_METRIC[task]
     return {"loss": live_spec(charts.loss_chart(history, previous, total), "loss"),
-            "metric": live_spec(charts.metric_chart(history, main, previous, total), "metric"),
+            "metric": live_spec(charts.metric_chart(history, main, previous, total, baselines), "metric"),
             "grads": live_spec(charts.grad_norm_chart(history, total), "grads")}
 
 
