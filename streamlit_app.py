@@ -177,20 +177,25 @@ def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
     if job.run.history or job.previous is not None:
         view.draw_charts(job)
     if not job.running:
-        ui_live.end_message(job)
+        view.draw_end(job)
     return view
 
 
-def watch_training(view: ui_live.LiveView | None, learned: ui_learned.LearnedView | None) -> None:
-    """Train the session's running job to its end, redrawing the curves and pictures above, then show the results."""
+def watch_training(view: ui_live.LiveView | None, learned: ui_learned.LearnedView | None) -> bool:
+    """Train the session's running job to its end, redrawing the curves and pictures above.
+
+    Returns whether a run ended in this pass: its results are then drawn right away, below, and the page is run
+    once more afterwards so that the knobs, disabled while training, can be used again.
+    """
     job = ui_live.current()
     if view is None or job is None or not job.running:
-        return
+        return False
     try:
         ui_live.train_live(job, view, learned)
     except Exception as error:  # noqa: BLE001
         ui_live.finish(job, failure=ui_data.problem(error, "training"))
-    st.rerun()
+    view.draw_end(job)
+    return True
 
 
 def results_section(job: ui_live.Job) -> None:
@@ -345,12 +350,14 @@ def main() -> None:
     view = train_section(table, schema, config)
     job = ui_live.current()
     learned = ui_learned.learned_section(job)
-    watch_training(view, learned)
+    ended = watch_training(view, learned)
     if job is not None and not job.running and job.run.history:
         results_section(job)
         use_section(job)
     if learned is not None:
         learned.finish(job)
+    if ended:
+        st.rerun()
 
 
 main()

@@ -107,8 +107,15 @@ def test_upload_change_target_and_epochs_then_train():
     assert at.query_params.get("epochs") == "3"
     assert not at.error
     charts = _charts(at)
+    if _job(at).run.baselines is None:  # fitted in the background: on a slow machine they may come after the run
+        _job(at).run.wait_baselines(120)
+        charts = _charts(_ok(at.run()))
+    assert len(charts["Accuracy (higher is better)"][1]) == 3, "the simpler models' scores, as dotted lines"
+    table = next(d.value for d in at.dataframe if "model" in d.value.columns)
+    assert table["model"].tolist()[0] == "the network (tapeapp)" and len(table) == 4
+    assert any(h.value == "Compared with simpler models" for h in at.subheader)
     for title in ("Loss (lower is better)", "Accuracy (higher is better)"):
-        (data,) = charts[title]
+        data = charts[title][0]
         this_run = data[data["run"] == "this run"]
         assert sorted(this_run.groupby("split")["epoch"].apply(list).to_dict().items()) == [
             ("train", [1, 2, 3]), ("validation", [1, 2, 3])]
@@ -175,7 +182,7 @@ def test_regression_table():
     assert not at.error
     assert {m.label for m in at.metric} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
     charts = _charts(at)
-    (rmse,) = charts["RMSE (lower is better)"]
+    rmse = charts["RMSE (lower is better)"][0]
     assert rmse.groupby("split")["epoch"].count().tolist() == [3, 3]
     points = charts["Predicted against actual"]
     assert max(len(p) for p in points) == 48  # the 40% validation rows

@@ -206,6 +206,7 @@ class LiveView:
     loss: st.delta_generator.DeltaGenerator
     metric: st.delta_generator.DeltaGenerator
     grads: st.delta_generator.DeltaGenerator
+    ending: st.delta_generator.DeltaGenerator
 
     @classmethod
     def create(cls) -> "LiveView":
@@ -214,7 +215,12 @@ class LiveView:
         grads, explain = st.columns(2, gap="medium")
         with explain:
             st.markdown(READING_GUIDE)
-        return cls(progress, waiting, left.empty(), right.empty(), grads.empty())
+        return cls(progress, waiting, left.empty(), right.empty(), grads.empty(), st.empty())
+
+    def draw_end(self, job: Job) -> None:
+        """How the run ended, under the charts (the same pass that trained draws it, before the results)."""
+        with self.ending.container():
+            end_message(job)
 
     def draw_waiting(self, job: Job, place: "tapeapp.queueing.Place | None") -> None:
         """Where this run stands in the line for the CPU, or nothing once it is its turn."""
