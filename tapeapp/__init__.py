@@ -27,6 +27,7 @@ _EXPORTS = {
     "evaluate": "evaluate", "Evaluation": "evaluate", "no_better_than_guessing": "evaluate",
     "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
     "SAMPLES": "samples", "load_sample": "samples",
+    "find_learning_rate": "lr_find", "LearningRateFinding": "lr_find",
 }
 
 __all__ = sorted(_EXPORTS)
