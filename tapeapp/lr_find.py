@@ -4,6 +4,10 @@ A copy of the run's model takes up to ``steps`` batches while the learning rate 
 to ``end``; the loss is smoothed as fastai smooths it (an exponential moving average, beta 0.98, debiased) and the
 test stops once the smoothed loss passes 4 times its lowest value or stops being a number. The run itself, its
 model, weights and history, is never touched, so it trains afterwards exactly as it would have without the test.
+
+The suggestion is fastai's ``valley`` scaled to the run's length (``valley_scaled``): the valley rate is what a
+100-batch training can take; a run of T batches gets it times sqrt(100 / T), never more. Unscaled, the valley
+rate over-trains the heart tables in 60 epochs (bench/README.md has the figures for every rule tried).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from tapeapp._tf import keras, tf
 from tapeapp.errors import TapeError
-from tapeapp.loop import sample_weights, train_step
+from tapeapp.loop import as_tensor, sample_weights, train_step
 from tapeapp.model import make_loss, make_optimizer
 from tapeapp.run import Run
 
@@ -81,6 +85,12 @@ RULES: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], str]] = {
     "steep": (_steep, "steep: the rate at which the smoothed loss falls fastest"),
     "minimum": (_minimum, "minimum: a tenth of the rate with the lowest smoothed loss"),
 }
+SCALED = "valley_scaled"  # the default: valley times sqrt(test batches / run batches), never raised
+
+
+def _clip(rate: float) -> float:
+    """Into the slider's range, to two significant figures (0.0023, not 0.0023101…)."""
+    return float(f"{min(max(rate, LOWEST_RATE), HIGHEST_RATE):.2g}")
 
 
 def _suggest(rule: str, rates: Sequence[float], losses: Sequence[float]) -> float:
@@ -89,9 +99,21 @@ def _suggest(rule: str, rates: Sequence[float], losses: Sequence[float]) -> floa
     lo, hi = steps // 10, steps - 5
     if hi - lo < 2:  # the test stopped too early to trim anything
         lo, hi = 0, steps
-    rate = RULES[rule][0](np.asarray(rates[lo:hi]), np.asarray(losses[lo:hi]))
-    rate = float(f"{min(max(rate, LOWEST_RATE), HIGHEST_RATE):.2g}")  # two significant figures: 0.0023, not 0.00231…
-    return rate
+    return _clip(RULES[rule][0](np.asarray(rates[lo:hi]), np.asarray(losses[lo:hi])))
+
+
+def run_batches(run: Run) -> int:
+    """How many batches the run's training takes: its epochs times the batches of one epoch."""
+    return run.config.epochs * math.ceil(len(run.prepared.y_train) / run.config.batch_size)
+
+
+def _scaled(valley: float, steps: int, run: Run) -> tuple[float, str]:
+    batches = run_batches(run)
+    factor = min(1.0, math.sqrt(steps / max(batches, 1)))
+    why = (f"{SCALED} (the default): the valley rate {valley:g} times sqrt({steps} / {batches}), the range test's "
+           f"batches over the {batches} batches this run trains ({run.config.epochs} epochs), never raised: "
+           f"a longer run wants a lower rate")
+    return _clip(valley * factor), why
 
 
 def _copy(model: keras.Model) -> keras.Model:
@@ -101,17 +123,19 @@ def _copy(model: keras.Model) -> keras.Model:
 
 
 def find_learning_rate(run: Run, steps: int = 100, start: float = 1e-6, end: float = 1.0,
-                       rule: str = "valley") -> LearningRateFinding:
+                       rule: str = SCALED) -> LearningRateFinding:
     """Range-test a copy of ``run``'s model with its optimizer, batch size, class weights and training rows.
 
     Batch ``i`` (of ``steps``) trains at ``start * (end / start) ** (i / (steps - 1))``; the rows come in an order
     shuffled with the run's seed, epoch after epoch if there are fewer than ``steps`` full batches. The run is
     left as it was (trained or not), and a fresh optimizer of the run's kind is used, on one device.
-    ``rule`` (``valley``, ``steep`` or ``minimum``, as fastai names them) picks the suggestion; all three are in
-    ``suggestions``.
+
+    ``rule`` picks the suggestion: ``valley_scaled`` (the default, see the module's docstring), or ``valley``,
+    ``steep``, ``minimum`` as fastai defines them; all four are in ``suggestions``. Every rule reads the smoothed
+    curve without its first tenth and last 5 batches, as fastai does, and is clipped to 1e-5..1.
     """
-    if rule not in RULES:
-        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    if rule not in (SCALED, *RULES):
+        raise ValueError(f"unknown rule {rule!r}; choose one of {SCALED}, {', '.join(RULES)}")
     if steps < 2 or not 0 < start < end:
         raise ValueError("need steps >= 2 and 0 < start < end")
     config, data = run.config, run.prepared
@@ -119,8 +143,8 @@ def find_learning_rate(run: Run, steps: int = 100, start: float = 1e-6, end: flo
     optimizer = make_optimizer(config)
     optimizer.build(model.trainable_variables)
     loss_fn = make_loss(data.task)
-    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
-    w = tf.constant(sample_weights(data.y_train, data.task, config.class_weight))
+    x, y = as_tensor(data.x_train), as_tensor(data.y_train)  # no copy of a big training matrix
+    w = as_tensor(sample_weights(data.y_train, data.task, config.class_weight))
     step = tf.function(lambda rows: train_step(model, loss_fn, optimizer, tf.gather(x, rows), tf.gather(y, rows),
                                                tf.gather(w, rows))[0], reduce_retracing=True)
     batches = _batches(len(data.y_train), config.batch_size, steps, config.seed)
@@ -145,9 +169,12 @@ def find_learning_rate(run: Run, steps: int = 100, start: float = 1e-6, end: flo
     if not losses:
         raise TapeError("The loss was not a number even at the smallest learning rate, so no rate can be "
                         "suggested: check the table for extreme values.")
-    suggestions = {name: _suggest(name, recorded_rates, losses) for name in RULES}
+    curve = {name: _suggest(name, recorded_rates, losses) for name in RULES}
+    scaled, why = _scaled(curve["valley"], steps, run)
+    suggestions = {SCALED: scaled, **curve}
     return LearningRateFinding(learning_rates=tuple(recorded_rates), losses=tuple(losses),
-                               suggested_learning_rate=suggestions[rule], rule=RULES[rule][1],
+                               suggested_learning_rate=suggestions[rule],
+                               rule=why if rule == SCALED else RULES[rule][1],
                                stopped_because=stopped_because, suggestions=suggestions)
 
 
