@@ -5,9 +5,10 @@ to ``end``; the loss is smoothed as fastai smooths it (an exponential moving ave
 test stops once the smoothed loss passes 4 times its lowest value or stops being a number. The run itself, its
 model, weights and history, is never touched, so it trains afterwards exactly as it would have without the test.
 
-The suggestion is fastai's ``valley`` scaled to the run's length (``valley_scaled``): the valley rate is what a
-100-batch training can take; a run of T batches gets it times sqrt(100 / T), never more. Unscaled, the valley
-rate over-trains the heart tables in 60 epochs (bench/README.md has the figures for every rule tried).
+The suggestion is fastai's ``valley`` scaled to the run's length (``valley_scaled``): the valley rate is read off
+a 100-batch test, and a run of T batches gets it times sqrt(100 / T), never more (a fixed budget of T steps wants a
+step size proportional to 1/sqrt(T)). Unscaled, the valley rate over-trains the heart tables in 60 epochs
+(bench/README.md has the figures for every rule tried).
 """
 
 from __future__ import annotations

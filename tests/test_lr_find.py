@@ -25,7 +25,7 @@ def tested(binary):
     """A fresh run, its weights before the test, and the finding."""
     from tapeapp import TrainConfig, find_learning_rate, start_run
 
-    run = start_run(*binary, TrainConfig(epochs=3, seed=1))
+    run = start_run(*binary, TrainConfig(epochs=20, seed=1))  # 96 training rows: 3 batches an epoch, 60 in all
     before = [w.copy() for w in run.model.get_weights()]
     return run, before, find_learning_rate(run)
 
@@ -37,7 +37,7 @@ def test_the_run_is_untouched_and_trains_afterwards_as_without_the_test(binary, 
     after = run.model.get_weights()
     assert len(after) == len(before) and all(np.array_equal(a, b) for a, b in zip(after, before))
     assert run.stopped_because == "not_started" and not run.history
-    untested = start_run(*binary, TrainConfig(epochs=3, seed=1)).fit()
+    untested = start_run(*binary, TrainConfig(epochs=20, seed=1)).fit()
     assert [u.row() | {"seconds": 0, "samples_per_second": 0} for u in run.fit().history] == \
            [u.row() | {"seconds": 0, "samples_per_second": 0} for u in untested.history]
     assert run.stopped_because == "finished"
@@ -51,8 +51,19 @@ def test_rates_rise_exponentially_from_the_start_and_losses_are_finite(tested):
     assert np.allclose(factors, (1.0 / 1e-6) ** (1 / 99))
     assert np.isfinite(losses).all()
     assert 1e-5 <= finding.suggested_learning_rate <= 1.0
-    assert finding.suggested_learning_rate == finding.suggestions["valley"] and "valley" in finding.rule
-    assert set(finding.suggestions) == {"valley", "steep", "minimum"}
+    assert set(finding.suggestions) == {"valley_scaled", "valley", "steep", "minimum"}
+    assert finding.suggested_learning_rate == finding.suggestions["valley_scaled"] and "valley" in finding.rule
+    assert finding.suggestions["valley_scaled"] == finding.suggestions["valley"]  # 60 batches: shorter than the test
+
+
+def test_a_longer_run_gets_the_valley_rate_scaled_down(binary, tested):
+    from tapeapp import TrainConfig, find_learning_rate, start_run
+
+    _, _, short = tested
+    long = find_learning_rate(start_run(*binary, TrainConfig(epochs=100, seed=1)))  # 300 batches
+    assert long.losses == short.losses and long.suggestions["valley"] == short.suggestions["valley"]
+    assert long.suggested_learning_rate == float(f"{short.suggestions['valley'] * (100 / 300) ** 0.5:.2g}")
+    assert "sqrt(100 / 300)" in long.rule
 
 
 def test_it_stops_when_the_loss_explodes():
@@ -69,7 +80,7 @@ def test_the_valley_rule_picks_the_middle_of_the_longest_fall():
     from tapeapp.lr_find import _suggest
 
     rates = list(1e-6 * (1e6 ** (np.arange(100) / 99)))
-    losses = [1.0] * 30 + list(np.linspace(1.0, 0.2, 41)[1:]) + list(np.linspace(0.2, 3.0, 30))
+    losses = [1.0] * 30 + list(np.linspace(1.0, 0.2, 41)[1:]) + list(np.linspace(0.2, 3.0, 30))  # a noiseless curve
     assert _suggest("valley", rates, losses) == float(f"{rates[49]:.2g}")  # falls over batches 29..69
     assert _suggest("minimum", rates, losses) == float(f"{rates[69] / 10:.2g}")
 
@@ -79,7 +90,7 @@ def test_the_suggestion_trains_as_well_as_the_default_rate(binary, tested):
 
     _, _, finding = tested
     scores = [start_run(*binary, TrainConfig(epochs=20, seed=1, learning_rate=rate)).fit().history[-1]
-              .validation["accuracy"] for rate in (finding.suggested_learning_rate, 1e-3)]
+              .validation["accuracy"] for rate in (finding.suggested_learning_rate, 1e-3)]  # the tested run's knobs
     assert scores[0] >= 0.8 and scores[0] >= scores[1] - 0.05  # half the rows are positive: chance is 0.5
 
 
