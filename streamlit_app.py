@@ -334,7 +334,15 @@ def link_extras(table: tapeapp.Table | None, schema: tapeapp.Schema | None) -> d
     return extras
 
 
+import sys as _sys, time as _time
+_T0 = [0.0]
+def _mark(label):
+    now = _time.perf_counter()
+    print(f"TIMING {label} {now - _T0[0]:.3f}", file=_sys.stderr, flush=True)
+
+
 def main() -> None:
+    _T0[0] = _time.perf_counter(); _mark("start")
     busy = ui_live.busy()
     st.title("TensorFlow Playground for your own table")
     st.caption("Bring a table, choose the column to predict, set the knobs, and watch a small neural network "
@@ -342,20 +350,29 @@ def main() -> None:
     ui_knobs.load_link()
     ui_data.use_sample_from_link(ui_knobs.link_extra("sample"))
     table = data_section(busy)
+    _mark('data')
     warm_up_in_background()
     schema = inspect_section(table, busy) if table is not None else None
+    _mark('inspect')
     config = knobs_section(table, schema, busy)
+    _mark('knobs')
     if config is not None:
         ui_knobs.sync_link(config, link_extras(table, schema))
     view = train_section(table, schema, config)
+    _mark('train_section')
     job = ui_live.current()
     learned = ui_learned.learned_section(job)
+    _mark('learned')
     ended = watch_training(view, learned)
+    _mark('watch')
     if job is not None and not job.running and job.run.history:
         results_section(job)
+        _mark('results')
         use_section(job)
+        _mark('use')
     if learned is not None:
         learned.finish(job)
+    _mark('finish')
     if ended:
         st.rerun()
 

@@ -257,6 +257,56 @@ def _wait_idle(page, timeout: float) -> None:
         page.wait_for_selector(IDLE, timeout=timeout * 1000)
 
 
+RESULTS_EPOCHS = 60  # the page's default run
+CORE_TIMER = """
+import statistics, sys, time
+import tapeapp
+table = tapeapp.read_table(sys.argv[1])
+schema = tapeapp.inspect_frame(table.frame, target=sys.argv[2])
+config = tapeapp.TrainConfig(epochs=int(sys.argv[3]))
+times = []
+for i in range(int(sys.argv[4]) + 1):  # the first is the warm-up: TensorFlow's first trace, lazy imports
+    started = time.perf_counter()
+    run = tapeapp.start_run(table.frame, schema, config)
+    run.fit()
+    tapeapp.evaluate(run)
+    times.append(time.perf_counter() - started)
+print(statistics.median(times[1:]))
+"""
+
+
+def core_seconds(csv: Path, target: str, epochs: int, repeats: int = 5) -> float:
+    """The core's own time for the page's run in a warm process: prepare, every epoch, evaluation (median)."""
+    out = subprocess.run([sys.executable, "-c", CORE_TIMER, str(csv), target, str(epochs), str(repeats)], cwd=ROOT,
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def results_in_page(browser, server: Server, csv: Path, target: str, runs: int, timeout: float) -> list[float]:
+    """Train -> results ('Run k: predicting ...' under the results header) for runs 2..runs of one session; the
+    first run warms the server as the core's warm-up run warms its process."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    seconds = []
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}?epochs={RESULTS_EPOCHS}&target={target}", timeout=timeout * 1000)
+        page.wait_for_selector(FIRST_ELEMENT, state="visible", timeout=timeout * 1000)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(csv))
+        page.wait_for_selector(f"text={csv.name}", timeout=timeout * 1000)
+        choose_target(page, target, timeout)
+        for number in range(1, runs + 1):
+            _wait_idle(page, timeout)
+            page.wait_for_function(TRAIN_ENABLED, timeout=timeout * 1000, polling=50)
+            clicked = page.evaluate("performance.now()")
+            page.get_by_role("button", name="Train", exact=True).first.click()
+            page.get_by_text(f"Run {number}: predicting").first.wait_for(timeout=timeout * 1000)
+            if number > 1:
+                seconds.append((page.evaluate("performance.now()") - clicked) / 1000)
+    finally:
+        context.close()
+    return seconds
+
+
 def cli_speed(csv: Path, target: str, epochs: int) -> dict:
     """``python -m tapeapp train`` on the same file; epochs/s from the timestamps of its per-epoch stderr lines."""
     command = [sys.executable, "-u", "-m", "tapeapp", "train", str(csv), "--target", target, "--epochs", str(epochs)]
@@ -287,13 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="page opens per app (fresh browser context each)")
     parser.add_argument("--server-starts", type=int, default=3, help="server starts per app")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--result-runs", type=int, default=3, help="timed Train -> results runs (after a warm-up)")
     parser.add_argument("--against", metavar="REF", help="compare with the page at this git commit instead")
     parser.add_argument("--rounds", type=int, default=3, help="with --against: page runs per side")
     parser.add_argument("--quick", action="store_true",
                         help="2 opens, 1 start, 300 epochs (about a second): check that it runs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.repeats, args.server_starts, args.epochs = 2, 1, min(args.epochs, 300)
+        args.repeats, args.server_starts, args.epochs, args.result_runs = 2, 1, min(args.epochs, 300), 1
     if args.csv and not args.target:
         parser.error("--csv needs --target")
 
@@ -334,9 +385,13 @@ def main(argv: list[str] | None = None) -> int:
             idle_rss = tree_rss(ours.process.pid)
             page = train_in_page(browser, ours, csv, target, args.epochs, args.timeout)
             print(f"page run: {page}", file=sys.stderr, flush=True)
+            results = results_in_page(browser, ours, csv, target, args.result_runs + 1, args.timeout)
+            print(f"page Train -> results: {results}", file=sys.stderr, flush=True)
             browser.close()
-        ours.stop()  # the CLI runs alone
+        ours.stop()  # the CLI and the core run alone
         cli = cli_speed(csv, target, args.epochs)
+        core = core_seconds(csv, target, RESULTS_EPOCHS)
+        print(f"core warm run: {core:.3f} s", file=sys.stderr, flush=True)
         print(f"cli: {cli}", file=sys.stderr, flush=True)
     finally:
         hello.stop()
@@ -366,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         ["epochs/s page (steady, epochs "
          f"{page['first_epoch_seen']}-{page['first_epoch_seen'] + page['epochs_timed']}) / CLI", "-",
          f"{page['epochs_per_s']:.0f} / {cli['epochs_per_s']:.0f} = {ratio:.2f}", ">= 0.9", _ok(ratio >= 0.9)],
+        [f"Train -> results ({RESULTS_EPOCHS} epochs, warm; median of {len(results)}) page / core's own run, s", "-",
+         f"{statistics.median(results):.2f} / {core:.2f} = {statistics.median(results) / core:.1f}x", "<= 1.5x",
+         _ok(statistics.median(results) <= 1.5 * core)],
         ["CPU seconds from Train to finished: server / browser (wall)", "-",
          f"{page['cpu_server_s']:.1f} / {page['cpu_browser_s']:.1f} ({page['cpu_wall_s']:.1f} s wall, "
          f"{os.cpu_count()} CPUs)", "", ""],

@@ -36,6 +36,7 @@ _EXPORTS = {
     "start_baselines": "baselines", "compare_with_baselines": "baselines", "row_hash": "baselines",
     "comparison_frame": "baselines",
     "diagnose": "advice", "Advice": "advice",
+    "find_learning_rate": "lr_find", "LearningRateFinding": "lr_find",
 }
 
 __all__ = sorted(_EXPORTS)

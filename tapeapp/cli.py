@@ -30,24 +30,32 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("data")
     inspect.add_argument("--target")
     train = sub.add_parser("train", help="train and print one line per epoch; the last stdout line is JSON")
-    train.add_argument("data")
-    train.add_argument("--target")
-    train.add_argument("--task", choices=TASK_CHOICES, default="auto")
-    train.add_argument("--preset")
-    for flag, name in [("--epochs", "epochs"), ("--seed", "seed"), ("--val-fraction", "val_fraction"),
-                       ("--hidden", "hidden"), ("--activation", "activation"), ("--optimizer", "optimizer"),
-                       ("--lr", "learning_rate"), ("--batch-size", "batch_size"), ("--patience", "patience"),
-                       ("--dropout", "dropout"), ("--l2", "l2"), ("--class-weight", "class_weight"),
-                       ("--preprocessing", "preprocessing"), ("--split", "split")]:
-        train.add_argument(flag, dest=name)
+    _add_run_arguments(train)
     train.add_argument("--out", help="folder for model.keras, history.csv, config.json, predictions.csv, reproduce.py")
     train.add_argument("--no-baselines", action="store_true",
                        help="do not fit the simpler models (majority/mean, linear, boosted trees) beside the network")
+    lr_find = sub.add_parser("lr-find", help="range-test learning rates on a copy of the model and suggest one; "
+                                             "the last stdout line is JSON")
+    _add_run_arguments(lr_find)
     predict = sub.add_parser("predict", help="predict new rows with a saved model.keras")
     predict.add_argument("model")
     predict.add_argument("data")
     predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
     return parser
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The table, target and every training knob: one definition for ``train`` and ``lr-find``."""
+    parser.add_argument("data")
+    parser.add_argument("--target")
+    parser.add_argument("--task", choices=TASK_CHOICES, default="auto")
+    parser.add_argument("--preset")
+    for flag, name in [("--epochs", "epochs"), ("--seed", "seed"), ("--val-fraction", "val_fraction"),
+                       ("--hidden", "hidden"), ("--activation", "activation"), ("--optimizer", "optimizer"),
+                       ("--lr", "learning_rate"), ("--batch-size", "batch_size"), ("--patience", "patience"),
+                       ("--dropout", "dropout"), ("--l2", "l2"), ("--class-weight", "class_weight"),
+                       ("--preprocessing", "preprocessing"), ("--split", "split")]:
+        parser.add_argument(flag, dest=name)
 
 
 def _load(path: str):
@@ -102,7 +110,8 @@ def _epoch_line(update) -> str:
     return "  ".join(parts)
 
 
-def cmd_train(args: argparse.Namespace) -> None:
+def _start(args: argparse.Namespace, baselines: bool = False):
+    """The table read, its schema and a fresh run, warnings on stderr: what ``train`` and ``lr-find`` share."""
     from tapeapp.run import start_run
     from tapeapp.schema import inspect_frame
 
@@ -110,8 +119,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
     _warn(table.info.notes)
-    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=not args.no_baselines)
+    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=baselines)
     _warn(run.warnings)
+    return table, run
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    table, run = _start(args, baselines=not args.no_baselines)
     for update in run.epochs():
         print(_epoch_line(update), file=sys.stderr)
     if run.message:
@@ -151,6 +165,18 @@ def _advise(run) -> None:
         print(f"advice: [{advice.code}] {_one_line(advice.message)}", file=sys.stderr)
 
 
+def cmd_lr_find(args: argparse.Namespace) -> None:
+    from tapeapp.lr_find import find_learning_rate
+
+    _, run = _start(args)
+    print(f"range test: up to 100 batches of {run.config.batch_size} rows, {run.config.optimizer}, learning rate "
+          f"1e-06 to 1", file=sys.stderr)
+    finding = find_learning_rate(run)
+    print(f"{len(finding.losses)} batches ({finding.stopped_because}); suggested learning rate "
+          f"{finding.suggested_learning_rate:g} by the rule {finding.rule}", file=sys.stderr)
+    print(json.dumps(finding.to_dict()))
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
     from tapeapp.export import load_model, predict_with_model
     from tapeapp.preprocess import unexpected_columns
@@ -173,7 +199,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict}[args.command](args)
+        {"inspect": cmd_inspect, "train": cmd_train, "lr-find": cmd_lr_find, "predict": cmd_predict}[args.command](args)
     except TapeError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -44,6 +44,7 @@ class LearnedView:
     hidden_note: st.delta_generator.DeltaGenerator
     later: st.delta_generator.DeltaGenerator
     axes: tuple[str, str] | None
+    drawn: bool = False
 
     @classmethod
     def create(cls, job: "Job") -> "LearnedView":
@@ -61,8 +62,9 @@ class LearnedView:
         """Both pictures from the weights the model holds now; a fault here never stops the training."""
         try:
             self.draw_map(job, fine)
-            if not fine:
+            if not fine or not self.drawn:
                 self.draw_hidden(job)
+            self.drawn = True
         except Exception as error:  # noqa: BLE001
             from ui.data import problem
 
@@ -156,7 +158,7 @@ def learned_section(job: "Job | None") -> LearnedView | None:
     st.caption("The network's answers and its inner picture, drawn from the weights it holds now"
                + (", and redrawn as it trains." if job.running else "."))
     view = LearnedView.create(job)
-    if job.run.history:
+    if job.run.history and not job.running:
         view.draw(job)
     return view
 

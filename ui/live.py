@@ -351,7 +351,7 @@ def train_live(job: Job, view: LiveView, learned=None) -> None:
 
 def _train_live(job: Job, view: LiveView, learned) -> None:
     trained, done_before = 0.0, len(job.run.history)
-    last_progress = last_chart = 0.0
+    last_progress, last_chart = 0.0, time.perf_counter()  # charts after CHARTS_EVERY: a short run is drawn once
     chart_every, waited = CHARTS_EVERY, False
     while job.running:
         if job.ticket is not None and not job.ticket.try_train():
