@@ -19,6 +19,7 @@ from ui import knobs as ui_knobs
 from ui import learned as ui_learned
 from ui import live as ui_live
 from ui import rate_finder as ui_rate_finder
+from ui import server as ui_server
 from ui import verdict as ui_verdict
 
 TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
@@ -47,6 +48,7 @@ st.set_page_config(page_title="tapeapp · TensorFlow Playground for your own tab
 @st.cache_resource(show_spinner=False)
 def warm_up_in_background() -> threading.Thread:
     """Import TensorFlow once per process while the user looks at the data, so the first Train does not wait."""
+    ui_server.keep_compiled_epochs()
     thread = threading.Thread(target=tapeapp.warm_up, name="tapeapp-warm-up", daemon=True)
     thread.start()
     return thread
@@ -110,7 +112,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
     with right:
         from tapeapp import charts
 
-        st.altair_chart(charts.target_chart(table.frame[target], schema.task == "regression", target), width="stretch")
+        ui_live.show(st, charts.target_chart(table.frame[target], schema.task == "regression", target))
     for warning in schema.warnings:
         st.warning(warning)
     return roles_editor(schema, f"roles_{sha}_{target}_{task}", busy)
@@ -221,8 +223,8 @@ def results_section(job: ui_live.Job) -> None:
         from tapeapp import charts
 
         left, right = st.columns(2, gap="large")
-        left.altair_chart(charts.predicted_actual_chart(evaluation.points, run.target), width="stretch")
-        right.altair_chart(charts.residual_chart(evaluation.points, run.target), width="stretch")
+        ui_live.show(left, charts.predicted_actual_chart(evaluation.points, run.target))
+        ui_live.show(right, charts.residual_chart(evaluation.points, run.target))
     else:
         classification_charts(evaluation)
     ui_verdict.compare_section(job)
@@ -256,10 +258,10 @@ def classification_charts(evaluation: tapeapp.Evaluation) -> None:
     from tapeapp import charts
 
     matrix, roc, pr = st.columns(3, gap="medium")
-    matrix.altair_chart(charts.confusion_chart(evaluation.confusion), width="stretch")
+    ui_live.show(matrix, charts.confusion_chart(evaluation.confusion))
     if len(evaluation.roc):
-        roc.altair_chart(charts.roc_chart(evaluation.roc), width="stretch")
-        pr.altair_chart(charts.pr_chart(evaluation.pr), width="stretch")
+        ui_live.show(roc, charts.roc_chart(evaluation.roc))
+        ui_live.show(pr, charts.pr_chart(evaluation.pr))
     st.markdown("**Per class** — *precision*: of the rows called this class, the share that were; *recall*: of "
                 "the rows that were this class, the share found.")
     share = {name: st.column_config.ProgressColumn(name, format="percent", min_value=0.0, max_value=1.0)
@@ -334,15 +336,7 @@ def link_extras(table: tapeapp.Table | None, schema: tapeapp.Schema | None) -> d
     return extras
 
 
-import sys as _sys, time as _time
-_T0 = [0.0]
-def _mark(label):
-    now = _time.perf_counter()
-    print(f"TIMING {label} {now - _T0[0]:.3f}", file=_sys.stderr, flush=True)
-
-
 def main() -> None:
-    _T0[0] = _time.perf_counter(); _mark("start")
     busy = ui_live.busy()
     st.title("TensorFlow Playground for your own table")
     st.caption("Bring a table, choose the column to predict, set the knobs, and watch a small neural network "
@@ -350,29 +344,20 @@ def main() -> None:
     ui_knobs.load_link()
     ui_data.use_sample_from_link(ui_knobs.link_extra("sample"))
     table = data_section(busy)
-    _mark('data')
     warm_up_in_background()
     schema = inspect_section(table, busy) if table is not None else None
-    _mark('inspect')
     config = knobs_section(table, schema, busy)
-    _mark('knobs')
     if config is not None:
         ui_knobs.sync_link(config, link_extras(table, schema))
     view = train_section(table, schema, config)
-    _mark('train_section')
     job = ui_live.current()
     learned = ui_learned.learned_section(job)
-    _mark('learned')
     ended = watch_training(view, learned)
-    _mark('watch')
     if job is not None and not job.running and job.run.history:
         results_section(job)
-        _mark('results')
         use_section(job)
-        _mark('use')
     if learned is not None:
         learned.finish(job)
-    _mark('finish')
     if ended:
         st.rerun()
 

@@ -231,6 +231,7 @@ def train(runner: EpochRunner, data, config: TrainConfig) -> Iterator[EpochUpdat
     x, y, x_val, y_val = (as_tensor(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
     w = as_tensor(sample_weights(data.y_train, task, config.class_weight))
     names = [layer.name for layer in dense_layers(model)]
+    learning_rate = float(keras.ops.convert_to_numpy(runner.optimizer.learning_rate))  # constant: no schedules
     best: tuple[float, int, list] = (math.inf, 0, [])
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -238,7 +239,7 @@ def train(runner: EpochRunner, data, config: TrainConfig) -> Iterator[EpochUpdat
         seconds = time.perf_counter() - started
         train_m, val_m = _in_target_units(out["train"], scale), _in_target_units(out["validation"], scale)
         update = dict(epoch=epoch, epochs=config.epochs, train=train_m, validation=val_m,
-                      learning_rate=float(keras.ops.convert_to_numpy(runner.optimizer.learning_rate)),
+                      learning_rate=learning_rate,
                       seconds=seconds, samples_per_second=len(data.y_train) / max(seconds, 1e-9),
                       grad_norms=dict(zip(names, map(float, out["grad_norms"]))),
                       weight_norms=dict(zip(names, map(float, out["weight_norms"]))))
