@@ -63,6 +63,7 @@ class TrainingQueue:
         self.seats = seats or cpu_seats()
         self.slice_seconds, self.stale_after, self.clock = slice_seconds, stale_after, clock
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified when a seat frees or the line moves
         self._numbers = itertools.count(1)
         self._waiting: list[Ticket] = []
         self._holding: list[Ticket] = []
@@ -94,6 +95,7 @@ class TrainingQueue:
                     self._turns.append(now - ticket.since)
                     self._waiting.append(ticket)
                     ticket.state = "waiting"
+                    self._changed.notify_all()
                     return False
                 return True
             if ticket not in self._waiting:  # expired, or joining again after leaving
@@ -115,6 +117,18 @@ class TrainingQueue:
             elif ticket in self._waiting:
                 self._waiting.remove(ticket)
             ticket.state = "left"
+            self._changed.notify_all()
+
+    def _wait(self, ticket: "Ticket", timeout: float) -> bool:
+        """Block until it is this ticket's turn (True) or ``timeout`` seconds pass (False), without spinning."""
+        deadline = time.monotonic() + timeout
+        while not self._try(ticket):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._changed:
+                self._changed.wait(min(left, 0.5))  # also wakes now and then: a closed tab's seat expires by time
+        return True
 
     def _place(self, ticket: "Ticket") -> Place:
         with self._lock:
@@ -145,6 +159,10 @@ class Ticket:
     def try_train(self) -> bool:
         """Whether this run may train its next epoch now (taking a seat if it is its turn); also says 'still here'."""
         return self.queue._try(self)
+
+    def wait_turn(self, timeout: float) -> bool:
+        """Like ``try_train``, but waits up to ``timeout`` seconds for the turn (woken as soon as a seat frees)."""
+        return self.queue._wait(self, timeout)
 
     def place(self) -> Place:
         return self.queue._place(self)

@@ -92,3 +92,16 @@ def test_threads_never_hold_more_seats_than_there_are():
     for t in threads:
         t.join(30)
     assert most[0] <= 2 and queue.snapshot()["waiting"] == 0
+
+
+def test_a_waiting_run_gets_its_turn_while_it_waits():
+    queue = TrainingQueue(seats=1)
+    holder, waiter = queue.join("holder"), queue.join("waiter")
+    assert holder.try_train()
+    assert waiter.wait_turn(0.05) is False, "no seat within the timeout: it says so"
+    got = []
+    thread = threading.Thread(target=lambda: got.append(waiter.wait_turn(30.0)))
+    thread.start()
+    holder.leave()
+    thread.join(30.0)
+    assert got == [True] and waiter.place().position == 0

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROGRESS_EVERY = 0.15
-WAIT_POLL = 0.25  # seconds between two looks at the line while waiting for a turn
+WAIT_POLL = 1.0  # at most this long between two page updates while waiting (woken at once when a seat frees)
 CHARTS_EVERY = 0.5
 DRAW_SHARE = 0.05  # redraws may take at most this share of the time (server side); the browser redraws too
 CHART_EPOCHS = 500  # points per line in the live charts; 7 layers' gradient lines stay under Altair's 5,000 rows
@@ -207,6 +207,7 @@ class LiveView:
     metric: st.delta_generator.DeltaGenerator
     grads: st.delta_generator.DeltaGenerator
     ending: st.delta_generator.DeltaGenerator
+    heartbeat: st.delta_generator.DeltaGenerator
 
     @classmethod
     def create(cls) -> "LiveView":
@@ -215,12 +216,16 @@ class LiveView:
         grads, explain = st.columns(2, gap="medium")
         with explain:
             st.markdown(READING_GUIDE)
-        return cls(progress, waiting, left.empty(), right.empty(), grads.empty(), st.empty())
+        return cls(progress, waiting, left.empty(), right.empty(), grads.empty(), st.empty(), st.empty())
 
     def draw_end(self, job: Job) -> None:
         """How the run ended, under the charts (the same pass that trained draws it, before the results)."""
         with self.ending.container():
             end_message(job)
+
+    def keep_alive(self) -> None:
+        """A tiny page update while waiting: Streamlit notices a Stop or a closed tab only when the page updates."""
+        self.heartbeat.empty()
 
     def draw_waiting(self, job: Job, place: "tapeapp.queueing.Place | None") -> None:
         """Where this run stands in the line for the CPU, or nothing once it is its turn."""
@@ -357,12 +362,16 @@ def train_live(job: Job, view: LiveView, learned=None) -> None:
 def _train_live(job: Job, view: LiveView, learned) -> None:
     trained, done_before = 0.0, len(job.run.history)
     last_progress, last_chart = 0.0, time.perf_counter()  # charts after CHARTS_EVERY: a short run is drawn once
-    chart_every, waited = CHARTS_EVERY, False
+    chart_every, waited, shown = CHARTS_EVERY, False, ""
     while job.running:
         if job.ticket is not None and not job.ticket.try_train():
-            view.draw_waiting(job, job.ticket.place())
+            place = job.ticket.place()
+            if not waited or place.message() != shown:  # a page update is also when Streamlit notices Stop
+                view.draw_waiting(job, place)
+                shown = place.message()
             waited = True
-            time.sleep(WAIT_POLL)
+            job.ticket.wait_turn(WAIT_POLL)
+            view.keep_alive()
             continue
         if waited:
             view.draw_waiting(job, None)
