@@ -49,6 +49,7 @@ st.set_page_config(page_title="tapeapp · TensorFlow Playground for your own tab
 def warm_up_in_background() -> threading.Thread:
     """Import TensorFlow once per process while the user looks at the data, so the first Train does not wait."""
     ui_server.keep_compiled_epochs()
+    ui_server.limit_malloc_arenas()
     thread = threading.Thread(target=tapeapp.warm_up, name="tapeapp-warm-up", daemon=True)
     thread.start()
     return thread

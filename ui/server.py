@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import sys
 
 from streamlit.runtime.scriptrunner import script_runner
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """Ask glibc to keep at most a couple of malloc arenas (it makes up to eight per CPU, one per busy thread).
+
+    Every session runs its script in its own thread; with an arena each, memory freed by one session stayed
+    reserved in its arena: a class of 30 peaked at 1,451 MB, against 1,136 MB with two arenas (bench/classroom.py,
+    the same as starting the server with MALLOC_ARENA_MAX=2). Elsewhere than glibc this does nothing.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        return bool(ctypes.CDLL(name).mallopt(M_ARENA_MAX, arenas)) if name else False
+    except (OSError, AttributeError):
+        return False
 
 
 def keep_compiled_epochs() -> None:
