@@ -178,7 +178,8 @@ class Run:
         model = self.model
         held = self.cache.get("forward")
         if held is None or held[0] is not model:
-            held = (model, tf.function(lambda x: model(x, training=False), reduce_retracing=True))
+            spec = tf.TensorSpec([None, int(model.input.shape[-1])], tf.float32)  # one trace for any row count
+            held = (model, tf.function(lambda x: model(x, training=False), input_signature=[spec]))
             self.cache["forward"] = held
         return held[1]
 

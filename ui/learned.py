@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 HEADER = "What the network learned"
 LIVE_RESOLUTION, LIVE_ROWS = 24, 40  # small grids while training keep each refresh to a few milliseconds
 LIVE_NUMBERS = 500_000  # inputs fed to the network per live refresh of the map, at most (40 rows x 20 inputs)
-REST_RESOLUTION, REST_ROWS = 40, 100  # finer once it has finished, as the Playground does
+REST_RESOLUTION, REST_ROWS = 40, 60  # finer once it has finished, as the Playground does
 HIDDEN_ROWS = 500
 CODE_WORDS = ("tape.gradient", "apply_gradients")
 

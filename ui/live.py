@@ -110,6 +110,11 @@ def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.Tra
     return job
 
 
+def others_waiting() -> bool:
+    """Whether other runs wait for a seat: then the live pictures wait for the end, and the CPU goes to training."""
+    return training_queue().snapshot()["waiting"] > 0
+
+
 @st.cache_resource(show_spinner=False)
 def training_queue() -> "tapeapp.queueing.TrainingQueue":
     """One line for every session of this server: runs take turns for the CPUs (``TAPEAPP_SEATS`` sets how many
@@ -387,8 +392,8 @@ def _train_live(job: Job, view: LiveView, learned) -> None:
             last_progress = now
         if now - last_chart >= chart_every or update.stop_reason:
             view.draw_charts(job)
-            if learned is not None and not update.stop_reason:  # the finished run is drawn finer after the rerun
-                learned.draw(job)
+            if learned is not None and not update.stop_reason and not others_waiting():
+                learned.draw(job)  # the finished run is drawn finer at the end; while others wait, only then
             last_chart = time.perf_counter()
             chart_every = max(CHARTS_EVERY, (last_chart - now) / DRAW_SHARE)  # long runs draw longer charts
     finish(job)
