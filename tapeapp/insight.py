@@ -8,6 +8,7 @@ refresh live: the same rows from one epoch to the next, so the pictures change o
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -247,7 +248,8 @@ def useful_columns(run, rows: int = 2_000) -> list[str]:
     n = len(data.y_train)
     picked = np.sort(np.random.default_rng(4).choice(n, min(n, rows), replace=False))
     score = f_regression if run.task == "regression" else f_classif
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant input (an unused category slot) scores 0, said or not
         values = np.nan_to_num(score(data.x_train[picked], data.y_train[picked])[0], nan=0.0, posinf=0.0)
     slots = pre.slots()
     per_column = {c: float(values[slots[c]].max()) for c in pre.columns}
