@@ -178,14 +178,24 @@ def _schema_warnings(schema: Schema) -> list[str]:
     return [warning for warning in schema.warnings if warning not in restated]
 
 
-def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> Prepared:
-    """Check the rows and the target first (the most basic problem is the one reported), then split and fit."""
+def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig, max_rows: int | None = None) -> Prepared:
+    """Check the rows and the target first (the most basic problem is the one reported), then split and fit.
+
+    ``max_rows`` caps the rows used (a seeded random sample, said in the warnings): the page passes it when the
+    whole table would not fit in the server's memory (``tapeapp.budget``).
+    """
     target, task = schema.target, schema.task
     if target not in frame.columns:
         raise TapeError(f"There is no column named '{target}' in this table.")
     warnings = _schema_warnings(schema)
     frame, dropped, notes, kept = clean_target(frame, target, task)
     warnings += notes
+    if max_rows is not None and len(frame) > max_rows:
+        pick = np.sort(np.random.default_rng(config.seed).choice(len(frame), max_rows, replace=False))
+        warnings.append(f"Your table has {len(frame):,} usable rows; to fit in this server's memory the model trains "
+                        f"on a random {max_rows:,} of them ({max_rows / len(frame):.0%}), and is checked on "
+                        "validation rows from that sample.")
+        frame, kept = frame.iloc[pick], kept[pick]
     train_pos, val_pos, notes, stratified = split_rows(frame, target, task, config.val_fraction, config.seed,
                                            stratified=config.split == "stratified")
     warnings += notes

@@ -232,14 +232,16 @@ def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, in
 
 
 def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "",
-              strategy: tf.distribute.Strategy | None = None, baselines: bool = False) -> Run:
+              strategy: tf.distribute.Strategy | None = None, baselines: bool = False,
+              max_rows: int | None = None) -> Run:
     """Split and fit preprocessing on the training rows: everything before epoch 1 (the model comes with training).
 
     Pass a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``) to train across its devices.
     ``baselines=True`` starts fitting the simpler models (``tapeapp.baselines``) in the background at once; they
     are in ``run.baselines`` when done. Off by default so that scripts and benchmarks measure the network alone.
+    ``max_rows`` trains on a seeded random sample of that many rows (see ``tapeapp.budget``).
     """
-    prepared = prepare(frame, schema, config)
+    prepared = prepare(frame, schema, config, max_rows=max_rows)
     run = Run(config=config, prepared=prepared, source_sha256=source_sha256 or prepared.data_sha256,
               strategy=strategy)
     if strategy is not None:

@@ -287,3 +287,43 @@ def test_downloads_are_made_on_request_in_memory():
     history = ui_live.download(job, "history.csv")()
     assert history.decode().count("\n") == 3 and job.files is not None
     assert ui_live.download(job, "model.keras")()[:2] == b"PK"
+
+
+def _budget(monkeypatch, used: float, room_rows: int = 0, inputs: int = 1) -> None:
+    """A server that holds ``used`` bytes now, with room for ``room_rows`` rows of ``inputs`` numbers besides."""
+    from tapeapp import budget
+
+    monkeypatch.setattr(budget, "process_bytes", lambda: int(used))
+    total = used + budget.RUN_OVERHEAD + room_rows * inputs * budget.BYTES_PER_INPUT
+    monkeypatch.setattr(budget, "budget_bytes", lambda: int(total))
+
+
+def test_a_server_at_its_memory_budget_refuses_a_new_run_in_plain_words(monkeypatch):
+    at = _upload(_ok(_app().run()), _garden(300).to_csv(index=False).encode(), "garden.csv")
+    _budget(monkeypatch, used=2.39e9, room_rows=-3_000_000)
+    at.button(key="train").click()
+    _ok(at.run())
+    assert any("using most of its memory right now" in e.value for e in at.error)
+    assert _job(at) is None, "no run was started"
+
+
+def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monkeypatch):
+    frame = _garden(3_000)
+    at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), "garden.csv")
+    at.slider(key="cfg_epochs").set_value(1)
+    _ok(at.run())
+    from tapeapp import budget
+
+    inputs = budget.inputs_estimate(_job_schema(at))
+    _budget(monkeypatch, used=1.0e9, room_rows=1_500, inputs=inputs)
+    at.button(key="train").click()
+    _ok(at.run())
+    run = _job(at).run
+    assert len(run.prepared.y_train) + len(run.prepared.y_val) == 1_500
+    assert any("trains on a random 1,500 of them" in w.value for w in at.warning)
+
+
+def _job_schema(at) -> tapeapp.Schema:
+    """The schema the page would train with: the guessed target of the uploaded table."""
+    table = at.session_state["upload_table"][1]
+    return tapeapp.inspect_frame(table.frame)

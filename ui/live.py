@@ -92,8 +92,12 @@ def request_stop() -> None:
 
 def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.TrainConfig") -> Job:
     """Everything before epoch 1 (may raise TapeError); a comparable previous run is kept to draw faded."""
+    from tapeapp import budget
+
     old = current()
-    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=True)
+    allowed = budget.allowance(len(table.frame), budget.inputs_estimate(schema))  # TapeError: no room at all
+    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=True,
+                            max_rows=allowed.rows if allowed.rows < len(table.frame) else None)
     info = table.info
     if old and old.running:
         finish(old)
