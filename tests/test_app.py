@@ -318,3 +318,35 @@ def test_stop_closes_the_run_at_the_last_finished_epoch():
     assert len(job.run.history) == 2 and job.run.stopped_because == "stopped"
     assert "Stopped by you after 2 of 6 epochs." in [i.value for i in at.info]
     assert at.metric and len(at.get("download_button")) == 5
+
+
+def test_advice_under_the_results_sets_the_knobs_it_names():
+    at = _app()
+    at.query_params.update({"learning_rate": "10", "optimizer": "sgd"})
+    at = _upload(_ok(at.run()), _numbers_csv(), "flats.csv")
+    at = _train(at, epochs=3)
+    job = _job(at)
+    job.run.wait_baselines(120)
+    _ok(at.run())
+    apply = [b for b in at.button if b.key and b.key.startswith("apply_")]
+    assert apply, "a run the NaN guard stopped gets advice with knobs to change"
+    advice = next(a for a in tapeapp.diagnose(job.run) if a.code == "learning_rate_high")
+    assert any("learning_rate_high" in b.key for b in apply)
+    next(b for b in apply if "learning_rate_high" in b.key).click()
+    _ok(at.run())
+    assert at.session_state["config"].learning_rate == advice.changes["learning_rate"] < 10
+    assert at.select_slider(key="cfg_learning_rate").value == advice.changes["learning_rate"]
+    assert not at.button(key="train").disabled, "the user then presses Train"
+
+
+def test_the_learning_rate_finder_suggests_a_rate_and_sets_the_slider():
+    at = _ok(_app().run())
+    at.button(key="find_lr").click()
+    _ok(at.run())
+    (curve, _mark) = _charts(at)["Learning-rate finder"]
+    assert curve["learning_rate"].min() >= 1e-6 and curve["learning_rate"].is_monotonic_increasing
+    suggested = at.session_state["lr_finding"][1].suggested_learning_rate
+    at.button(key="use_lr").click()
+    _ok(at.run())
+    assert at.select_slider(key="cfg_learning_rate").value == pytest.approx(float(f"{suggested:.2g}"))
+    assert at.session_state["config"].learning_rate == pytest.approx(float(f"{suggested:.2g}"))
