@@ -58,12 +58,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(needs_browser):
+    yield from _serve(seats=2)
+
+
+@pytest.fixture(scope="module")
+def one_seat_server(needs_browser):
+    """A server that trains one run at a time: the second student waits in line."""
+    yield from _serve(seats=1)
+
+
+def _serve(seats: int):
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
          "--server.maxUploadSize", str(UPLOAD_LIMIT_MB)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        env={**os.environ, "TAPEAPP_SEATS": str(seats)})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -292,3 +303,27 @@ def test_a_file_over_the_upload_limit_is_refused_in_words(server, page, tmp_path
     page.wait_for_selector(IDLE, timeout=60_000)
     assert page.get_by_text("569 rows × 31 columns").count() == 1, "the sample stays in use"
     _no_exception(page)
+
+
+def test_with_one_seat_the_second_student_waits_in_line_and_sees_their_place(one_seat_server, browser, tmp_path):
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 1500}) for _ in range(2)]
+    try:
+        first, second = (context.new_page() for context in contexts)
+        _open_and_upload(first, f"{one_seat_server}/?epochs=3000&batch_size=8", _ward(tmp_path / "ward.csv"),
+                         "400 rows × 4 columns")
+        _open_and_upload(second, f"{one_seat_server}/?epochs=5", _orchard(tmp_path / "orchard.csv"),
+                         "300 rows × 4 columns")
+        first.locator(".st-key-train button").click()
+        first.wait_for_function("() => /Epoch [1-9]/.test(document.querySelector(\"[data-testid='stProgress']\")"
+                                "?.innerText || '')", timeout=60_000)
+        second.locator(".st-key-train button").click()
+        second.get_by_text(re.compile(r"You are number 1 in line")).wait_for(timeout=60_000)
+        assert "waiting for a turn" in second.locator("[data-testid='stProgress']").first.inner_text()
+        assert _progress(second)[0] == 0, "no epoch before its turn"
+        first.locator(".st-key-stop button").click()
+        second.get_by_text("Finished all 5 epochs.").wait_for(timeout=90_000)
+        _no_exception(first)
+        _no_exception(second)
+    finally:
+        for context in contexts:
+            context.close()
