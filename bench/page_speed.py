@@ -189,16 +189,22 @@ def open_page(browser, url: str, interactive: bool, timeout: float, stub: bool =
         context.close()
 
 
+def open_with_table(context, server: Server, csv: Path, target: str, epochs: int, timeout: float):
+    """A new page in ``context`` with the link's epochs and target, the table uploaded and the target chosen."""
+    page = context.new_page()
+    page.goto(f"{server.url}?epochs={epochs}&target={target}", timeout=timeout * 1000)
+    page.wait_for_selector(FIRST_ELEMENT, state="visible", timeout=timeout * 1000)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(csv))
+    page.wait_for_selector(f"text={csv.name}", timeout=timeout * 1000)
+    choose_target(page, target, timeout)
+    return page
+
+
 def train_in_page(browser, server: Server, csv: Path, target: str, epochs: int, timeout: float) -> dict:
     """Upload the table, click Train, and time the first chart and the epochs as the page shows them."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        page = context.new_page()
-        page.goto(f"{server.url}?epochs={epochs}&target={target}", timeout=timeout * 1000)
-        page.wait_for_selector(FIRST_ELEMENT, state="visible", timeout=timeout * 1000)
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(csv))
-        page.wait_for_selector(f"text={csv.name}", timeout=timeout * 1000)
-        choose_target(page, target, timeout)
+        page = open_with_table(context, server, csv, target, epochs, timeout)
         train = page.get_by_role("button", name="Train", exact=True).first
         train.wait_for(state="visible", timeout=timeout * 1000)
         _wait_idle(page, timeout)
@@ -288,12 +294,7 @@ def results_in_page(browser, server: Server, csv: Path, target: str, runs: int, 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     seconds = []
     try:
-        page = context.new_page()
-        page.goto(f"{server.url}?epochs={RESULTS_EPOCHS}&target={target}", timeout=timeout * 1000)
-        page.wait_for_selector(FIRST_ELEMENT, state="visible", timeout=timeout * 1000)
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(csv))
-        page.wait_for_selector(f"text={csv.name}", timeout=timeout * 1000)
-        choose_target(page, target, timeout)
+        page = open_with_table(context, server, csv, target, RESULTS_EPOCHS, timeout)
         for number in range(1, runs + 1):
             _wait_idle(page, timeout)
             page.wait_for_function(TRAIN_ENABLED, timeout=timeout * 1000, polling=50)
