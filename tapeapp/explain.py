@@ -99,6 +99,10 @@ def _watch_gradients(optimizer: keras.optimizers.Optimizer) -> list:
     return seen
 
 
+DATE_INPUTS = ("days since the first date", "year", "month (sine)", "month (cosine)", "day of week (sine)",
+               "day of week (cosine)", "hour (sine)", "hour (cosine)")
+
+
 def _input_names(run) -> list[str]:
     """A readable name for every input of the network: the column, and for a one-hot block the category."""
     pre = run.prepared.preprocessor
@@ -107,9 +111,11 @@ def _input_names(run) -> list[str]:
         if where.stop - where.start == 1:
             names[where.start] = str(column)
             continue
-        levels = [level or "(missing)" for level in pre.categories_[column]] + ["other"]
-        for i, level in zip(range(where.start, where.stop), levels):
-            names[i] = f"{column} = {level}"
+        if column in pre.dates:
+            parts = [f"{column}: {part}" for part in DATE_INPUTS]
+        else:
+            parts = [f"{column} = {level or '(missing)'}" for level in pre.categories_[column]] + [f"{column} = other"]
+        names[where] = parts[: where.stop - where.start]
     return names
 
 
@@ -155,7 +161,8 @@ def explain_step(run, rows: int = 32, seed: int = 0) -> StepExplained:
     return StepExplained(
         rows=len(picked), loss=float(loss), loss_after=float(loss_after),
         grad_norms={layer.name: float(v) for layer, v in zip(layers, np.asarray(norms))},
-        update_norms={name: float(np.sqrt(sum(float((u ** 2).sum()) for u in parts))) for name, parts in updates.items()},
+        update_norms={name: float(np.sqrt(sum(float(np.square(u, dtype=np.float64).sum()) for u in parts)))
+                      for name, parts in updates.items()},  # float64: a diverged run's updates overflow float32
         learning_rate=float(keras.ops.convert_to_numpy(optimizer.learning_rate)), optimizer=run.config.optimizer,
         example=example, source=inspect.getsource(loop.train_step), first_row=first_row, task=run.task,
     )

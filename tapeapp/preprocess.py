@@ -350,7 +350,11 @@ class Preprocessor:
                                                       + (", hour" if stats.hours else ""),
                          "fill missing with": stats.fill.replace("T00:00:00", "").replace("T", " "),
                          "mean": stats.mean[0], "std": stats.std[0], "categories": ""})
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if self.dates:  # numbers and date text in one column: shown as text (a table column holds one type)
+            frame["fill missing with"] = [v if isinstance(v, str) or v is None else f"{v:.6g}"
+                                          for v in frame["fill missing with"]]
+        return frame
 
 
 def _detect(values: pd.Series) -> DateFormat:

@@ -182,6 +182,12 @@ def test_upload_train_watch_stop_and_screenshot(server, page, tmp_path):
     page.get_by_text("One step under the tape").click()
     _no_exception(page)
 
+    page.locator(".st-key-map_x [role=combobox]").click()
+    page.get_by_role("option", name="group").click()
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_text("The model's answer as group and").first.wait_for(timeout=30_000)
+    _no_exception(page)
+
     page.set_viewport_size({"width": 1200, "height": 2300})
     page.locator("h2", has_text="4. Train and watch it learn").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(1_000)
@@ -290,6 +296,22 @@ def test_stop_in_the_first_epoch(server, page, tmp_path):
     print(f"Stop -> stopped {time.monotonic() - clicked:.2f}s: {message.inner_text()}")
     assert re.search(r"after [01] of 40", message.inner_text())
     assert not page.locator(".st-key-train button").is_disabled(), "the next run can start"
+    _no_exception(page)
+
+
+def test_the_table_stays_after_the_uploads_bytes_are_let_go(server, page, tmp_path):
+    """Streamlit reports a released upload as a DeletedFile on the next rerun; the table read from it must stay."""
+    _open_and_upload(page, server, _table(tmp_path / "patients.csv"), "400 rows × 5 columns")
+    page.wait_for_timeout(1_000)
+    for preset in ("Quick look", "Careful"):
+        page.locator(".st-key-preset [role=combobox]").click()
+        page.keyboard.type(preset)
+        page.keyboard.press("Enter")
+        sync_api.expect(page.locator(".st-key-preset input")).to_have_value(preset, timeout=30_000)
+        page.wait_for_selector(IDLE, timeout=60_000)
+        errors = page.locator("[data-testid='stAlertContentError']")
+        assert errors.count() == 0, errors.first.inner_text()
+        assert page.get_by_text("400 rows × 5 columns").count() == 1
     _no_exception(page)
 
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.inspection import partial_dependence
 
 import tapeapp
-from tapeapp import charts, insight
+from tapeapp import charts, explain, insight
 from tapeapp.estimator import rows_estimator
 from conftest import make_dates, make_multiclass, make_regression
 
@@ -151,3 +151,6 @@ def test_a_date_axis_runs_through_the_training_dates_and_the_season_shows():
                                      run.prepared.target_encoder.classes_, x_kind="date").to_dict()
     assert spec["layer"][0]["encoding"]["x"]["type"] == "temporal"
     assert tapeapp.importance(run, repeats=2)["column"].iloc[0] == "when"
+    names = explain._input_names(run)
+    assert "when: year" in names and "when: day of week (cosine)" in names and all(names)
+    assert tapeapp.explain_step(run).example["input"] in names

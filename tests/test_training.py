@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tapeapp import TapeError, TrainConfig, evaluate, inspect_frame, start_run
-from tapeapp._tf import keras, tf
+from tapeapp._tf import tf
 from tapeapp.model import build_model, make_loss, make_optimizer
 
 

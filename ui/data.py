@@ -68,8 +68,11 @@ def on_sample_picked() -> None:
 
 
 def on_upload_changed() -> None:
+    uploaded, held = st.session_state.get("upload"), st.session_state.get("upload_table")
+    if uploaded is not None and held is not None and getattr(uploaded, "file_id", None) == held[0]:
+        return  # the same file, its bytes released after reading (_release_bytes): the table is kept
     st.session_state.pop("upload_table", None)
-    if st.session_state.get("upload") is not None:
+    if uploaded is not None:
         st.session_state["source"] = "upload"
         st.session_state["sample_pick"] = None
     else:
@@ -95,6 +98,8 @@ def uploaded_table(uploaded) -> "tapeapp.Table":
     """
     held = st.session_state.get("upload_table")
     if held is None or held[0] != uploaded.file_id:
+        if not hasattr(uploaded, "getvalue"):  # released and no table kept for it (cannot happen in one session)
+            raise tapeapp.TapeError("Your file is no longer on the server; please upload it again.")
         try:
             with st.spinner("Reading your table…"):
                 result = tapeapp.read_table(uploaded.getvalue(), uploaded.name)

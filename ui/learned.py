@@ -116,13 +116,14 @@ class LearnedView:
             return
         self.draw(job, fine=True)
         with self.later:
-            try:
-                importance_part(job)
-                step_part(job)
-            except Exception as error:  # noqa: BLE001
-                from ui.data import problem
+            for part, doing in ((importance_part, "measuring which columns matter"),
+                                (step_part, "showing one step under the tape")):
+                try:
+                    part(job)
+                except Exception as error:  # noqa: BLE001
+                    from ui.data import problem
 
-                st.warning(problem(error, "measuring which columns matter"))
+                    st.warning(problem(error, doing))
 
 
 def live_rows(run) -> int:
