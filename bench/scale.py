@@ -5,6 +5,8 @@
     python bench/scale.py --sizes 1000,50000       # any sizes
     python bench/scale.py --quick                  # tiny sizes, to check the script runs
     python bench/scale.py --sizes 1M --profile      # also cProfile read/inspect/prepare of the 1M child
+    python bench/scale.py --page                   # the page: upload 10-190 MB CSVs and train, server memory
+    python bench/scale.py --page --page-mb 10,50   # chosen file sizes (MiB)
 
 Each size is written as a CSV to a temporary folder (20 number columns, some missing; 9 text columns with 2-20
 levels; a 0/1 target) and measured in a fresh Python process, so its peak memory (VmHWM, the kernel's
@@ -14,6 +16,15 @@ preprocessing fitted on the training rows + model), tapeapp's epochs at batch 10
 standard scaling, one-hot, 40 % validation), then model.fit at batch 1024 on the same prepared matrices.
 A thread samples VmRSS every 5 ms to give each phase's own peak. tapeapp's seconds per epoch are wall time between
 two updates as a consumer sees them; "loop's own" is EpochUpdate.seconds (the compiled epoch call).
+
+With ``--page`` it measures the page instead (issue 13, goal 3): for each file size one fresh ``streamlit run``
+server (the project's own config: 200 MB upload limit, memory budget from ``TAPEAPP_MEMORY_BUDGET_MB``) and one
+headless chromium page; the server's resident memory (its process tree, sampled every 50 ms) is noted once the
+page has trained the built-in sample once (a warm server, as in a class: first traces and imports done) and
+before the upload ("before"), then the CSV is uploaded, inspected (the target chosen) and trained
+for two epochs to results. It prints the peak above "before" as a multiple of the file's size (goal: <= 3x for
+10-200 MB) and the server's absolute peak (goal: <= 2.5 GB for the largest), and whether the page trained on a
+sample of the rows (the memory budget's answer for tables that do not fit).
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -242,6 +254,113 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     print(f"- [{'met' if speed_ratio >= 1 else 'MISSED'}] samples/s >= model.fit's: {speed_ratio:.2f}x")
 
 
+# ---------------------------------------------------------------------------------------------------- the page
+
+PAGE_MB = (10, 50, 100, 190)  # MiB; 190 rather than 200 keeps the file under the 200 MB upload limit
+BYTES_PER_ROW = 169  # of write_wide_csv's 30-column rows, measured: 1M rows = 169 MB
+PAGE_EPOCHS = 2
+
+
+def page_memory(csv: Path, columns: int, timeout: float) -> dict:
+    """One fresh server and page: its memory before the upload, and its peak while reading, inspecting, training."""
+    from classroom import MemorySampler
+    from page_speed import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, _wait_idle, choose_target, free_port
+    from playwright.sync_api import sync_playwright
+    from _common import ROOT
+
+    server = Server("tapeapp", ROOT / "streamlit_app.py", ROOT, free_port())
+    server.start(timeout)
+    out: dict = {"csv_bytes": csv.stat().st_size}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server.url}?epochs={PAGE_EPOCHS}&target=target", timeout=timeout * 1000)
+            page.wait_for_selector("[data-testid='stFileUploaderDropzoneInput']", state="attached",
+                                   timeout=timeout * 1000)
+            _wait_idle(page, timeout)
+            page.locator(".st-key-train button").click()  # warm-up on the built-in sample: first traces, imports
+            page.get_by_text(re.compile(r"Run 1: predicting")).first.wait_for(timeout=timeout * 1000)
+            _wait_idle(page, timeout)
+            time.sleep(1.0)
+            out["before"] = sampled_rss(server.process.pid)
+            sampler = MemorySampler(server.process.pid)
+            started = time.perf_counter()
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(csv))
+            page.get_by_text(re.compile(rf"rows × {columns} columns")).first.wait_for(timeout=timeout * 1000)
+            choose_target(page, "target", timeout)
+            _wait_idle(page, timeout)
+            out["read_s"] = time.perf_counter() - started
+            out["peak_read"] = sampler.peak
+            started = time.perf_counter()
+            page.locator(".st-key-train button").click()
+            page.get_by_text(re.compile(r"Run 2: predicting")).first.wait_for(timeout=timeout * 1000)
+            _wait_idle(page, timeout)
+            out["train_s"] = time.perf_counter() - started
+            text = page.locator("[data-testid='stMain']").inner_text()
+            out["sampled"] = bool(re.search(r"trains on a\s+random [\d,]+ of them", text))
+            out["errors"] = [e.inner_text()[:200] for e in page.locator(
+                "[data-testid='stException'], [data-testid='stAlertContentError']").all()]
+            page.wait_for_selector(IDLE, timeout=timeout * 1000)
+            out["peak"] = sampler.stop()
+            out["after"] = sampled_rss(server.process.pid)
+            browser.close()
+    finally:
+        server.stop()
+    return out
+
+
+def sampled_rss(pid: int) -> int:
+    """Resident memory of a process and its children now, in bytes."""
+    from _common import tree_rss
+
+    return tree_rss(pid)
+
+
+def page_report(results: list[dict]) -> None:
+    print(f"\n## scale on the page: upload a {results[0]['columns']}-column CSV, choose the target, train "
+          f"{PAGE_EPOCHS} epochs to results; one fresh server per size")
+    print(f"{machine()}\n")
+    rows = []
+    for r in results:
+        above = r["peak"] - r["before"]
+        rows.append([mb(r["csv_bytes"]), f"{r['rows']:,}", mb(r["before"]), mb(r["peak_read"]), mb(r["peak"]),
+                     mb(above), f"{above / r['csv_bytes']:.1f}x", "yes" if r["sampled"] else "no",
+                     f"{r['read_s']:.1f} / {r['train_s']:.1f}", "; ".join(r["errors"]) or "none"])
+    print_table(rows, ["CSV", "rows", "server before upload", "peak reading + inspecting", "peak to results",
+                       "peak above before", "above / CSV (goal <= 3x)", "trained on a sample",
+                       "upload+inspect / train s", "errors"])
+    largest = max(results, key=lambda r: r["csv_bytes"])
+    worst = max(results, key=lambda r: (r["peak"] - r["before"]) / r["csv_bytes"])
+    ratio = (worst["peak"] - worst["before"]) / worst["csv_bytes"]
+    print(f"\nGoals (issue 13, goal 3):")
+    print(f"- [{'met' if ratio <= 3 else 'MISSED'}] peak above the server's level before the upload <= 3x the "
+          f"file's size at every size: worst {ratio:.1f}x (at {mb(worst['csv_bytes'])})")
+    print(f"- [{'met' if largest['peak'] <= 2.5e9 and not largest['errors'] else 'MISSED'}] the "
+          f"{mb(largest['csv_bytes'])} CSV read, inspected and trained with the server <= 2.5 GB: peak "
+          f"{largest['peak'] / 1e9:.2f} GB{', on a sample of its rows' if largest['sampled'] else ''}")
+
+
+def run_pages(args: argparse.Namespace, folder: Path) -> int:
+    sizes = [float(x) for x in args.page_mb.split(",")] if args.page_mb else list(PAGE_MB)
+    results = []
+    for size in sizes:
+        rows = int(size * 2 ** 20 / BYTES_PER_ROW)
+        csv = folder / f"wide_{rows}x{args.columns}.csv"
+        if not csv.exists():
+            write_wide_csv(csv, rows, args.columns)
+        r = page_memory(csv, args.columns, timeout=600)
+        r.update(rows=rows, columns=args.columns)
+        results.append(r)
+        print(f"{mb(r['csv_bytes'])}: before {mb(r['before'])}, peak {mb(r['peak'])}, "
+              f"{(r['peak'] - r['before']) / r['csv_bytes']:.1f}x, sampled {r['sampled']}, errors {r['errors']}",
+              file=sys.stderr, flush=True)
+        if not args.keep:
+            csv.unlink()
+    page_report(results)
+    return 0
+
+
 def parse_sizes(text: str) -> list[int]:
     return [int(float(s.replace("_", "").replace("k", "e3").replace("M", "e6"))) for s in text.split(",") if s]
 
@@ -259,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="with --profile: also list live Python allocations (slows prepare many times)")
     parser.add_argument("--keep", help="write the CSVs (and profiles) to this folder and keep them")
+    parser.add_argument("--page", action="store_true",
+                        help="measure the page's server instead: upload CSVs of --page-mb MiB and train them")
+    parser.add_argument("--page-mb", help="with --page: comma-separated file sizes in MiB (default 10,50,100,190)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", dest="profile_out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -266,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child, args.epochs, args.fit_epochs, args.profile_out, args.tracemalloc)))
         return 0
 
+    if args.page:
+        folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tapeapp-scale-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        return run_pages(args, folder)
     sizes = parse_sizes(args.sizes) if args.sizes else list(DEFAULT_SIZES)
     if args.quick:
         sizes, args.epochs, args.fit_epochs = [1_000, 5_000], 2, 2
