@@ -71,6 +71,8 @@ def data_section(busy: bool) -> tapeapp.Table | None:
         table = ui_data.current_table()
     except Exception as error:  # noqa: BLE001  (every failure gets plain words; see ui_data.problem)
         st.error(ui_data.problem(error, "reading your table"))
+        if st.session_state.get("read_refused"):
+            st.button("Read it again", key="read_again")  # a rerun tries to read the kept file again
         return None
     if ui_data.source() in tapeapp.SAMPLES:
         st.markdown(tapeapp.SAMPLES[ui_data.source()].description)

@@ -19,6 +19,7 @@ DEFAULT_BUDGET_MB = 2_400
 BYTES_PER_INPUT = 4 * 3  # a float32 input, held about three times over while a run prepares and trains
 RUN_OVERHEAD = 40e6  # a model, its traced epoch, optimizer and views: measured at 10-25 MB, rounded up
 MIN_ROWS = 1_000  # a sample smaller than this would not be worth training
+READ_FACTOR = 6  # reading + inspecting a CSV peaks 4.8-5.2x its size above the server's level (scale.py --page)
 
 
 def process_bytes() -> int:
@@ -35,6 +36,22 @@ def budget_bytes() -> int:
     text = os.environ.get("TAPEAPP_MEMORY_BUDGET_MB", "").strip()
     megabytes = float(text) if text.replace(".", "", 1).isdigit() and float(text) > 0 else DEFAULT_BUDGET_MB
     return int(megabytes * 1e6)
+
+
+def check_room_to_read(size: int, budget: int | None = None, used: int | None = None) -> None:
+    """TapeError when reading a file of ``size`` bytes now could take the server past its budget.
+
+    Reading is the costliest moment of a big upload (pandas' parser holds the text and the columns at once); two
+    students reading 200 MB files together would pass Community Cloud's limit. The file is not lost: the page keeps
+    it and tries again when asked.
+    """
+    budget = budget_bytes() if budget is None else budget
+    used = process_bytes() if used is None else used
+    if used + READ_FACTOR * size > budget:
+        raise TapeError(f"The server is using most of its memory right now ({used / 1e9:.1f} of "
+                        f"{budget / 1e9:.1f} GB, shared by everyone using this app), so it cannot read your "
+                        f"{size / 1e6:,.0f} MB file safely yet. Your file is kept: press \"Read it again\" in a "
+                        "minute, when other runs have finished.")
 
 
 def inputs_estimate(schema) -> int:

@@ -307,6 +307,22 @@ def test_a_server_at_its_memory_budget_refuses_a_new_run_in_plain_words(monkeypa
     assert _job(at) is None, "no run was started"
 
 
+def test_an_upload_too_big_for_the_memory_left_waits_unread_and_is_read_when_asked_again(monkeypatch):
+    from tapeapp import budget
+
+    content = _garden(300).to_csv(index=False).encode()
+    monkeypatch.setattr(budget, "budget_bytes", lambda: int(1e9))
+    monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - 5 * len(content)))  # room for 5x, not 6x
+    at = _upload(_ok(_app().run()), content, "garden.csv")
+    assert any("cannot read your" in e.value and "Your file is kept" in e.value for e in at.error), [e.value for e in at.error]
+    assert "upload_table" not in at.session_state, "nothing was read"
+    monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - 6 * len(content)))
+    at.button(key="read_again").click()
+    _ok(at.run())
+    assert not at.error
+    assert any("300 rows" in m.value for m in at.markdown)
+
+
 def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monkeypatch):
     frame = _garden(3_000)
     at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), "garden.csv")

@@ -25,6 +25,12 @@ def test_a_server_at_its_budget_refuses_in_plain_words():
         budget.allowance(200_000, 20, budget=1_000_000_000, used=990_000_000)
 
 
+def test_a_file_is_read_only_with_room_for_about_six_times_its_size():
+    budget.check_room_to_read(100_000_000, budget=2_000_000_000, used=1_300_000_000)
+    with pytest.raises(tapeapp.TapeError, match="cannot read your 100 MB file safely yet"):
+        budget.check_room_to_read(100_000_000, budget=2_000_000_000, used=1_500_000_000)
+
+
 def test_the_budget_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("TAPEAPP_MEMORY_BUDGET_MB", "1500")
     assert budget.budget_bytes() == 1_500_000_000

@@ -100,6 +100,11 @@ def uploaded_table(uploaded) -> "tapeapp.Table":
     if held is None or held[0] != uploaded.file_id:
         if not hasattr(uploaded, "getvalue"):  # released and no table kept for it (cannot happen in one session)
             raise tapeapp.TapeError("Your file is no longer on the server; please upload it again.")
+        from tapeapp import budget
+
+        st.session_state["read_refused"] = True
+        budget.check_room_to_read(uploaded.size)  # not kept as the answer: the bytes stay, a rerun tries again
+        st.session_state["read_refused"] = False
         try:
             with st.spinner("Reading your table…"):
                 result = tapeapp.read_table(uploaded.getvalue(), uploaded.name)
