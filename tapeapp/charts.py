@@ -108,6 +108,18 @@ BASELINE_NAMES = {"majority": "always the most common class", "mean": "always th
                   "linear": "linear model", "boosted_trees": "boosted trees"}
 
 
+def _label_offsets(values, curve) -> list[int]:
+    """Each baseline's label above its line, but below it when the next line up is too close to leave room."""
+    shown = [v for v in list(values) + list(curve) if math.isfinite(v)] + [0.0]
+    room = 0.06 * ((max(shown) - min(shown)) or 1.0)  # about a label's height on the chart's 250 px
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    offsets = [-6] * len(values)
+    for lower, upper in zip(order, order[1:]):
+        if values[upper] - values[lower] < room and offsets[lower] == -6:
+            offsets[lower] = 10
+    return offsets
+
+
 def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | None = None,
                  epochs: int | None = None, baselines: dict[str, float] | None = None) -> alt.Chart | alt.LayerChart:
     """The task's main score by epoch (accuracy for classes, RMSE for numbers); with ``baselines`` (name -> the
@@ -121,12 +133,16 @@ def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | No
     rule = alt.Chart(lines).mark_rule(strokeDash=[2, 3], color="#6c757d", strokeWidth=1.5).encode(
         y="value:Q", tooltip=[alt.Tooltip("name:N", title="Simpler model"),
                               alt.Tooltip("value:Q", title="Validation", format=".4~g")])
-    label = alt.Chart(lines).mark_text(align="left", dx=4, dy=-6, fontSize=11, color="#495057").encode(
-        x=alt.value(0), y="value:Q", text="name:N")
+    offsets = np.array(_label_offsets(lines["value"].to_numpy(),
+                                      history[metric].to_numpy() if metric in history else ()))
+    labels = [alt.Chart(lines[offsets == dy]).mark_text(align="left", dx=4, dy=int(dy), fontSize=11,
+                                                        color="#495057").encode(x=alt.value(0), y="value:Q",
+                                                                                text="name:N")
+              for dy in sorted(set(offsets))]
     title = curves.title
     curves = curves.copy()
     curves.title, curves.autosize = alt.Undefined, alt.Undefined  # a layer's title and size are the layer's own
-    return alt.layer(curves, rule, label).properties(title=title, height=HEIGHT, autosize=AUTOSIZE)
+    return alt.layer(curves, rule, *labels).properties(title=title, height=HEIGHT, autosize=AUTOSIZE)
 
 
 def grad_norm_frame(history: pd.DataFrame) -> pd.DataFrame:
@@ -356,7 +372,7 @@ def decision_map_template(x_name: str, y_name: str, task: str, target: str, clas
     tooltip = [x_tip, y_tip]
     if task == "binary":
         cell_color = alt.Color("value:Q", title=f"P({names[1]})", scale=alt.Scale(domain=[0, 1], scheme="blueorange"),
-                               legend=alt.Legend(format=".0%"))
+                               legend=alt.Legend(format=".0%", gradientLength=110))
         dot_color = alt.Color("truth:N", title=f"Actual {target}", scale=alt.Scale(domain=names, range=CLASS_PAIR))
         tooltip.append(alt.Tooltip("value:Q", title=f"Probability of {names[1]}", format=".1%"))
         truth_tip, resolve = alt.Tooltip("truth:N", title=f"Actual {target}"), "independent"
@@ -367,7 +383,8 @@ def decision_map_template(x_name: str, y_name: str, task: str, target: str, clas
                                                                              format=".0%")]
         truth_tip, resolve = alt.Tooltip("truth:N", title=f"Actual {target}"), "shared"
     else:
-        cell_color = alt.Color("value:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"))
+        cell_color = alt.Color("value:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"),
+                               legend=alt.Legend(gradientLength=110))
         dot_color = alt.Color("truth:Q", title=f"{target}", scale=alt.Scale(scheme="viridis"))
         tooltip.append(alt.Tooltip("value:Q", title=f"Predicted {target}", format=".4~g"))
         truth_tip, resolve = alt.Tooltip("truth:Q", title=f"Actual {target}", format=".4~g"), "independent"
@@ -386,7 +403,7 @@ def decision_map_template(x_name: str, y_name: str, task: str, target: str, clas
         tooltip=[x_tip, y_tip, truth_tip, alt.Tooltip("correct:N", title="Right?")],
     )
     return alt.layer(heat, dots).resolve_scale(color=resolve).configure_legend(
-        orient="bottom", direction="horizontal").properties(
+        orient="bottom", direction="horizontal", titleLimit=150, labelLimit=90).properties(
         height=HEIGHT + 60, autosize=AUTOSIZE,
         title=_title("Decision map", f"The model's answer as {x_name} and {y_name} change."))
 

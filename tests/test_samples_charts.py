@@ -212,3 +212,13 @@ def test_samples_and_charts_import_neither_streamlit_nor_tensorflow():
             "print(sorted(m for m in ('streamlit', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_baselines_are_labelled_lines_and_close_labels_do_not_overlap():
+    spec = charts.metric_chart(_history(5), "accuracy", baselines={"majority": 0.55, "linear": 0.84,
+                                                                   "boosted_trees": 0.82, "mean": float("nan")}).to_dict()
+    rules = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "rule"]
+    texts = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
+    assert len(rules) == 1 and len(spec["datasets"][rules[0]["data"]["name"]]) == 3  # NaN: no line
+    placed = {row["name"]: layer["mark"]["dy"] for layer in texts for row in spec["datasets"][layer["data"]["name"]]}
+    assert placed == {"always the most common class": -6, "linear model": -6, "boosted trees": 10}
