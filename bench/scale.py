@@ -333,7 +333,7 @@ def page_report(results: list[dict]) -> None:
     largest = max(results, key=lambda r: r["csv_bytes"])
     worst = max(results, key=lambda r: (r["peak"] - r["before"]) / r["csv_bytes"])
     ratio = (worst["peak"] - worst["before"]) / worst["csv_bytes"]
-    print(f"\nGoals (issue 13, goal 3):")
+    print("\nGoals (issue 13, goal 3):")
     print(f"- [{'met' if ratio <= 3 else 'MISSED'}] peak above the server's level before the upload <= 3x the "
           f"file's size at every size: worst {ratio:.1f}x (at {mb(worst['csv_bytes'])})")
     print(f"- [{'met' if largest['peak'] <= 2.5e9 and not largest['errors'] else 'MISSED'}] the "

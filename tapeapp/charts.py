@@ -64,13 +64,22 @@ def _thin_epochs(frame: pd.DataFrame, lines_by: list[str]) -> pd.DataFrame:
     return frame[frame["epoch"].isin(keep)]
 
 
-def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None = None,
-                epochs: int | None = None, title: str = "", subtitle: str = "") -> alt.Chart:
-    """Train and validation values of one history column by epoch; a previous run's lines drawn faded behind."""
+def curve_rows(history: pd.DataFrame, key: str, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows a curve chart draws: one per epoch, split and run, at most MAX_POINTS."""
     frame = _curve_frame(history, key, "this run")
     if previous is not None and len(previous):
         frame = pd.concat([_curve_frame(previous, key, "previous run"), frame], ignore_index=True)
-    frame = _thin_epochs(frame, ["split", "run"])
+    return _thin_epochs(frame, ["split", "run"])
+
+
+def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None = None,
+                epochs: int | None = None, title: str = "", subtitle: str = "",
+                data_name: str | None = None) -> alt.Chart:
+    """Train and validation values of one history column by epoch; a previous run's lines drawn faded behind.
+
+    With ``data_name`` the rows are left out of the chart, named for the caller to supply (``curve_rows``).
+    """
+    frame = curve_rows(history, key, previous)
     last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
     share = key in _SHARES
     y_scale = alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False)
@@ -78,7 +87,8 @@ def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None =
     points = (epochs or len(history)) <= 60
     label, meaning = METRICS.get(key, (key, ""))
     lines = [subtitle or meaning] + (["Faded, dashed lines: your previous run."] if previous is not None else [])
-    return alt.Chart(frame, height=HEIGHT, autosize=AUTOSIZE, title=_title(title or label, *lines)).mark_line(
+    data = alt.NamedData(data_name) if data_name else frame
+    return alt.Chart(data, height=HEIGHT, autosize=AUTOSIZE, title=_title(title or label, *lines)).mark_line(
         point=alt.OverlayMarkDef(size=18) if points else False, strokeWidth=2,
     ).encode(
         x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, last], nice=False),
@@ -98,10 +108,11 @@ def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None =
     )
 
 
-def loss_chart(history: pd.DataFrame, previous: pd.DataFrame | None = None, epochs: int | None = None) -> alt.Chart:
+def loss_chart(history: pd.DataFrame, previous: pd.DataFrame | None = None, epochs: int | None = None,
+               data_name: str | None = None) -> alt.Chart:
     """The loss the optimizer lowers, on training rows and on the held-back validation rows."""
     return curve_chart(history, "loss", previous, epochs, "Loss (lower is better)",
-                       "Train should fall; validation rising again means memorising.")
+                       "Train should fall; validation rising again means memorising.", data_name=data_name)
 
 
 BASELINE_NAMES = {"majority": "always the most common class", "mean": "always the average",
@@ -121,11 +132,13 @@ def _label_offsets(values, curve) -> list[int]:
 
 
 def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | None = None,
-                 epochs: int | None = None, baselines: dict[str, float] | None = None) -> alt.Chart | alt.LayerChart:
+                 epochs: int | None = None, baselines: dict[str, float] | None = None,
+                 data_name: str | None = None) -> alt.Chart | alt.LayerChart:
     """The task's main score by epoch (accuracy for classes, RMSE for numbers); with ``baselines`` (name -> the
     simpler model's validation score), one labelled dotted line for each, to see at a glance what 'good' means."""
     better = "lower is better" if metric in ("rmse", "mae", "loss") else "higher is better"
-    curves = curve_chart(history, metric, previous, epochs, f"{METRICS.get(metric, (metric,))[0]} ({better})")
+    curves = curve_chart(history, metric, previous, epochs, f"{METRICS.get(metric, (metric,))[0]} ({better})",
+                         data_name=data_name)
     marks = {name: value for name, value in (baselines or {}).items() if value is not None and math.isfinite(value)}
     if not marks:
         return curves
@@ -156,12 +169,17 @@ def grad_norm_frame(history: pd.DataFrame) -> pd.DataFrame:
     return frame[np.isfinite(frame["norm"]) & (frame["norm"] > 0)].reset_index(drop=True)
 
 
-def grad_norm_chart(history: pd.DataFrame, epochs: int | None = None) -> alt.Chart:
+def grad_norm_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows the gradient-norm chart draws: one per epoch and layer, at most MAX_POINTS."""
+    return _thin_epochs(grad_norm_frame(history), ["layer"])
+
+
+def grad_norm_chart(history: pd.DataFrame, epochs: int | None = None, data_name: str | None = None) -> alt.Chart:
     """How big each layer's gradient is: near zero means that layer stopped learning, exploding means trouble."""
-    frame = _thin_epochs(grad_norm_frame(history), ["layer"])
+    frame = grad_norm_rows(history)
     last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
     layers = list(dict.fromkeys(frame["layer"]))
-    return alt.Chart(frame, height=HEIGHT, autosize=AUTOSIZE, title=_title(
+    return alt.Chart(alt.NamedData(data_name) if data_name else frame, height=HEIGHT, autosize=AUTOSIZE, title=_title(
         "Under the hood: gradient norms per layer", "Log scale. Sinking to zero: stalled. Shooting up: unstable.",
     )).mark_line(strokeWidth=2).encode(
         x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(domain=[1, last], nice=False),

@@ -54,12 +54,17 @@ def _everything_shown(at) -> str:
     return "\n".join(parts)
 
 
+_SETUP = threading.Lock()
+
+
 def _session(name: str, frame: pd.DataFrame, epochs: int, ready: threading.Barrier, out: dict) -> None:
     try:
-        at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
-        at.slider(key="cfg_epochs").set_value(epochs)
-        at.select_slider(key="cfg_batch_size").set_value(8)  # slower epochs, so the two runs surely overlap
-        _ok(at.run())
+        with _SETUP:  # one at a time: each AppTest compiles the page, and Python 3.11's ast.parse is not safe in
+            # two threads at once (a server compiles it once, under a lock); the training passes below do overlap
+            at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
+            at.slider(key="cfg_epochs").set_value(epochs)
+            at.select_slider(key="cfg_batch_size").set_value(8)  # slower epochs, so the two runs surely overlap
+            _ok(at.run())
         at.button(key="train").click()
         ready.wait(timeout=60)
         started = time.monotonic()
