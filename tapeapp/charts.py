@@ -119,9 +119,9 @@ BASELINE_NAMES = {"majority": "always the most common class", "mean": "always th
                   "linear": "linear model", "boosted_trees": "boosted trees"}
 
 
-def _label_offsets(values, curve) -> list[int]:
+def _label_offsets(values) -> list[int]:
     """Each baseline's label above its line, but below it when the next line up is too close to leave room."""
-    shown = [v for v in list(values) + list(curve) if math.isfinite(v)] + [0.0]
+    shown = [*values, 0.0]
     room = 0.06 * ((max(shown) - min(shown)) or 1.0)  # about a label's height on the chart's 250 px
     order = sorted(range(len(values)), key=lambda i: values[i])
     offsets = [-6] * len(values)
@@ -146,8 +146,7 @@ def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | No
     rule = alt.Chart(lines).mark_rule(strokeDash=[2, 3], color="#6c757d", strokeWidth=1.5).encode(
         y="value:Q", tooltip=[alt.Tooltip("name:N", title="Simpler model"),
                               alt.Tooltip("value:Q", title="Validation", format=".4~g")])
-    offsets = np.array(_label_offsets(lines["value"].to_numpy(),
-                                      history[metric].to_numpy() if metric in history else ()))
+    offsets = np.array(_label_offsets(lines["value"].tolist()))
     labels = [alt.Chart(lines[offsets == dy]).mark_text(align="left", dx=4, dy=int(dy), fontSize=11,
                                                         color="#495057").encode(x=alt.value(0), y="value:Q",
                                                                                 text="name:N")

@@ -278,6 +278,7 @@ def baseline_marks(run: "tapeapp.Run") -> dict[str, float]:
 
 
 _TEMPLATES: dict[tuple, dict] = {}  # a live chart's shape -> its spec without the rows; shared by sessions
+_TEMPLATES_LOCK = threading.Lock()
 TEMPLATES_KEPT = 64
 
 
@@ -304,11 +305,14 @@ def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str,
             "grads": charts.grad_norm_rows(history)}
     specs = {}
     for name, build in builders.items():
-        template = _TEMPLATES.get((name, *shape))
+        with _TEMPLATES_LOCK:
+            template = _TEMPLATES.get((name, *shape))
         if template is None:
-            template = _TEMPLATES[(name, *shape)] = live_spec(build(), name)
-            while len(_TEMPLATES) > TEMPLATES_KEPT:
-                _TEMPLATES.pop(next(iter(_TEMPLATES), None), None)
+            template = live_spec(build(), name)
+            with _TEMPLATES_LOCK:  # sessions train in their own threads
+                _TEMPLATES[(name, *shape)] = template
+                while len(_TEMPLATES) > TEMPLATES_KEPT:
+                    del _TEMPLATES[next(iter(_TEMPLATES))]
         specs[name] = spec_with_rows(template, {f"{name}_rows": rows[name]})
     return specs
 
