@@ -8,7 +8,6 @@ refresh live: the same rows from one epoch to the next, so the pictures change o
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -248,9 +247,12 @@ def useful_columns(run, rows: int = 2_000) -> list[str]:
     n = len(data.y_train)
     picked = np.sort(np.random.default_rng(4).choice(n, min(n, rows), replace=False))
     score = f_regression if run.task == "regression" else f_classif
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a constant input (an unused category slot) scores 0, said or not
-        values = np.nan_to_num(score(data.x_train[picked], data.y_train[picked])[0], nan=0.0, posinf=0.0)
+    x = data.x_train[picked]
+    varies = np.ptp(x, axis=0) > 0  # a constant input (an unused category slot) scores 0; scikit-learn would warn,
+    values = np.zeros(x.shape[1])   # and silencing warnings is not thread-safe (sessions train in threads)
+    if varies.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values[varies] = np.nan_to_num(score(x[:, varies], data.y_train[picked])[0], nan=0.0, posinf=0.0)
     slots = pre.slots()
     per_column = {c: float(values[slots[c]].max()) for c in pre.columns}
     return [c for group in (pre.numeric, pre.dates, pre.categorical) for c in sorted(group, key=lambda c: -per_column[c])]

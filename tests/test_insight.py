@@ -3,9 +3,12 @@ a hidden picture that does not flip, and one tape step that changes nothing but 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.feature_selection import f_classif
 from sklearn.inspection import partial_dependence
 
 import tapeapp
@@ -41,6 +44,28 @@ def test_the_xor_map_shows_four_quadrants(xor_run):
     differ = grid[clear & ((grid["x"] > 0) != (grid["y"] > 0))]
     assert same["value"].mean() < 0.25, "same-sign quadrants must read class 0"
     assert differ["value"].mean() > 0.75, "opposite-sign quadrants must read class 1"
+
+
+def test_the_maps_default_axes_rank_the_signal_first_without_warnings(monkeypatch):
+    """Constant inputs are left out of scikit-learn's F test rather than its warning silenced: silencing warnings
+    is process-wide and not thread-safe, and sessions train in threads."""
+    seen = []
+
+    def f_test(x, y):
+        seen.append(int((np.ptp(x, axis=0) == 0).sum()))
+        return f_classif(x, y)
+
+    monkeypatch.setattr(insight, "f_classif", f_test)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"noise": rng.normal(size=400), "signal": rng.normal(size=400),
+                          "group": rng.choice(["a", "b", "c"], 400)})  # its 'other' slot is a constant input
+    frame["y"] = (frame["signal"] > 0).astype(int)
+    run = _train(frame, "y", epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        order = insight.useful_columns(run)
+    assert order == ["signal", "noise", "group"]
+    assert seen == [0], "no constant input reaches the F test"
 
 
 def test_the_map_is_scikit_learns_two_way_partial_dependence(xor_run):
