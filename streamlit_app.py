@@ -14,6 +14,7 @@ import threading
 import streamlit as st
 
 import tapeapp
+from tapeapp.budget import NoRoomYet
 from ui import data as ui_data
 from ui import knobs as ui_knobs
 from ui import learned as ui_learned
@@ -71,7 +72,7 @@ def data_section(busy: bool) -> tapeapp.Table | None:
         table = ui_data.current_table()
     except Exception as error:  # noqa: BLE001  (every failure gets plain words; see ui_data.problem)
         st.error(ui_data.problem(error, "reading your table"))
-        if st.session_state.get("read_refused"):
+        if isinstance(error, NoRoomYet):
             st.button("Read it again", key="read_again")  # a rerun tries to read the kept file again
         return None
     if ui_data.source() in tapeapp.SAMPLES:

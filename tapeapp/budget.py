@@ -38,6 +38,10 @@ def budget_bytes() -> int:
     return int(megabytes * 1e6)
 
 
+class NoRoomYet(TapeError):
+    """Not enough memory for this right now; the same request may succeed in a minute (the page offers a retry)."""
+
+
 def check_room_to_read(size: int, budget: int | None = None, used: int | None = None) -> None:
     """TapeError when reading a file of ``size`` bytes now could take the server past its budget.
 
@@ -48,7 +52,7 @@ def check_room_to_read(size: int, budget: int | None = None, used: int | None = 
     budget = budget_bytes() if budget is None else budget
     used = process_bytes() if used is None else used
     if used + READ_FACTOR * size > budget:
-        raise TapeError(f"The server is using most of its memory right now ({used / 1e9:.1f} of "
+        raise NoRoomYet(f"The server is using most of its memory right now ({used / 1e9:.1f} of "
                         f"{budget / 1e9:.1f} GB, shared by everyone using this app), so it cannot read your "
                         f"{size / 1e6:,.0f} MB file safely yet. Your file is kept: press \"Read it again\" in a "
                         "minute, when other runs have finished.")

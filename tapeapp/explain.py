@@ -15,7 +15,7 @@ import numpy as np
 
 from tapeapp import loop
 from tapeapp._tf import keras, tf
-from tapeapp.model import dense_layers, make_loss, make_optimizer
+from tapeapp.model import copy_model, dense_layers, make_loss, make_optimizer
 
 
 LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",
@@ -64,12 +64,6 @@ class StepExplained:
             ("What changed", f"On the same {self.rows} rows the loss is now {self.loss_after:.4f} ({change:+.1%}). "
                              "One epoch repeats this for every batch of the training rows."),
         ]
-
-
-def _copy_model(model: keras.Model) -> keras.Model:
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone
 
 
 def _copy_optimizer(run, model: keras.Model) -> keras.optimizers.Optimizer:
@@ -139,7 +133,7 @@ def explain_step(run, rows: int = 32, seed: int = 0) -> StepExplained:
     x = tf.constant(data.x_train[picked])
     y = tf.constant(data.y_train[picked])
     w = tf.constant(loop.sample_weights(data.y_train, run.task, run.config.class_weight)[picked])
-    model = _copy_model(run.model)
+    model = copy_model(run.model)
     optimizer = _copy_optimizer(run, model)
     loss_fn = make_loss(run.task)
     layers = dense_layers(model)

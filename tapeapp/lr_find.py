@@ -19,10 +19,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from tapeapp._tf import keras, tf
+from tapeapp._tf import tf
 from tapeapp.errors import TapeError
 from tapeapp.loop import as_tensor, sample_weights, train_step
-from tapeapp.model import make_loss, make_optimizer
+from tapeapp.model import copy_model, make_loss, make_optimizer
 from tapeapp.run import Run
 
 SMOOTHING = 0.98  # fastai's AvgSmoothLoss
@@ -117,12 +117,6 @@ def _scaled(valley: float, steps: int, run: Run) -> tuple[float, str]:
     return _clip(valley * factor), why
 
 
-def _copy(model: keras.Model) -> keras.Model:
-    twin = keras.models.clone_model(model)
-    twin.set_weights(model.get_weights())
-    return twin
-
-
 def find_learning_rate(run: Run, steps: int = 100, start: float = 1e-6, end: float = 1.0,
                        rule: str = SCALED) -> LearningRateFinding:
     """Range-test a copy of ``run``'s model with its optimizer, batch size, class weights and training rows.
@@ -140,7 +134,7 @@ def find_learning_rate(run: Run, steps: int = 100, start: float = 1e-6, end: flo
     if steps < 2 or not 0 < start < end:
         raise ValueError("need steps >= 2 and 0 < start < end")
     config, data = run.config, run.prepared
-    model = _copy(run.model)
+    model = copy_model(run.model)
     optimizer = make_optimizer(config)
     optimizer.build(model.trainable_variables)
     loss_fn = make_loss(data.task)

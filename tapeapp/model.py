@@ -78,6 +78,13 @@ _CLASSES = {cls.__name__.lower(): type(cls.__name__, (_OneDevice, cls), {})
             for cls in (keras.optimizers.Adam, keras.optimizers.AdamW, keras.optimizers.SGD, keras.optimizers.RMSprop)}
 
 
+def copy_model(model: keras.Model) -> keras.Model:
+    """The same network with its own copy of the weights: for one-off steps that must leave the run's model as is."""
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     optimizer = _CLASSES[config.optimizer]
     if config.optimizer == "sgd":

@@ -27,7 +27,7 @@ def test_a_server_at_its_budget_refuses_in_plain_words():
 
 def test_a_file_is_read_only_with_room_for_about_six_times_its_size():
     budget.check_room_to_read(100_000_000, budget=2_000_000_000, used=1_300_000_000)
-    with pytest.raises(tapeapp.TapeError, match="cannot read your 100 MB file safely yet"):
+    with pytest.raises(budget.NoRoomYet, match="cannot read your 100 MB file safely yet"):
         budget.check_room_to_read(100_000_000, budget=2_000_000_000, used=1_500_000_000)
 
 

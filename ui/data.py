@@ -102,9 +102,7 @@ def uploaded_table(uploaded) -> "tapeapp.Table":
             raise tapeapp.TapeError("Your file is no longer on the server; please upload it again.")
         from tapeapp import budget
 
-        st.session_state["read_refused"] = True
         budget.check_room_to_read(uploaded.size)  # not kept as the answer: the bytes stay, a rerun tries again
-        st.session_state["read_refused"] = False
         try:
             with st.spinner("Reading your table…"):
                 result = tapeapp.read_table(uploaded.getvalue(), uploaded.name)
