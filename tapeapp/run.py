@@ -16,7 +16,7 @@ from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
 from tapeapp.loop import EpochRunner, EpochUpdate, train
 from tapeapp.metrics import probabilities
-from tapeapp.model import build_model
+from tapeapp.model import build_model, copy_model
 from tapeapp.prepare import Prepared, prepare
 from tapeapp.preprocess import unexpected_columns
 from tapeapp.runners import POOL
@@ -141,8 +141,7 @@ class Run:
         runner = self.runner
         if runner is None or self.strategy is not None:
             return
-        own = build_model(*self._shape, self.task, self.config)
-        own.set_weights(runner.model.get_weights())
+        own = copy_model(runner.model)
         self.optimizer_state = [keras.ops.convert_to_numpy(v) for v in runner.optimizer.variables]
         self.network, self.runner = own, None
         for key in ("hidden model", "forward"):  # views built on the runner's model are rebuilt on this one
