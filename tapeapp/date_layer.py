@@ -36,7 +36,16 @@ class DateStats:
     @property
     def width(self) -> int:
         """Inputs one date becomes: days, year, month (sin, cos), day of week (sin, cos) and maybe hour (sin, cos)."""
-        return 8 if self.hours else 6
+        return len(self.input_names)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """What each of the date's inputs is, in the order ``DateFeatures`` makes them."""
+        return INPUT_NAMES if self.hours else INPUT_NAMES[:6]
+
+
+INPUT_NAMES = ("days since the first date", "year", "month (sine)", "month (cosine)", "day of week (sine)",
+               "day of week (cosine)", "hour (sine)", "hour (cosine)")
 
 
 def days_from_civil(year: tf.Tensor, month: tf.Tensor, day: tf.Tensor) -> tf.Tensor:

@@ -93,10 +93,6 @@ def _watch_gradients(optimizer: keras.optimizers.Optimizer) -> list:
     return seen
 
 
-DATE_INPUTS = ("days since the first date", "year", "month (sine)", "month (cosine)", "day of week (sine)",
-               "day of week (cosine)", "hour (sine)", "hour (cosine)")
-
-
 def _input_names(run) -> list[str]:
     """A readable name for every input of the network: the column, and for a one-hot block the category."""
     pre = run.prepared.preprocessor
@@ -106,10 +102,10 @@ def _input_names(run) -> list[str]:
             names[where.start] = str(column)
             continue
         if column in pre.dates:
-            parts = [f"{column}: {part}" for part in DATE_INPUTS]
+            names[where] = [f"{column}: {part}" for part in pre.date_stats_[column].input_names]
         else:
-            parts = [f"{column} = {level or '(missing)'}" for level in pre.categories_[column]] + [f"{column} = other"]
-        names[where] = parts[: where.stop - where.start]
+            names[where] = [f"{column} = {level or '(missing)'}" for level in pre.categories_[column]] + \
+                [f"{column} = other"]
     return names
 
 
