@@ -122,6 +122,9 @@ def test_the_hidden_picture_is_aligned_from_one_epoch_to_the_next():
     flips = [np.diag(signs) for signs in ([1, 1], [-1, 1], [1, -1], [-1, -1])]
     unaligned = [np.linalg.norm(raw[1] @ flip - before) for flip in flips]
     assert np.linalg.norm(after - before) <= min(unaligned) + 1e-9, "at least as close as any flip of plain PCA"
+    spec = charts.hidden_map_chart(pictures[1], run.task, run.target, 8,
+                                   run.prepared.target_encoder.classes_).to_dict()  # the same picture from Python
+    assert spec["title"]["text"] == "Inside the last hidden layer" and len(spec["datasets"]["hidden_rows"]) == 50
 
 
 def test_explain_step_changes_nothing_and_its_update_is_the_optimizers():
