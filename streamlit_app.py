@@ -16,12 +16,15 @@ import streamlit as st
 import tapeapp
 from tapeapp.budget import NoRoomYet
 from ui import data as ui_data
+from ui import jobs as ui_jobs
 from ui import knobs as ui_knobs
 from ui import learned as ui_learned
 from ui import live as ui_live
 from ui import rate_finder as ui_rate_finder
 from ui import server as ui_server
 from ui import verdict as ui_verdict
+from ui.safe import md
+from ui.templates import show
 
 TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
               "multiclass": "Several classes", "regression": "A number (regression)"}
@@ -67,11 +70,11 @@ def data_section(busy: bool) -> tapeapp.Table | None:
              format_func=lambda key: tapeapp.SAMPLES[key].title, on_change=ui_data.on_sample_picked,
              disabled=busy, help="Ready-made tables; all but the heart table work offline.")
     if error := st.session_state.pop("data_error", None):
-        st.error(error)
+        st.error(md(error))
     try:
         table = ui_data.current_table()
     except Exception as error:  # noqa: BLE001  (every failure gets plain words; see ui_data.problem)
-        st.error(ui_data.problem(error, "reading your table"))
+        st.error(md(ui_data.problem(error, "reading your table")))
         if isinstance(error, NoRoomYet):
             st.button("Read it again", key="read_again")  # a rerun tries to read the kept file again
         return None
@@ -79,7 +82,7 @@ def data_section(busy: bool) -> tapeapp.Table | None:
         st.markdown(tapeapp.SAMPLES[ui_data.source()].description)
     st.markdown(ui_data.describe(table.info))
     if table.info.notes:
-        st.info("**What was changed while reading the file**\n" + "".join(f"\n- {n}" for n in table.info.notes))
+        st.info("**What was changed while reading the file**\n" + "".join(f"\n- {md(n)}" for n in table.info.notes))
     preview = ui_data.preview(table.frame)
     st.dataframe(preview, height=220, width="stretch")
     st.caption(f"The first {len(preview):,} of {len(table.frame):,} rows.")
@@ -92,7 +95,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
     try:
         guess = ui_data.guess_schema(table.info.sha256, table.frame)
     except Exception as error:  # noqa: BLE001
-        st.error(ui_data.problem(error, "looking at your columns"))
+        st.error(md(ui_data.problem(error, "looking at your columns")))
         return None
     columns = [str(c) for c in table.frame.columns]
     wanted = ui_knobs.link_extra("target")
@@ -110,15 +113,15 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
             schema = guess.with_target(target)
             schema = schema if task == "auto" else schema.with_task(task)
         except Exception as error:  # noqa: BLE001
-            st.error(ui_data.problem(error, f"looking at '{target}'"))
+            st.error(md(ui_data.problem(error, f"looking at '{target}'")))
             return None
-        st.markdown(f"**{TASK_WORDS[schema.task]}** — {schema.task_reason}")
+        st.markdown(f"**{TASK_WORDS[schema.task]}** — {md(schema.task_reason)}")
     with right:
         from tapeapp import charts
 
-        ui_live.show(st, charts.target_chart(table.frame[target], schema.task == "regression", target))
+        show(st, charts.target_chart(table.frame[target], schema.task == "regression", target))
     for warning in schema.warnings:
-        st.warning(warning)
+        st.warning(md(warning))
     return roles_editor(schema, f"roles_{sha}_{target}_{task}", busy)
 
 
@@ -142,7 +145,7 @@ def roles_editor(schema: tapeapp.Schema, key: str, busy: bool) -> tapeapp.Schema
     try:
         return schema.with_roles(changes) if changes else schema
     except Exception as error:  # noqa: BLE001
-        st.error(ui_data.problem(error, "changing the roles"))
+        st.error(md(ui_data.problem(error, "changing the roles")))
         return None
 
 
@@ -155,80 +158,80 @@ def knobs_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
 
 
 def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
-                  config: tapeapp.TrainConfig | None) -> ui_live.LiveView | None:
+                  config: tapeapp.TrainConfig | None, job: ui_jobs.Job | None) -> ui_live.LiveView | None:
     st.header("4. Train and watch it learn", divider="orange")
-    job = ui_live.current()
-    if st.session_state.pop("stop_requested", False) and job is not None and job.running:
-        ui_live.finish(job)
+    if job is not None and job.running and job.stop_wanted:
+        job.done.wait(ui_jobs.STOP_WAIT)  # Stop was pressed: the run ends within a compiled call, drawn ended
     requested = st.session_state.pop("train_requested", False) and not (job is not None and job.running)
     if requested and table and schema and config:
         try:
-            job = ui_live.start(table, schema, config)
+            job = ui_jobs.start(table, schema, config, ui_data.problem)
         except Exception as error:  # noqa: BLE001
             st.session_state["train_error"] = ui_data.problem(error, "preparing your table for training")
             st.rerun()
     running = job is not None and job.running
     train, stop, note = st.columns([1, 1, 6], vertical_alignment="center")
-    train.button("Train", key="train", type="primary", on_click=ui_live.request_train, width="stretch",
+    train.button("Train", key="train", type="primary", on_click=ui_jobs.request_train, width="stretch",
                  disabled=running or not (table and schema and config))
-    stop.button("Stop", key="stop", on_click=ui_live.request_stop, disabled=not running, width="stretch")
+    stop.button("Stop", key="stop", on_click=ui_jobs.request_stop, disabled=not running or job.stop_wanted,
+                width="stretch")
     note.caption("Training runs here, on this server: one GradientTape step per batch, the charts update after "
                  "epochs. Stop keeps the model from the last finished epoch.")
     if error := st.session_state.pop("train_error", None):
-        st.error(error)
+        st.error(md(error))
     if job is None:
         return None
-    view = ui_live.LiveView.create()
+    ui_jobs.record(job)
+    view = ui_live.LiveView.create(running=running)
     view.draw_progress(job, None)
     if job.run.history or job.previous is not None:
         view.draw_charts(job)
-    if not job.running:
+    if not running:
         view.draw_end(job)
     return view
 
 
-def watch_training(view: ui_live.LiveView | None, learned: ui_learned.LearnedView | None) -> bool:
-    """Train the session's running job to its end, redrawing the curves and pictures above.
+def watch_training(view: ui_live.LiveView | None, learned: ui_learned.LearnedView | None,
+                   job: ui_jobs.Job | None) -> bool:
+    """Watch the session's running job to its end, redrawing the curves and pictures above.
 
-    Returns whether a run ended in this pass: its results are then drawn right away, below, and the page is run
-    once more afterwards so that the knobs, disabled while training, can be used again.
+    Returns whether this pass drew the job running (Train disabled, Stop enabled): its results are then drawn right
+    away, below, and the page is run once more afterwards so that the buttons show the run has ended. The job may
+    end between the buttons and this call (a short run, a Stop): that too must end in a rerun, never in a page
+    left at "running" with nothing running.
     """
-    job = ui_live.current()
-    if view is None or job is None or not job.running:
+    if view is None or job is None or not view.drawn_running:
         return False
-    try:
-        ui_live.train_live(job, view, learned)
-    except Exception as error:  # noqa: BLE001
-        ui_live.finish(job, failure=ui_data.problem(error, "training"))
+    ui_live.watch(job, view, learned)
     view.draw_end(job)
     return True
 
 
-def results_section(job: ui_live.Job) -> None:
+def results_section(job: ui_jobs.Job) -> None:
     st.header("5. Results", divider="orange")
     run = job.run
     epochs = f"{len(run.history)} epoch" + ("" if len(run.history) == 1 else "s")
-    ended = "stopped by an error" if job.failure else tapeapp.STOP_REASONS.get(run.stopped_because, run.stopped_because)
-    st.caption(f"Run {job.number}: predicting **{run.target}**, scored on the {run.summary()['rows']['validation']:,} "
-               f"validation rows the model never trained on ({epochs}, {ended}).")
+    st.caption(f"Run {job.number}: predicting **{md(run.target)}**, scored on the "
+               f"{run.summary()['rows']['validation']:,} validation rows the model never trained on ({epochs}, "
+               f"{ui_jobs.ended_by(job)}).")
     threshold = 0.5
     if run.task == "binary":
-        positive = run.prepared.target_encoder.classes_[1]
+        positive = md(run.prepared.target_encoder.classes_[1])
         threshold = st.slider(
             f"Decision threshold: call a row '{positive}' when the model is at least this sure", 0.05, 0.95, 0.5,
             0.05, key="threshold", help=f"Lower it to catch more '{positive}' rows (with more false alarms); raise "
                                         "it to make fewer false alarms (and miss more). The confusion matrix and the "
                                         "scores follow; the curves show every threshold at once.")
-    evaluation = ui_live.evaluation(job, threshold)
+    evaluation = ui_jobs.evaluation(job, threshold)
     headline_metrics(evaluation, job.previous_headline)
     if warning := tapeapp.no_better_than_guessing(evaluation, run.target):
-        st.warning(warning)
+        st.warning(md(warning))
     if run.task == "regression":
         from tapeapp import charts
 
         left, right = st.columns(2, gap="large")
-        ui_live.show(left, charts.predicted_actual_chart(evaluation.points, run.target))
-        ui_live.show(right, charts.residual_chart(evaluation.points, run.target))
+        show(left, charts.predicted_actual_chart(evaluation.points, run.target))
+        show(right, charts.residual_chart(evaluation.points, run.target))
     else:
         classification_charts(evaluation)
     ui_verdict.compare_section(job)
@@ -262,10 +265,10 @@ def classification_charts(evaluation: tapeapp.Evaluation) -> None:
     from tapeapp import charts
 
     matrix, roc, pr = st.columns(3, gap="medium")
-    ui_live.show(matrix, charts.confusion_chart(evaluation.confusion))
+    show(matrix, charts.confusion_chart(evaluation.confusion))
     if len(evaluation.roc):
-        ui_live.show(roc, charts.roc_chart(evaluation.roc))
-        ui_live.show(pr, charts.pr_chart(evaluation.pr))
+        show(roc, charts.roc_chart(evaluation.roc))
+        show(pr, charts.pr_chart(evaluation.pr))
     st.markdown("**Per class** — *precision*: of the rows called this class, the share that were; *recall*: of "
                 "the rows that were this class, the share found.")
     share = {name: st.column_config.ProgressColumn(name, format="percent", min_value=0.0, max_value=1.0)
@@ -274,7 +277,7 @@ def classification_charts(evaluation: tapeapp.Evaluation) -> None:
                  column_config=share | {"support": st.column_config.NumberColumn("rows", format="%d")})
 
 
-def use_section(job: ui_live.Job) -> None:
+def use_section(job: ui_jobs.Job) -> None:
     st.header("6. Use it and take it home", divider="orange")
     left, right = st.columns(2, gap="large")
     with left:
@@ -286,23 +289,25 @@ def use_section(job: ui_live.Job) -> None:
     with right:
         st.markdown("**Take it home**")
         for name, (why, mime) in DOWNLOADS.items():  # each file is made when it is first asked for
-            st.download_button(name, ui_live.download(job, name), file_name=name, mime=mime, help=why,
+            st.download_button(name, ui_jobs.download(job, name), file_name=name, mime=mime, help=why,
                                on_click="ignore", key=f"download_{name.replace('.', '_')}", width="stretch")
 
 
-def predictions_for(job: ui_live.Job, uploaded) -> None:
+def predictions_for(job: ui_jobs.Job, uploaded) -> None:
     try:
-        table = ui_data.read_upload(uploaded.getvalue(), uploaded.name)
+        table = ui_data.rows_to_predict(uploaded)
         extra = job.run.unexpected_columns(table.frame)
-        predicted = ui_live.predictions(job, table)
+        predicted = ui_jobs.predictions(job, table)
         notes = job.run.prediction_notes(table.frame)
     except Exception as error:  # noqa: BLE001
-        st.error(ui_data.problem(error, "predicting your rows"))
+        st.error(md(ui_data.problem(error, "predicting your rows")))
+        if isinstance(error, NoRoomYet):
+            st.button("Read it again", key="predict_read_again")
         return
     if extra:
-        st.info(f"Not used by the model, so left out: {', '.join(map(str, extra))}.")
+        st.info(md(f"Not used by the model, so left out: {', '.join(map(str, extra))}."))
     for note in notes:
-        st.info(note)
+        st.info(md(note))
     st.dataframe(ui_data.preview(predicted).join(ui_data.preview(table.frame), suffixes=("", " (yours)")),
                  height=240, width="stretch")
     stem = (uploaded.name or "rows").rsplit(".", 1)[0]
@@ -341,7 +346,7 @@ def link_extras(table: tapeapp.Table | None, schema: tapeapp.Schema | None) -> d
 
 
 def main() -> None:
-    busy = ui_live.busy()
+    busy = ui_jobs.busy()
     st.title("TensorFlow Playground for your own table")
     st.caption("Bring a table, choose the column to predict, set the knobs, and watch a small neural network "
                "learn it epoch by epoch: a hand-written TensorFlow GradientTape loop, running live.")
@@ -353,10 +358,11 @@ def main() -> None:
     config = knobs_section(table, schema, busy)
     if config is not None:
         ui_knobs.sync_link(config, link_extras(table, schema))
-    view = train_section(table, schema, config)
-    job = ui_live.current()
+    job = ui_jobs.current()
+    view = train_section(table, schema, config, job)
+    job = ui_jobs.current()
     learned = ui_learned.learned_section(job)
-    ended = watch_training(view, learned)
+    ended = watch_training(view, learned, job)
     if job is not None and not job.running and job.run.history:
         results_section(job)
         use_section(job)
@@ -366,4 +372,7 @@ def main() -> None:
         st.rerun()
 
 
-main()
+try:
+    main()
+except Exception as error:  # noqa: BLE001  (a fault nobody foresaw: plain words here, the details in the log)
+    st.error(md(ui_data.problem(error, "drawing this page")))

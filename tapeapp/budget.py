@@ -20,6 +20,12 @@ BYTES_PER_INPUT = 4 * 3  # a float32 input, held about three times over while a 
 RUN_OVERHEAD = 40e6  # a model, its traced epoch, optimizer and views: measured at 10-25 MB, rounded up
 MIN_ROWS = 1_000  # a sample smaller than this would not be worth training
 READ_FACTOR = 6  # reading + inspecting a CSV peaks 4.8-5.2x its size above the server's level (scale.py --page)
+FIELD_BYTES = 28  # ... and 17-26 bytes per field: a file of short fields ("1,,,,") peaks at 17x its size
+SHEET_FACTOR = 8  # a workbook's cells held as Python values, by column, then a frame: per byte of the sheet's XML
+FRAME_FACTOR = 3  # a Parquet file: Arrow's table, pandas' frame and cleaning, per byte of the frame it becomes
+QUIET_SHARE = 0.5  # a file needing at most this share of the budget is read whole when the server is quieter
+SAMPLE_SHARE = 0.5  # a sample may take this share of what is free (others may start reading meanwhile)
+MIN_SAMPLE_ROWS = 500
 
 
 def process_bytes() -> int:
@@ -40,22 +46,6 @@ def budget_bytes() -> int:
 
 class NoRoomYet(TapeError):
     """Not enough memory for this right now; the same request may succeed in a minute (the page offers a retry)."""
-
-
-def check_room_to_read(size: int, budget: int | None = None, used: int | None = None) -> None:
-    """TapeError when reading a file of ``size`` bytes now could take the server past its budget.
-
-    Reading is the costliest moment of a big upload (pandas' parser holds the text and the columns at once); two
-    students reading 200 MB files together would pass Community Cloud's limit. The file is not lost: the page keeps
-    it and tries again when asked.
-    """
-    budget = budget_bytes() if budget is None else budget
-    used = process_bytes() if used is None else used
-    if used + READ_FACTOR * size > budget:
-        raise NoRoomYet(f"The server is using most of its memory right now ({used / 1e9:.1f} of "
-                        f"{budget / 1e9:.1f} GB, shared by everyone using this app), so it cannot read your "
-                        f"{size / 1e6:,.0f} MB file safely yet. Your file is kept: press \"Read it again\" in a "
-                        "minute, when other runs have finished.")
 
 
 def inputs_estimate(schema) -> int:
@@ -98,3 +88,56 @@ def allowance(rows: int, inputs: int, budget: int | None = None, used: int | Non
     return Allowance(fits, f"Your table has {rows:,} rows; to fit in this server's memory the model trains on a "
                            f"random {fits:,} of them ({fits / rows:.0%}). Scores are measured the same way, on "
                            "validation rows from that sample.")
+
+
+def size_text(size: float) -> str:
+    """A number of bytes in words: 2.4 GB, 380 MB."""
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{max(size / 1e6, 1):,.0f} MB"
+
+
+def text_need(size: int, rows: int, width: int) -> int:
+    """Memory reading a delimited text of ``size`` bytes, ``rows`` x ``width`` fields, takes at its peak."""
+    return max(READ_FACTOR * size, size + FIELD_BYTES * rows * max(width, 1))
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How much of a file to read now: every row (``fraction`` 1), or a seeded random share, with the note to show."""
+
+    fraction: float = 1.0
+    note: str = ""
+
+
+def reading_plan(need: int, rows: int, sample: bool = True, budget: int | None = None,
+                 used: int | None = None) -> ReadPlan:
+    """Read a file whole, read a random share of its rows, or refuse: what memory allows for one that takes ``need``
+    bytes at its peak when read whole (about ``rows`` rows).
+
+    A file that would fit on a quieter server waits (``NoRoomYet``: the page keeps it and offers to try again); one
+    too big for this server even when idle is sampled, so that it still gives a table, or refused where a sample
+    would not do (``sample=False``: rows to predict must all be read).
+    """
+    budget = budget_bytes() if budget is None else budget
+    used = process_bytes() if used is None else used
+    room = budget - used
+    if need <= room:
+        return ReadPlan()
+    gb = size_text
+    if need <= QUIET_SHARE * budget or not sample:
+        if need <= QUIET_SHARE * budget:
+            raise NoRoomYet(f"The server is using most of its memory right now ({gb(used)} of {gb(budget)}, shared by "
+                            f"everyone using this app), and reading your file takes about {gb(need)}. Your file is "
+                            "kept: press \"Read it again\" in a minute, when other runs have finished.")
+        raise TapeError(f"Reading this file whole takes about {gb(need)} of memory, more than this server can give "
+                        f"(its budget is {gb(budget)}, shared by everyone using this app). Split it into smaller "
+                        "files and use them one at a time.")
+    fraction = SAMPLE_SHARE * room / need
+    if fraction * rows < MIN_SAMPLE_ROWS:
+        raise NoRoomYet(f"The server is using most of its memory right now ({gb(used)} of {gb(budget)}, shared by "
+                        f"everyone using this app), and your file takes about {gb(need)} to read, so not even a "
+                        "sample of it fits. Your file is kept: press \"Read it again\" in a minute.")
+    share = f"{fraction:.0%}" if fraction >= 0.01 else f"{fraction:.1%}"
+    return ReadPlan(fraction, f"The file holds about {rows:,} rows and reading it whole would take about {gb(need)} "
+                              f"of memory, more than this server can give ({gb(room)} free of {gb(budget)}, shared "
+                              f"by everyone using this app): a random {share} of its rows was read. Scores are "
+                              "measured on rows from that sample.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -206,4 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001  (a fault in tapeapp: one line here, the traceback when asked for)
+        if os.environ.get("TAPEAPP_DEBUG"):
+            raise
+        print(f"error: tapeapp failed unexpectedly ({type(exc).__name__}: {_one_line(exc)[:200]}); this is a fault "
+              "in tapeapp, not in your input (set TAPEAPP_DEBUG=1 to see where)", file=sys.stderr)
+        return 1
     return 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from tapeapp.errors import TapeError
+from tapeapp.errors import TapeError, quoted
 
 ACTIVATIONS = ("leaky_relu", "relu", "tanh", "elu", "gelu", "selu", "sigmoid", "swish")
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
@@ -15,6 +16,41 @@ PREPROCESSING = ("standard", "tutorial")
 SPLITS = ("stratified", "random")
 CLASS_WEIGHTS = ("none", "balanced")
 _FLOAT_FIELDS = ("dropout", "l2", "learning_rate", "momentum", "val_fraction")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a knob may take, for the config, the CLI, the page's widgets and links alike.
+
+    ``open_low``/``open_high`` leave an end out (a learning rate above 0, dropout below 1).
+    """
+
+    low: float
+    high: float
+    message: str
+    open_low: bool = False
+    open_high: bool = False
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+
+SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit
+BOUNDS: dict[str, Bound] = {
+    "layers": Bound(1, 6, "Use between 1 and 6 hidden layers."),
+    "width": Bound(1, 1024, "Each hidden layer needs between 1 and 1024 neurons."),
+    "dropout": Bound(0.0, 1.0, "Dropout must be at least 0 and below 1.", open_high=True),
+    "l2": Bound(0.0, 1.0, "L2 penalty must be between 0 and 1."),
+    "learning_rate": Bound(0.0, 100.0, "The learning rate must be above 0 (and at most 100).", open_low=True),
+    "momentum": Bound(0.0, 1.0, "Momentum must be at least 0 and below 1.", open_high=True),
+    "batch_size": Bound(1, 1_000_000, "The batch size must be a whole number between 1 and 1,000,000."),
+    "epochs": Bound(0, 10_000, "The number of epochs must be between 0 and 10,000."),
+    "val_fraction": Bound(0.05, 0.9, "The validation share must be between 5% and 90% of the rows."),
+    "patience": Bound(0, 10_000, "Early-stopping patience must be between 0 (off) and 10,000 epochs."),
+    "seed": Bound(0, SEED_MAX, f"The seed must be a whole number from 0 to {SEED_MAX:,}."),
+}
 
 
 @dataclass(frozen=True)
@@ -62,72 +98,81 @@ class TrainConfig:
         values: dict[str, Any] = {}
         for key, raw in data.items():
             default = getattr(cls, key) if key != "hidden" else (64, 64)
-            try:
-                if key == "hidden":
-                    values[key] = parse_hidden(raw)
-                elif isinstance(default, bool):
-                    values[key] = bool(raw)
-                elif isinstance(default, int):
-                    values[key] = int(float(raw))
-                elif isinstance(default, float):
-                    values[key] = float(raw)
-                else:
-                    values[key] = str(raw).lower()
-            except (TypeError, ValueError):
-                raise TapeError(f"The setting {key} = {raw!r} is not a valid value.") from None
+            if key == "hidden":
+                values[key] = parse_hidden(raw)
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                values[key] = parse_number(key, raw, whole=isinstance(default, int))
+            else:
+                values[key] = str(raw).lower()
         return cls(**values)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+def parse_number(key: str, raw: Any, whole: bool) -> int | float:
+    """A knob's value from text (a link, the command line) or JSON: a finite number, whole where it must be.
+
+    Out-of-range values are left to the bounds' own message; ``1e400`` (infinite), ``nan`` and ``2.5`` epochs are
+    refused here, in plain words, instead of surfacing as Python's OverflowError or ValueError.
+    """
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise TapeError(f"The setting {key} = {quoted(raw)} is not a valid value: it needs a number.") from None
+    if not math.isfinite(value):
+        raise TapeError(f"The setting {key} = {quoted(raw)} is not a valid value: it is not a finite number. "
+                        f"{BOUNDS[key].message}")
+    if not whole:
+        return value
+    if value != math.floor(value):
+        raise TapeError(f"The setting {key} = {quoted(raw)} is not a valid value: it must be a whole number.")
+    if abs(value) > 2**53:
+        raise TapeError(f"The setting {key} = {quoted(raw)} is not a valid value: it is too large. "
+                        f"{BOUNDS[key].message}")
+    return int(value)
+
+
 def parse_hidden(raw: Any) -> tuple[int, ...]:
     """Accept '64,64', [64, 64] or 64 for the hidden layer widths."""
     if isinstance(raw, str):
         parts = [p for p in raw.replace(" ", "").split(",") if p]
+        if len(parts) > BOUNDS["layers"].high:
+            raise TapeError(BOUNDS["layers"].message)
         try:
             return tuple(int(p) for p in parts)
         except ValueError:
-            raise TapeError(f"Hidden layers must be whole numbers separated by commas, like 64,64 (got {raw!r}).") from None
-    if isinstance(raw, int):
+            raise TapeError(f"Hidden layers must be whole numbers separated by commas, like 64,64 "
+                            f"(got {quoted(raw)}).") from None
+    if isinstance(raw, int) and not isinstance(raw, bool):
         return (raw,)
-    return tuple(int(h) for h in raw)
+    try:
+        return tuple(int(h) for h in raw)
+    except (TypeError, ValueError, OverflowError):
+        raise TapeError(f"Hidden layers must be whole numbers, like 64,64 (got {quoted(raw)}).") from None
 
 
 def _problems(c: TrainConfig) -> list[str]:
     out = []
-    if not 1 <= len(c.hidden) <= 6:
-        out.append("Use between 1 and 6 hidden layers.")
-    if any(not 1 <= h <= 1024 for h in c.hidden):
-        out.append("Each hidden layer needs between 1 and 1024 neurons.")
+    if not BOUNDS["layers"].holds(len(c.hidden)):
+        out.append(BOUNDS["layers"].message)
+    if any(not BOUNDS["width"].holds(h) for h in c.hidden):
+        out.append(BOUNDS["width"].message)
     if c.activation not in ACTIVATIONS:
-        out.append(f"Unknown activation '{c.activation}'; choose one of {', '.join(ACTIVATIONS)}.")
+        out.append(f"Unknown activation {quoted(c.activation)}; choose one of {', '.join(ACTIVATIONS)}.")
     if c.optimizer not in OPTIMIZERS:
-        out.append(f"Unknown optimizer '{c.optimizer}'; choose one of {', '.join(OPTIMIZERS)}.")
+        out.append(f"Unknown optimizer {quoted(c.optimizer)}; choose one of {', '.join(OPTIMIZERS)}.")
     if c.preprocessing not in PREPROCESSING:
-        out.append(f"Unknown preprocessing '{c.preprocessing}'; choose one of {', '.join(PREPROCESSING)}.")
+        out.append(f"Unknown preprocessing {quoted(c.preprocessing)}; choose one of {', '.join(PREPROCESSING)}.")
     if c.split not in SPLITS:
-        out.append(f"Unknown split '{c.split}'; choose one of {', '.join(SPLITS)}.")
+        out.append(f"Unknown split {quoted(c.split)}; choose one of {', '.join(SPLITS)}.")
     if c.class_weight not in CLASS_WEIGHTS:
-        out.append(f"Unknown class weighting '{c.class_weight}'; choose one of {', '.join(CLASS_WEIGHTS)}.")
-    if not 0.0 <= c.dropout < 1.0:
-        out.append("Dropout must be at least 0 and below 1.")
-    if not 0.0 <= c.l2 <= 1.0:
-        out.append("L2 penalty must be between 0 and 1.")
-    if not 0.0 < c.learning_rate <= 100.0:
-        out.append("The learning rate must be above 0 (and at most 100).")
-    if not 0.0 <= c.momentum < 1.0:
-        out.append("Momentum must be at least 0 and below 1.")
-    if not 1 <= c.batch_size <= 1_000_000:
-        out.append("The batch size must be a whole number of at least 1.")
-    if not 0 <= c.epochs <= 10_000:
-        out.append("The number of epochs must be between 0 and 10,000.")
-    if not 0.05 <= c.val_fraction <= 0.9:
-        out.append("The validation share must be between 5% and 90% of the rows.")
-    if c.patience < 0:
-        out.append("Early-stopping patience cannot be negative (0 turns it off).")
-    if c.seed < 0:
-        out.append("The seed must be 0 or a positive whole number.")
+        out.append(f"Unknown class weighting {quoted(c.class_weight)}; choose one of {', '.join(CLASS_WEIGHTS)}.")
+    for name in ("dropout", "l2", "learning_rate", "momentum", "batch_size", "epochs", "val_fraction", "patience",
+                 "seed"):
+        value = getattr(c, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and BOUNDS[name].holds(value)):
+            out.append(BOUNDS[name].message)
     return out
 
 

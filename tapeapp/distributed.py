@@ -61,8 +61,10 @@ class DistributedEpochRunner(EpochRunner):
                 "weight_norms": self._weight_norms()}
 
     def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
-                  epoch: int) -> dict:
-        """Training metrics come from a pass after the epoch: per-replica predictions are not gathered in order."""
+                  epoch: int, *, checkpoint=None) -> dict:
+        """Training metrics come from a pass after the epoch: per-replica predictions are not gathered in order.
+
+        One call per epoch across the devices: ``checkpoint`` is not asked mid-epoch here (stop between epochs)."""
         order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(x)[0]),
                                                          seed=tf.constant([self.config.seed, epoch]))
         dataset = tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order), tf.gather(w, order)))

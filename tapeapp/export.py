@@ -112,19 +112,55 @@ def save_run(run: Run, directory: str | os.PathLike, **kwargs) -> list[Path]:
     return written
 
 
+MODEL_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5", METADATA})
+MODEL_MAX_UNPACKED = 1_000_000_000  # a 6 x 1024 network's weights are about 25 MB
+
+
 def load_model(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     """Safe mode only: a model file from anyone may not run code when loaded. Nothing is unpickled.
 
-    The model's own layers are Keras' plus ``tapeapp.date_layer.DateFeatures`` (registered when this module is
-    imported, through ``tapeapp.preprocess``), so a model with date inputs loads here as well.
+    Looked at before Keras reads it: a zip holding only the files tapeapp writes, of a size that fits, with
+    metadata of the right shape. Anything Keras then refuses (safe mode turning down a function it names, a
+    vocabulary file it points to) is a plain TapeError too. The model's own layers are Keras' plus
+    ``tapeapp.date_layer.DateFeatures`` (registered when this module is imported, through ``tapeapp.preprocess``).
     """
+    name = Path(path).name
     try:
         with zipfile.ZipFile(path) as archive:
-            meta = json.loads(archive.read(METADATA))
+            members = archive.infolist()
+            if ({m.filename for m in members} - MODEL_MEMBERS or len(members) > len(MODEL_MEMBERS)
+                    or sum(m.file_size for m in members) > MODEL_MAX_UNPACKED):
+                raise ValueError("unexpected contents")
+            meta = check_metadata(json.loads(archive.read(METADATA)))
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise TapeError(f"'{Path(path).name}' is not a model saved by tapeapp ({type(exc).__name__}).") from None
+        names = {tensor.name.split(":")[0] for tensor in model.inputs} if isinstance(model, keras.Model) else set()
+        outputs = int(model.output.shape[-1])
+        if names != {spec["input"] for spec in meta["inputs"]} or outputs != (
+                len(meta["classes"]) if meta["task"] == "multiclass" else 1) or (
+                meta["task"] == "binary" and len(meta["classes"]) != 2):
+            raise ValueError("the model and its metadata do not match")
+    except Exception as exc:  # noqa: BLE001  (any refusal, by us or by Keras' safe mode, is the file's fault)
+        raise TapeError(f"'{name}' is not a model saved by tapeapp, or it was changed after saving "
+                        f"({type(exc).__name__}); it cannot be used.") from None
     return model, meta
+
+
+def check_metadata(meta: object) -> dict:
+    """tapeapp.json as ``model_metadata`` writes it, or ValueError: a hostile file may hold anything."""
+    kinds = {"number", "text", "date"}
+    ok = (isinstance(meta, dict) and meta.get("task") in ("binary", "multiclass", "regression")
+          and isinstance(meta.get("target"), str) and isinstance(meta.get("classes"), list)
+          and isinstance(meta.get("inputs"), list) and meta["inputs"]
+          and all(isinstance(i, dict) and isinstance(i.get("column"), str) and isinstance(i.get("input"), str)
+                  and i.get("kind") in kinds and (i["kind"] != "date" or isinstance(i.get("format"), dict))
+                  for i in meta["inputs"]))
+    if not ok:
+        raise ValueError("metadata of the wrong shape")
+    if any(i["kind"] == "date" for i in meta["inputs"]):
+        for i in meta["inputs"]:
+            if i["kind"] == "date":
+                DateFormat.from_dict(i["format"])
+    return meta
 
 
 def predict_with_model(model: keras.Model, meta: dict, frame: pd.DataFrame) -> pd.DataFrame:

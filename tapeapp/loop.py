@@ -3,6 +3,10 @@
 Three layers as in Keras' own trainer: ``train_step`` is one batch and knows nothing of epochs; ``EpochRunner``
 compiles a whole epoch (shuffle, every batch including the last partial one, running sums) into one
 ``tf.function`` call; ``train`` is the plain epoch loop, a generator whose consumer plays the part of callbacks.
+
+An epoch that takes long (a wide network, small batches, many rows) is run as several compiled calls of a fraction
+of a second each instead, the mirror of Keras' ``steps_per_execution``, so that a stop asked for mid-epoch is
+heard within about ``CHUNK_SECONDS`` (``checkpoint``); the numbers are the same either way.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -19,6 +23,9 @@ from tapeapp.config import TrainConfig
 from tapeapp.model import dense_layers, initialize, make_loss, make_optimizer
 
 SCORE_ROWS = 32_768  # rows per forward pass when scoring a whole set
+CHUNK_SECONDS = 0.25  # a compiled call of a long epoch takes about this long, so a stop waits no longer
+ASSUMED_FLOPS = 1e9  # how fast a step is guessed to run before one has been timed (slow on purpose: a CPU, shared)
+Checkpoint = Callable[[], bool]  # asked between compiled calls: True stops the run (the epoch's start is restored)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,12 @@ class EpochRunner:
         self.n_layers = len(dense_layers(model))
         self._last_good = self._make_backup()
         self._epoch = tf.function(self._epoch_graph, reduce_retracing=True)
+        self._steps = tf.function(self._steps_graph, reduce_retracing=True)
+        self._train_scores = tf.function(self._train_scores_graph, reduce_retracing=True)
+        self._score_rows = tf.function(self._score_rows_graph, reduce_retracing=True)
+        self._per_step: float | None = None  # seconds a training step takes, once timed (a whole epoch counts too)
+        self._per_row: float | None = None  # seconds scoring a validation row takes
+        self._timed: set[str] = set()  # compiled calls made once already (the first includes the tracing)
 
     def reset(self, config: TrainConfig) -> None:
         """Start over for a new run whose graph is the same (``graph_key``): the seed's starting weights, a fresh
@@ -178,10 +191,127 @@ class EpochRunner:
                 "grad_norms": norm_sum / steps_f, "weight_norms": self._weight_norms()}
 
     def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
-                  epoch: int) -> dict:
-        """One epoch; returns plain floats and arrays (train/validation score dicts, gradient and weight norms)."""
-        out = self._epoch(x, y, w, x_val, y_val, tf.constant([self.config.seed, epoch], tf.int32))
+                  epoch: int, *, checkpoint: Checkpoint | None = None) -> dict | None:
+        """One epoch; returns plain floats and arrays (train/validation score dicts, gradient and weight norms).
+
+        A long epoch runs in chunks and asks ``checkpoint`` between them; when it says stop, the weights the epoch
+        started from are put back and None is returned.
+        """
+        seed = tf.constant([self.config.seed, epoch], tf.int32)
+        steps = -(-int(x.shape[0]) // self.config.batch_size)
+        if checkpoint is not None and self.expected_epoch_seconds(steps, int(x_val.shape[0])) > 2 * CHUNK_SECONDS:
+            out = self._chunked_epoch(x, y, w, x_val, y_val, seed, checkpoint)
+            return None if out is None else tf.nest.map_structure(lambda t: t.numpy(), out)
+        out = self._timed_call("epoch", lambda: self._epoch(x, y, w, x_val, y_val, seed), steps)
         return tf.nest.map_structure(lambda t: t.numpy(), out)
+
+    def expected_epoch_seconds(self, steps: int, val_rows: int) -> float:
+        """How long an epoch of ``steps`` steps should take, from steps timed before (in this run or an earlier one
+        with the same graph), or guessed from the network's size until one has been."""
+        return steps * self._step_guess() + val_rows * self._row_guess()
+
+    def _weights_count(self) -> int:
+        return sum(int(np.prod(v.shape)) for v in self.model.trainable_variables)
+
+    def _step_guess(self) -> float:
+        """Seconds per step: measured, or a forward and backward pass (6 flops a weight a row) at ASSUMED_FLOPS."""
+        if self._per_step is not None:
+            return self._per_step
+        return 6 * self.config.batch_size * self._weights_count() / ASSUMED_FLOPS + 1e-4
+
+    def _row_guess(self) -> float:
+        if self._per_row is not None:
+            return self._per_row
+        return 2 * self._weights_count() / ASSUMED_FLOPS
+
+    def _timed_call(self, name: str, call: Callable[[], tuple], units: int) -> tuple:
+        """Run one compiled chunk and learn how long a unit (a step, a row) takes; the first call also traces."""
+        started = time.perf_counter()
+        out = call()
+        seconds = (time.perf_counter() - started) / max(units, 1)
+        if name in self._timed:
+            if name == "rows":
+                self._per_row = seconds
+            else:  # a whole epoch's time per step includes its validation: an overestimate, on the safe side
+                self._per_step = seconds
+        self._timed.add(name)
+        return out
+
+    def _chunked_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
+                       seed: tf.Tensor, checkpoint: Checkpoint) -> dict | None:
+        """The same epoch as ``_epoch_graph``, in calls of about CHUNK_SECONDS with ``checkpoint`` asked between.
+
+        The running sums are handed from call to call and the training metrics are updated once, over every
+        prediction in batch order, so the numbers are those of the single call.
+        """
+        self._keep_last_good()
+        for metric in self.train_metrics.values():
+            metric.reset_state()
+        n = int(x.shape[0])
+        steps = -(-n // self.config.batch_size)
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
+        loss_sum, norm_sum = tf.constant(0.0), tf.zeros([self.n_layers])
+        seen: list[tf.Tensor] = []
+        done = 0
+        while done < steps:
+            if checkpoint():
+                self.restore_last_good()
+                return None
+            stop = min(steps, done + max(1, int(CHUNK_SECONDS / self._step_guess())))
+            loss_sum, norm_sum, predictions = self._timed_call(
+                "steps", lambda: self._steps(x, y, w, order, tf.constant(done), tf.constant(stop), loss_sum,
+                                             norm_sum), stop - done)
+            seen.append(predictions)
+            done = stop
+        train = self._train_scores(y, order, tf.concat(seen, axis=0), loss_sum, tf.constant(steps))
+        validation = self._chunked_scores(x_val, y_val, checkpoint)
+        if validation is None:
+            self.restore_last_good()
+            return None
+        return {"train": train, "validation": validation, "grad_norms": norm_sum / float(steps),
+                "weight_norms": self._weight_norms()}
+
+    def _chunked_scores(self, x_val: tf.Tensor, y_val: tf.Tensor, checkpoint: Checkpoint) -> dict | None:
+        for metric in self.val_metrics.values():
+            metric.reset_state()
+        n = int(x_val.shape[0])
+        loss_sum, done = tf.constant(0.0), 0
+        while done < n:
+            if checkpoint():
+                return None
+            stop = min(n, done + max(1, min(SCORE_ROWS, int(CHUNK_SECONDS / self._row_guess()))))
+            loss_sum = self._timed_call("rows", lambda: self._score_rows(x_val, y_val, tf.constant(done),
+                                                                        tf.constant(stop), loss_sum), stop - done)
+            done = stop
+        return {"loss": loss_sum / float(max(n, 1)), **{k: m.result() for k, m in self.val_metrics.items()}}
+
+    def _steps_graph(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, order: tf.Tensor, first: tf.Tensor,
+                     last: tf.Tensor, loss_sum: tf.Tensor, norm_sum: tf.Tensor) -> tuple:
+        """Training steps ``first`` to ``last`` of an epoch (one chunk), continuing the running sums."""
+        n = tf.shape(x)[0]
+        batch = tf.constant(self.config.batch_size, tf.int32)
+        seen = tf.TensorArray(tf.float32, size=last - first, infer_shape=False,
+                              element_shape=[None, self.n_outputs])
+        for step in tf.range(first, last):
+            rows = order[step * batch:tf.minimum((step + 1) * batch, n)]
+            loss, predictions, norms = train_step(self.model, self.loss_fn, self.optimizer,
+                                                  tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))
+            seen = seen.write(step - first, predictions)
+            loss_sum += loss
+            norm_sum += norms
+        return loss_sum, norm_sum, seen.concat()
+
+    def _train_scores_graph(self, y: tf.Tensor, order: tf.Tensor, predictions: tf.Tensor, loss_sum: tf.Tensor,
+                            steps: tf.Tensor) -> dict:
+        self._update(self.train_metrics, tf.gather(y, order), predictions)
+        return {"loss": loss_sum / tf.cast(steps, tf.float32), **{k: m.result() for k, m in self.train_metrics.items()}}
+
+    def _score_rows_graph(self, x: tf.Tensor, y: tf.Tensor, first: tf.Tensor, last: tf.Tensor,
+                          loss_sum: tf.Tensor) -> tf.Tensor:
+        rows_x, rows_y = x[first:last], y[first:last]
+        predictions = self.model(rows_x, training=False)
+        self._update(self.val_metrics, rows_y, predictions)
+        return loss_sum + self.loss_fn(rows_y, predictions) * tf.cast(last - first, tf.float32)
 
 
 def graph_key(task: str, n_inputs: int, n_outputs: int, config: TrainConfig) -> tuple:
@@ -219,12 +349,14 @@ def _in_target_units(scores: dict, scale: float) -> dict[str, float]:
     return {k: float(v) * (scale if k in ("mae", "rmse") else 1.0) for k, v in scores.items()}
 
 
-def train(runner: EpochRunner, data, config: TrainConfig) -> Iterator[EpochUpdate]:
+def train(runner: EpochRunner, data, config: TrainConfig, checkpoint: Checkpoint | None = None
+          ) -> Iterator[EpochUpdate]:
     """Yield one update per finished epoch; between yields the runner's model holds that epoch's weights.
 
     ``data`` is a ``Prepared`` (x/y for training and validation, the task, the target's scale). The caller chooses
     the runner (``EpochRunner``, or ``DistributedEpochRunner`` for a ``tf.distribute`` strategy). Stop early by
-    ``break``/``close()``; the generator needs no clean-up.
+    ``break``/``close()`` between epochs, or mid-epoch by ``checkpoint`` returning True (asked between the compiled
+    calls of a long epoch): either way the model holds the last finished epoch's weights.
     """
     model, task = runner.model, data.task
     scale = data.target_encoder.std_ if task == "regression" else 1.0
@@ -234,8 +366,18 @@ def train(runner: EpochRunner, data, config: TrainConfig) -> Iterator[EpochUpdat
     learning_rate = float(keras.ops.convert_to_numpy(runner.optimizer.learning_rate))  # constant: no schedules
     best: tuple[float, int, list] = (math.inf, 0, [])
     for epoch in range(1, config.epochs + 1):
+        if epoch > 1 and checkpoint is not None and checkpoint():
+            return
         started = time.perf_counter()
-        out = runner.run_epoch(x, y, w, x_val, y_val, epoch)
+        finished = False
+        try:
+            out = runner.run_epoch(x, y, w, x_val, y_val, epoch, checkpoint=checkpoint)
+            finished = out is not None
+        finally:
+            if not finished:  # stopped or broken off mid-epoch: back to the weights the epoch started from
+                runner.restore_last_good()
+        if out is None:
+            return
         seconds = time.perf_counter() - started
         train_m, val_m = _in_target_units(out["train"], scale), _in_target_units(out["validation"], scale)
         update = dict(epoch=epoch, epochs=config.epochs, train=train_m, validation=val_m,

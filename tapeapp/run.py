@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
@@ -14,7 +15,7 @@ import pandas as pd
 from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
-from tapeapp.loop import EpochRunner, EpochUpdate, train
+from tapeapp.loop import Checkpoint, EpochRunner, EpochUpdate, train
 from tapeapp.metrics import probabilities
 from tapeapp.model import build_model, copy_model
 from tapeapp.prepare import Prepared, prepare
@@ -56,6 +57,7 @@ class Run:
     runner: EpochRunner | None = field(default=None, repr=False)
     optimizer_state: list[np.ndarray] = field(default_factory=list, repr=False)  # at the end of training
     cache: dict = field(default_factory=dict, repr=False)  # views of this run (tapeapp.insight): freed with it
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def model(self) -> keras.Model:
@@ -98,8 +100,17 @@ class Run:
                 self.baselines_future.exception(timeout)  # waits; fit_baselines records its own errors
         return self.baselines
 
-    def epochs(self) -> Iterator[EpochUpdate]:
-        """Train, yielding after every epoch; closing the generator early leaves the last finished epoch's weights."""
+    def request_stop(self) -> None:
+        """Ask the training to stop soon, from any thread: within a compiled call (``loop.CHUNK_SECONDS``) of a long
+        epoch, or at the end of a short one. The model keeps the last finished epoch's weights."""
+        self._stop.set()
+
+    def epochs(self, checkpoint: Checkpoint | None = None) -> Iterator[EpochUpdate]:
+        """Train, yielding after every epoch; closing the generator early leaves the last finished epoch's weights.
+
+        ``checkpoint`` is asked between the compiled calls of a long epoch (True stops there), besides
+        ``request_stop``: the page uses it to give up the CPU to others in line mid-epoch.
+        """
         if self.stopped_because != "not_started":
             raise RuntimeError("a Run trains once; start a new one")
         self.stopped_because = "running"
@@ -107,8 +118,12 @@ class Run:
             self.stopped_because, self.message = "finished", "Zero epochs asked for: the model is untrained."
             return
         done = 0
+
+        def stop_now() -> bool:
+            return self._stop.is_set() or (checkpoint is not None and checkpoint())
+
         try:
-            for update in train(self.make_runner(), self.prepared, self.config):
+            for update in train(self.make_runner(), self.prepared, self.config, stop_now):
                 self.history.append(update)
                 done = len(self.history)
                 if update.stop_reason:

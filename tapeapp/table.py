@@ -6,6 +6,7 @@ The entry point: it loads and unwraps the bytes (gzip, zip), tells the format, a
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import io
@@ -13,19 +14,26 @@ import os
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import pandas as pd
 
+from tapeapp import budget as memory
 from tapeapp.clean import tidy
 from tapeapp.errors import TapeError
-from tapeapp.readers import read_csv, read_excel, read_parquet
-from tapeapp.text_layout import MISSING, not_a_table, sniff_text
+from tapeapp.readers import open_workbook, parquet_size, read_csv, read_excel, read_parquet, sheet_size
+from tapeapp.text_layout import MAX_COLUMNS, MISSING, MAX_LINE_BYTES, not_a_table, sniff_text, too_many_columns
 
 __all__ = ["MAX_BYTES", "MISSING", "Table", "TableInfo", "read_table"]
 
-MAX_BYTES: int = 500_000_000
+MAX_BYTES: int = 500_000_000  # a file as uploaded or named
+MAX_UNPACKED: int = 2_000_000_000  # what a compressed file may unpack to: beyond it, not even a sample is read
+HOLD_SHARE = 4  # unpacked content is kept in memory up to a quarter of what is free; bigger is streamed
+HEAD_BYTES = 3 * MAX_LINE_BYTES + 1024  # the start of a streamed content, for telling its layout
+UNPACK_CHUNK = 1 << 20
+MAX_ZIP_ENTRIES = 10_000
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -65,27 +73,49 @@ class Table:
     info: TableInfo
 
 
-def read_table(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None) -> Table:
-    """Read a CSV/TSV, Excel or Parquet table from bytes, a path or a binary file, detecting its layout."""
+def read_table(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None, *, sample: bool = True,
+               budget: int | None = None, used: int | None = None) -> Table:
+    """Read a CSV/TSV, Excel or Parquet table from bytes, a path or a binary file, detecting its layout.
+
+    What the file becomes in memory is measured before it is parsed (unpacked size, the text's rows and columns,
+    the workbook's sheet, the Parquet footer) and checked against the server's memory budget
+    (``tapeapp.budget.reading_plan``): a file too big to read whole is read as a random sample of its rows
+    (``sample=False`` refuses instead, for rows to predict) or waits (``NoRoomYet``) while the server is busy.
+    ``budget`` and ``used`` override the budget and the memory in use (tests).
+    """
     raw, name = _load(source, name)
     digest = hashlib.sha256(raw).hexdigest()
     notes: list[str] = []
-    data, inner = _unwrap(raw, name, notes)
-    fmt = _binary_format(data, inner)
+    free = (memory.budget_bytes() if budget is None else budget) - (memory.process_bytes() if used is None else used)
+    content = _unwrap(raw, name, notes, hold=max(0, free) // HOLD_SHARE)
+    del raw
+    fmt = _binary_format(content.head, content.name)
+    plan = partial(memory.reading_plan, sample=sample, budget=budget, used=used)
+    text = None
+    if fmt in ("excel", "parquet") and content.data is None:
+        raise TapeError(f"This {fmt} file is too big to unpack on this server; upload it uncompressed.")
     if fmt == "excel":
-        frame, header, names = read_excel(data, notes)
-        text = None
+        rows, columns, xml = sheet_size_of(content.data)
+        chosen = plan(memory.SHEET_FACTOR * xml, max(rows, 1))
+        frame, header, names = read_excel(content.data, notes, chosen.fraction)
     elif fmt == "parquet":
-        frame, header, names = read_parquet(data)
-        text = None
+        rows, columns, frame_bytes = parquet_size(content.data)
+        if columns > MAX_COLUMNS:
+            raise too_many_columns(columns)
+        chosen = plan(memory.FRAME_FACTOR * frame_bytes, max(rows, 1))
+        frame, header, names = read_parquet(content.data, chosen.fraction)
     else:
-        text = sniff_text(data)
-        frame = read_csv(data, text, notes)
+        text = sniff_text(content.head if content.data is None else content.data, content.utf8)
+        rows = text.rows_in(content.size)
+        chosen = plan(memory.text_need(content.size, rows, len(text.names)), rows)
+        frame = read_csv(content.data if content.data is not None else content.open(), text, notes, chosen.fraction)
         header, names = text.header, list(text.names)
+    if chosen.note:
+        notes.insert(0, chosen.note)
     decimal = text.decimal if text else "."
     frame = tidy(frame, names, header, decimal, notes)
     info = TableInfo(
-        name=name,
+        name=content.name,
         format=fmt,
         delimiter=text.delimiter if text else None,
         encoding=text.encoding if text else None,
@@ -138,41 +168,111 @@ def _check_size(size: int) -> None:
         )
 
 
-def _unwrap(data: bytes, name: str, notes: list[str]) -> tuple[bytes, str]:
-    """Decompress gzip and open single-file zip archives (not Excel files), noting what was done."""
+@dataclass(eq=False)
+class _Content:
+    """A file's content once unpacked: whole in memory (``data``), or, when too big to hold, a stream to open
+    again (``open``) with its first bytes (``head``) and whether all of it decodes as UTF-8."""
+
+    name: str
+    size: int
+    head: bytes
+    data: bytes | None = None
+    open: Callable[[], BinaryIO] | None = None
+    utf8: bool | None = None
+
+
+def _unwrap(data: bytes, name: str, notes: list[str], hold: int) -> _Content:
+    """Unpack gzip and single-file zip archives (not Excel files), measuring what they unpack to before keeping it.
+
+    The unpacked size is what counts (a 0.7 MB gzip can unpack to 480 MB): each archive is streamed once with a
+    cap, kept in memory only up to ``hold`` bytes, and otherwise opened again as a stream for a sampled read.
+    """
+    content = _Content(name, len(data), data[:HEAD_BYTES], data)
     for _ in range(3):
-        if data[:2] == b"\x1f\x8b":
-            data = _gunzip(data)
+        held = content.data
+        if held is None:
+            if content.head[:2] == b"\x1f\x8b" or content.head[:4] == b"PK\x03\x04":
+                raise TapeError("The file is packed twice and too big to unpack on this server; unpack it and "
+                                "upload the table inside.")
+            break
+        if held[:2] == b"\x1f\x8b":
+            content = _stream(lambda held=held: gzip.GzipFile(fileobj=io.BytesIO(held)), _strip_gz(content.name),
+                              hold, "gzip")
             notes.append("Decompressed gzip")
-            name = name[:-3] if name.lower().endswith(".gz") else name
-        elif data[:4] == b"PK\x03\x04" and not _is_excel_zip(data):
-            data, name = _unzip(data)
-            notes.append(f"Unzipped '{name}'")
+        elif held[:4] == b"PK\x03\x04" and not _is_excel_zip(held):
+            member = _zip_member(held)
+            content = _stream(lambda held=held, member=member: zipfile.ZipFile(io.BytesIO(held)).open(member),
+                              os.path.basename(member.filename), hold, "zip")
+            notes.append(f"Unzipped '{content.name}'")
         else:
             break
-    if not data:
+    if not content.size:
         raise TapeError("The file is empty.")
-    return data, name
+    return content
 
 
-def _gunzip(data: bytes) -> bytes:
-    """Decompress gzip without letting a small bomb grow past MAX_BYTES."""
+def _strip_gz(name: str) -> str:
+    return name[:-3] if name.lower().endswith(".gz") else name
+
+
+def _stream(opener: Callable[[], BinaryIO], name: str, hold: int, kind: str) -> _Content:
+    """Unpack once, counting (and checking UTF-8 on the way); keep the bytes only if they fit in ``hold``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    chunks: list[bytes] | None = []
+    size, head, utf8 = 0, b"", True
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-            out = handle.read(MAX_BYTES + 1)
-    except (OSError, EOFError, zlib.error):
-        raise TapeError(
-            "The file is compressed (gzip) but damaged; compress it again or upload it uncompressed."
-        ) from None
-    if len(out) > MAX_BYTES:
-        raise TapeError(
-            f"The file unpacks to more than {MAX_BYTES / 1e6:,.0f} MB; upload a smaller part of it."
-        )
-    return out
+        with opener() as handle:
+            while chunk := handle.read(UNPACK_CHUNK):
+                size += len(chunk)
+                if size > MAX_UNPACKED:
+                    raise TapeError(f"The file unpacks to more than {MAX_UNPACKED / 1e9:,.0f} GB, too much to read "
+                                    "here, even as a sample; upload a smaller part of it.")
+                if len(head) < HEAD_BYTES:
+                    head += chunk[:HEAD_BYTES - len(head)]
+                if utf8:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+                if chunks is not None:
+                    chunks.append(chunk)
+                    if size > hold:
+                        chunks = None
+    except TapeError:
+        raise
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError):
+        if kind == "zip":
+            raise TapeError("The zip archive could not be opened; unzip it yourself and upload the table "
+                            "inside.") from None
+        raise TapeError("The file is compressed (gzip) but damaged; compress it again or upload it "
+                        "uncompressed.") from None
+    if chunks is not None:
+        return _Content(name, size, head, b"".join(chunks))
+    return _Content(name, size, head, None, opener, utf8 and _utf8_end(decoder))
+
+
+def _utf8_end(decoder: codecs.IncrementalDecoder) -> bool:
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _zip_entries(data: bytes) -> int:
+    """How many files a zip archive lists, read from its end record before ``zipfile`` builds one object per entry
+    (a 200 MB archive can list four million)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 12 > len(data):
+        return 0
+    return int.from_bytes(data[end + 10:end + 12], "little")
 
 
 def _is_excel_zip(data: bytes) -> bool:
     """Whether a zip archive is an Excel workbook (rather than a zipped CSV); refuse other office files."""
+    if _zip_entries(data) > MAX_ZIP_ENTRIES:
+        raise TapeError(f"This zip archive lists more than {MAX_ZIP_ENTRIES:,} files; unzip it and upload the one "
+                        "table you want.")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -187,26 +287,33 @@ def _is_excel_zip(data: bytes) -> bool:
     return False
 
 
-def _unzip(data: bytes) -> tuple[bytes, str]:
-    """Read the one file inside a zip archive; several files are ambiguous, so ask the user."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = [
-            info for info in archive.infolist()
-            if not info.is_dir() and not info.filename.startswith("__MACOSX/")
-            and not os.path.basename(info.filename).startswith(".")
-        ]
-        if len(members) != 1:
-            raise TapeError(
-                f"This is a zip archive with {len(members)} files; unzip it and upload the one table you want."
-            )
-        _check_size(members[0].file_size)
-        try:
-            inner = archive.read(members[0])
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError):
-            raise TapeError(
-                "The zip archive could not be opened; unzip it yourself and upload the table inside."
-            ) from None
-    return inner, os.path.basename(members[0].filename)
+def _zip_member(data: bytes) -> zipfile.ZipInfo:
+    """The one file inside a zip archive; several files are ambiguous, so ask the user."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [
+                info for info in archive.infolist()
+                if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+                and not os.path.basename(info.filename).startswith(".")
+            ]
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        raise TapeError("The zip archive could not be opened; unzip it yourself and upload the table inside.") from None
+    if len(members) != 1:
+        raise TapeError(
+            f"This is a zip archive with {len(members)} files; unzip it and upload the one table you want."
+        )
+    return members[0]
+
+
+def sheet_size_of(data: bytes) -> tuple[int, int, int]:
+    """A workbook's first sheet: declared rows and columns, and its XML's unpacked size (bounds the cells)."""
+    book = open_workbook(data)
+    try:
+        return sheet_size(book)
+    except Exception:  # openpyxl raises several types for a damaged sheet
+        raise TapeError("The Excel file could not be opened; it may be damaged. Save it again as .xlsx or CSV.") from None
+    finally:
+        book.close()
 
 
 def _binary_format(data: bytes, name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 import urllib.error
 from pathlib import Path
 
@@ -23,8 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 import tapeapp  # noqa: E402
 import tapeapp.samples  # noqa: E402
+from helpers.page import seen, texts  # noqa: E402
 from ui import data as ui_data  # noqa: E402
-from ui import live as ui_live  # noqa: E402
+from ui import jobs as ui_jobs  # noqa: E402
 
 
 def _classes_csv(n: int = 120) -> bytes:
@@ -63,7 +65,7 @@ def _charts(at: AppTest) -> dict[str, list[pd.DataFrame]]:
     return out
 
 
-def _job(at: AppTest) -> ui_live.Job | None:
+def _job(at: AppTest) -> ui_jobs.Job | None:
     """The session's training job (kept in a Slot, so that starting a new one frees the old one at once)."""
     return at.session_state["training"].job if "training" in at.session_state else None
 
@@ -86,7 +88,7 @@ def test_first_run_shows_the_default_sample_ready_to_train():
     assert [h.value for h in at.header][:4] == ["1. Your data", "2. What to predict", "3. Knobs",
                                                 "4. Train and watch it learn"]
     assert at.session_state["sample_pick"] == "breast_cancer"
-    assert any("569 rows × 31 columns" in m.value for m in at.markdown)
+    assert any("569 rows × 31 columns" in seen(m) for m in at.markdown)
     target = next(s for s in at.selectbox if s.key and s.key.startswith("target_"))
     assert target.value == "diagnosis"
     assert "What 'diagnosis' looks like" in _charts(at)
@@ -97,7 +99,7 @@ def test_first_run_shows_the_default_sample_ready_to_train():
 def test_upload_change_target_and_epochs_then_train():
     at = _ok(_app().run())
     at = _upload(at, _classes_csv(), "people.csv")
-    assert any("people.csv" in m.value and "120 rows × 5 columns" in m.value for m in at.markdown)
+    assert any("people.csv" in seen(m) and "120 rows × 5 columns" in seen(m) for m in at.markdown)
     target = next(s for s in at.selectbox if s.key and s.key.startswith("target_"))
     assert target.value == "plan"
     target.set_value("smoker")
@@ -121,7 +123,7 @@ def test_upload_change_target_and_epochs_then_train():
             ("train", [1, 2, 3]), ("validation", [1, 2, 3])]
     (grads,) = charts["Under the hood: gradient norms per layer"]
     assert grads.groupby("layer")["epoch"].count().tolist() == [3, 3, 3]
-    assert "Finished all 3 epochs." in [s.value for s in at.success]
+    assert "Finished all 3 epochs." in [seen(s) for s in at.success]
     assert {m.label for m in at.metric} == {"Accuracy", "AUC", "F1 score"}
     assert {"Confusion matrix", "ROC curve", "Precision-recall curve"} <= set(charts)
     assert [d.proto.label for d in at.get("download_button")] == [
@@ -146,7 +148,7 @@ def _what_the_network_learned(at: AppTest) -> None:
     (ranked,) = charts["Which columns matter"]
     assert sorted(ranked["column"]) == ["colour", "height", "plan", "weight"]
     (step,) = [e for e in at.expander if e.label == "One step under the tape"]
-    assert "tape.gradient" in step.code[0].value and "apply_gradients" in " ".join(m.value for m in step.markdown)
+    assert "tape.gradient" in step.code[0].value and "apply_gradients" in " ".join(seen(m) for m in step.markdown)
     at.selectbox(key="map_x").set_value("colour")
     _ok(at.run())
     grid, _ = _charts(at)["Decision map"]
@@ -175,7 +177,7 @@ def test_second_run_draws_the_first_one_faded_and_is_compared():
 
 def test_regression_table():
     at = _upload(_ok(_app().run()), _numbers_csv(), "flats.csv")
-    assert any("A number (regression)" in m.value for m in at.markdown)
+    assert any("A number (regression)" in seen(m) for m in at.markdown)
     (histogram,) = _charts(at)["What 'price' looks like"]
     assert histogram["rows"].sum() == 120
     at = _train(at)
@@ -208,12 +210,12 @@ def test_samples_switch_in_one_click_and_an_offline_download_is_a_plain_error(mo
     at = _ok(_app().run())
     at.pills(key="sample_pick").set_value("wine")
     _ok(at.run())
-    assert any("178 rows × 14 columns" in m.value for m in at.markdown)
+    assert any("178 rows × 14 columns" in seen(m) for m in at.markdown)
     at.pills(key="sample_pick").set_value("heart")
     _ok(at.run())
-    assert any("could not be downloaded" in e.value and "work offline" in e.value for e in at.error)
+    assert any("could not be downloaded" in seen(e) and "work offline" in seen(e) for e in at.error)
     assert at.session_state["sample_pick"] == "wine"
-    assert any("178 rows × 14 columns" in m.value for m in at.markdown)
+    assert any("178 rows × 14 columns" in seen(m) for m in at.markdown)
     assert not at.button(key="train").disabled
 
 
@@ -224,7 +226,7 @@ def test_task_can_be_overridden_and_a_wrong_task_is_explained():
     assert any(m.value.startswith("**Several classes**") for m in at.markdown)
     next(s for s in at.selectbox if s.key and s.key.startswith("task_")).set_value("binary")
     _ok(at.run())
-    assert any("not a yes/no question" in e.value for e in at.error)
+    assert any("not a yes/no question" in seen(e) for e in at.error)
     assert at.button(key="train").disabled
 
 
@@ -246,7 +248,7 @@ def test_link_sets_knobs_and_names_bad_settings():
     assert at.select_slider(key="cfg_learning_rate").value == 0.002
     assert at.slider(key="cfg_layers").value == 2
     assert at.number_input(key="cfg_width_1").value == 8
-    assert any("dropout" in w.value for w in at.warning)
+    assert any("dropout" in seen(w) for w in at.warning)
     assert at.session_state["sample_pick"] == "iris"
     assert at.query_params.get("epochs") == "7" and "dropout" not in at.query_params
 
@@ -255,7 +257,7 @@ def test_a_link_with_zero_epochs_or_unknown_names_is_explained():
     at = _app()
     at.query_params.update({"epochs": "0", "colour": "blue", "sample": "nope"})
     _ok(at.run())
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(seen(w) for w in at.warning)
     assert "epochs=0" in warnings and "colour=blue" in warnings and "sample=nope" in warnings
     assert at.slider(key="cfg_epochs").value == 60
 
@@ -281,42 +283,61 @@ def test_predictions_for_new_rows():
     rows.loc[0, "colour"] = "purple"
     at.file_uploader(key="predict_upload").upload("new.csv", rows.to_csv(index=False).encode(), "text/csv")
     _ok(at.run())
-    assert any("note" in i.value for i in at.info)
-    assert any("purple" in i.value for i in at.info), "values the model never saw are pointed out"
+    assert any("note" in seen(i) for i in at.info)
+    assert any("purple" in seen(i) for i in at.info), "values the model never saw are pointed out"
     assert at.download_button(key="download_new_predictions")
     missing = rows.drop(columns=["weight"])
     at.file_uploader(key="predict_upload").clear().upload("bad.csv", missing.to_csv(index=False).encode())
     _ok(at.run())
-    assert any("weight" in e.value for e in at.error)
+    assert any("weight" in seen(e) for e in at.error)
 
 
-def _job_two_epochs_in(epochs: int = 6) -> ui_live.Job:
-    """A job as a rerun finds it: started, two epochs done, its generator suspended."""
+def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
+    """A job as the page starts one: the run prepared and its thread training (after its ticket's turn)."""
     table = tapeapp.load_sample("iris")
     schema = tapeapp.inspect_frame(table.frame)
     run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(epochs=epochs, hidden=(8,)))
-    updates = run.epochs()
-    next(updates), next(updates)
-    return ui_live.Job(number=1, run=run, updates=updates, previous=None, table_name="iris", read_options={})
+    job = ui_jobs.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
+    return ui_jobs.begin(job, ui_data.problem)
 
 
 def test_a_rerun_during_training_keeps_the_epochs_and_goes_on():
     at = _app()
-    job = _job_two_epochs_in()
-    at.session_state["training"] = ui_live.Slot(job)
+    job = _iris_job(200)
+    at.session_state["training"] = ui_jobs.Slot(job)
     _ok(at.run())
-    assert len(job.run.history) == 6 and job.run.stopped_because == "finished"
-    assert "Finished all 6 epochs." in [s.value for s in at.success]
+    assert len(job.run.history) == 200 and job.run.stopped_because == "finished"
+    assert "Finished all 200 epochs." in [seen(s) for s in at.success]
 
 
-def test_stop_closes_the_run_at_the_last_finished_epoch():
+def test_stop_ends_the_run_at_once_at_the_last_finished_epoch():
+    from tapeapp.queueing import TrainingQueue
+
+    queue = TrainingQueue(seats=1)
+    queue.join("another student").try_train()  # holds the one seat: this job waits in line
+    at = _ok(_app().run())
+    job = _iris_job(6, ticket=queue.join("this job"))
+    at.session_state["training"] = ui_jobs.Slot(job)
+    job.stop()
+    started = time.perf_counter()  # the Stop button's callback (above) runs first in the script run its click starts
+    _ok(at.run())
+    assert time.perf_counter() - started < 30
+    assert not job.running and job.run.stopped_because == "stopped" and not job.run.history
+    assert "Stopped by you after 0 of 6 epochs." in [seen(i) for i in at.info]
+    assert not at.button(key="train").disabled and at.button(key="stop").disabled
+
+
+def test_stop_mid_run_keeps_the_last_finished_epoch_and_shows_its_results():
     at = _app()
-    job = _job_two_epochs_in()
-    at.session_state["training"] = ui_live.Slot(job)
-    at.session_state["stop_requested"] = True
+    job = _iris_job(10_000)
+    while len(job.run.history) < 2:
+        time.sleep(0.01)
+    job.stop()  # what the Stop button's callback does
+    at.session_state["training"] = ui_jobs.Slot(job)
     _ok(at.run())
-    assert len(job.run.history) == 2 and job.run.stopped_because == "stopped"
-    assert "Stopped by you after 2 of 6 epochs." in [i.value for i in at.info]
+    done = len(job.run.history)
+    assert done >= 2 and job.run.stopped_because == "stopped"
+    assert f"Stopped by you after {done} of 10000 epochs." in [seen(i) for i in at.info]
     assert at.metric and len(at.get("download_button")) == 5
 
 

@@ -15,11 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from helpers.page import seen, texts
 from test_app import _app, _job, _ok, _train, _upload
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
 import tapeapp.table  # noqa: E402
-from ui import live as ui_live  # noqa: E402
+from ui import templates as ui_templates  # noqa: E402
 
 
 def _people(n: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -35,7 +36,7 @@ def _csv(frame: pd.DataFrame, **options) -> bytes:
 
 
 def _texts(elements) -> str:
-    return "\n".join(e.value for e in elements)
+    return texts(elements)
 
 
 def _target(at):
@@ -120,7 +121,7 @@ def test_a_column_that_gives_the_answer_away_is_warned_about_and_left_out():
 def test_semicolons_and_decimal_commas_are_detected_and_train():
     content = _people().to_csv(index=False, sep=";", decimal=",").encode("cp1252")
     at = _upload(_ok(_app().run()), content, "europe.csv")
-    line = next(m.value for m in at.markdown if "europe.csv" in m.value)
+    line = next(seen(m) for m in at.markdown if "europe.csv" in seen(m))
     assert "120 rows × 4 columns" in line and "separated by semicolons" in line and "decimal comma" in line
     assert not at.error
     at = _train(at, epochs=2)
@@ -182,7 +183,7 @@ def test_a_learning_rate_that_only_makes_things_worse_is_pointed_out():
 # --- failures nobody foresaw ------------------------------------------------------------------------------------
 
 def test_an_unforeseen_failure_while_reading_is_plain_words_not_a_traceback(monkeypatch):
-    def broken(source, name=None):
+    def broken(source, name=None, **options):
         raise ValueError("a corner of pandas nobody met before")
 
     monkeypatch.setattr(tapeapp, "read_table", broken)
@@ -193,15 +194,16 @@ def test_an_unforeseen_failure_while_reading_is_plain_words_not_a_traceback(monk
 
 
 def test_an_unforeseen_failure_during_training_ends_the_run_with_plain_words(monkeypatch):
-    real, calls = ui_live.next_update, []
+    from tapeapp import loop
 
-    def breaks_in_epoch_two(job):
-        calls.append(1)
-        if len(calls) == 2:
+    real = loop.EpochRunner.run_epoch
+
+    def breaks_in_epoch_two(self, *args, **kwargs):
+        if args[-1] == 2:
             raise RuntimeError("out of something")
-        return real(job)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(ui_live, "next_update", breaks_in_epoch_two)
+    monkeypatch.setattr(loop.EpochRunner, "run_epoch", breaks_in_epoch_two)
     at = _train(_upload(_ok(_app().run()), _csv(_people()), "people.csv"), epochs=4)
     assert "Something unexpected went wrong while training (RuntimeError)" in _texts(at.error)
     assert "Stopped by you" not in _texts(at.info), "an error is not a Stop"
@@ -322,8 +324,8 @@ def test_a_million_rows_are_previewed_charted_and_trained_from_a_few_thousand():
     started = time.perf_counter()
     at = _upload(at, _million(), "million.csv")
     first = time.perf_counter() - started
-    assert any("1,000,000 rows × 4 columns" in m.value for m in at.markdown)
-    assert "The first 200 of 1,000,000 rows." in [c.value for c in at.caption]
+    assert any("1,000,000 rows × 4 columns" in seen(m) for m in at.markdown)
+    assert "The first 200 of 1,000,000 rows." in [seen(c) for c in at.caption]
     sent = _rows_sent(at)
     assert "table 0" in sent and "chart What 'rent' looks like" in sent
     assert _most(sent) <= 5_000, sent
@@ -334,7 +336,7 @@ def test_a_million_rows_are_previewed_charted_and_trained_from_a_few_thousand():
 
     at.button(key="train").click()
     _ok(at.run())
-    assert "Finished all 1 epochs." in [s.value for s in at.success]
+    assert "Finished all 1 epochs." in [seen(s) for s in at.success]
     sent = _rows_sent(at)
     assert {"chart Predicted against actual", "chart Errors (residuals)"} <= set(sent)
     assert _most(sent) == 5_000, sent  # the 400,000 validation rows, sampled
@@ -358,7 +360,7 @@ def test_live_charts_of_a_very_long_run_stay_small(epochs):
     layers = [f"hidden_{i}" for i in range(1, 7)] + ["output"]
     history = pd.DataFrame({"epoch": range(1, epochs + 1), "train_loss": 1.0, "val_loss": 2.0,
                             "train_rmse": 1.0, "val_rmse": 2.0} | {f"grad_norm_{k}": 0.5 for k in layers})
-    specs = ui_live.chart_specs(history, history, "regression", epochs)
+    specs = ui_templates.chart_specs(history, history, "regression", epochs)
     for name, spec in specs.items():
         rows = [len(v) for v in spec["datasets"].values()]
         assert sum(rows) <= 5_000, (name, rows)

@@ -21,10 +21,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.page import seen
 from test_app import ROOT, _app, _charts, _job, _ok, _upload
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
+from ui import jobs as ui_jobs  # noqa: E402
 from ui import live as ui_live  # noqa: E402
+from ui.data import problem  # noqa: E402
 
 
 def _garden(n: int = 160) -> pd.DataFrame:
@@ -47,7 +50,7 @@ def _engines(n: int = 200) -> pd.DataFrame:
 
 def _everything_shown(at) -> str:
     """All text the page shows, with the column names of its tables and the data of its charts."""
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
+    parts = [seen(e) for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
     parts += [str(list(d.value.columns)) + d.value.to_csv() for d in at.dataframe]
     parts += [str(frames) + title for title, frames in _charts(at).items()]
     parts += [s.label + str(s.options) for s in at.selectbox]
@@ -59,8 +62,7 @@ _SETUP = threading.Lock()
 
 def _session(name: str, frame: pd.DataFrame, epochs: int, ready: threading.Barrier, out: dict) -> None:
     try:
-        with _SETUP:  # one at a time: each AppTest compiles the page, and Python 3.11's ast.parse is not safe in
-            # two threads at once (a server compiles it once, under a lock); the training passes below do overlap
+        with _SETUP:  # set-up one session at a time; the training passes below overlap
             at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
             at.slider(key="cfg_epochs").set_value(epochs)
             at.select_slider(key="cfg_batch_size").set_value(8)  # slower epochs, so the two runs surely overlap
@@ -90,6 +92,8 @@ def one_runtime(monkeypatch):
     from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
     from streamlit.testing.v1 import app_test
+
+    import tapeapp._tf  # noqa: F401  (its guard makes ast.parse take turns: both sessions compile the page at once)
 
     shared = MagicMock(spec=Runtime)
     shared.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/mock/media"))
@@ -125,7 +129,7 @@ def test_two_sessions_training_at_once_never_see_each_other(one_runtime):
         job = _job(at)
         assert job.run.target == target and set(job.run.prepared.features) == columns
         assert len(job.run.history) == epochs and job.table_name == f"{name}.csv"
-        assert f"Finished all {epochs} epochs." in [s.value for s in at.success]
+        assert f"Finished all {epochs} epochs." in [seen(s) for s in at.success]
         (loss,) = _charts(at)["Loss (lower is better)"]
         assert loss.groupby("split")["epoch"].max().tolist() == [epochs, epochs]
         assert set(loss["run"]) == {"this run"}, "no 'previous run' from the other session"
@@ -142,30 +146,47 @@ class _Rerun(Exception):
     """Stands in for the exception Streamlit raises at the page's next update when a rerun was asked for."""
 
 
-def test_a_rerun_that_interrupts_training_loses_no_finished_epoch(monkeypatch):
+def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
+    """A job as the page starts one: the run prepared, its thread training (after its ticket's turn, if any)."""
     table = tapeapp.load_sample("iris")
-    run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame), tapeapp.TrainConfig(epochs=7, hidden=(8,)))
-    job = ui_live.Job(number=1, run=run, updates=run.epochs(), previous=None, table_name="iris", read_options={})
+    run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame),
+                            tapeapp.TrainConfig(epochs=epochs, hidden=(8,)))
+    job = ui_jobs.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
+    return ui_jobs.begin(job, problem)
 
-    class Interrupted:  # the first script run's view: the rerun lands while it draws epoch 3
+
+def _epochs_done(job: ui_jobs.Job, at_least: int) -> None:
+    deadline = time.monotonic() + 60
+    while len(job.run.history) < at_least and job.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watches_on(monkeypatch):
+    job = _iris_job(300)
+
+    class Interrupted:  # the first script run's view: the rerun lands while it draws epoch 3 or later
         def draw_progress(self, job, seconds):
-            if len(job.run.history) == 3:
+            if len(job.run.history) >= 3:
                 raise _Rerun
 
         def draw_charts(self, job):
             pass
 
+        def draw_waiting(self, job, place):
+            pass
+
     monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.0)
     with pytest.raises(_Rerun):
-        ui_live.train_live(job, Interrupted())
-    assert len(run.history) == 3 and job.running, "interrupted between epochs, the run is still going"
+        ui_live.watch(job, Interrupted())
+    assert len(job.run.history) >= 3 and (job.running or job.run.stopped_because == "finished"), \
+        "a page interrupted mid-run does not end the run"
     at = _app()
-    at.session_state["training"] = ui_live.Slot(job)
+    at.session_state["training"] = ui_jobs.Slot(job)
     _ok(at.run())
-    assert [u.epoch for u in run.history] == [1, 2, 3, 4, 5, 6, 7]
-    assert "Finished all 7 epochs." in [s.value for s in at.success]
+    assert [u.epoch for u in job.run.history] == list(range(1, 301))
+    assert "Finished all 300 epochs." in [seen(s) for s in at.success]
     (loss,) = _charts(at)["Loss (lower is better)"]
-    assert sorted(loss[loss["split"] == "train"]["epoch"]) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(loss[loss["split"] == "train"]["epoch"]) == list(range(1, 301))
 
 
 def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
@@ -174,18 +195,16 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
 
     from tapeapp.queueing import TrainingQueue
 
-    table = tapeapp.load_sample("iris")
-    run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame), tapeapp.TrainConfig(epochs=50))
     queue = TrainingQueue(seats=1)
-    job = ui_live.Job(number=1, run=run, updates=run.epochs(), previous=None, table_name="iris", read_options={},
-                      ticket=queue.join("closing tab"))
+    job = _iris_job(10_000, ticket=queue.join("closing tab"))
+    run = job.run
     waiting = queue.join("next student")
-    box = ui_live.Slot(job)
-    monkeypatch.setattr(ui_live, "slot", lambda: box)
+    box = ui_jobs.Slot(job)
+    monkeypatch.setattr(ui_jobs, "slot", lambda: box)
 
-    class ClosedTab:  # the tab closes while epoch 3 is drawn
+    class ClosedTab:  # the tab closes while epoch 3 (or a later one) is drawn
         def draw_progress(self, job, seconds):
-            if len(job.run.history) == 3:
+            if len(job.run.history) >= 3:
                 raise StopException()
 
         def draw_charts(self, job):
@@ -196,8 +215,8 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
 
     monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.0)
     with pytest.raises(StopException):
-        ui_live.train_live(job, ClosedTab())
-    assert not job.running and run.stopped_because == "stopped" and len(run.history) == 3
+        ui_live.watch(job, ClosedTab())
+    assert not job.running and run.stopped_because == "stopped" and len(run.history) >= 3
     assert run.runner is None, "the compiled epoch went back to the pool"
     assert box.job is None, "the session no longer holds the run"
     assert waiting.try_train(), "the next student's turn came at once"
@@ -205,6 +224,14 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
     del job, run
     gc.collect()
     assert freed() is None, "nothing on the server keeps the closed tab's run"
+
+
+def test_a_job_nobody_watches_stops_by_itself(monkeypatch):
+    """A tab that went away without the page noticing (the script was between two updates) still frees its run."""
+    monkeypatch.setattr(ui_jobs, "UNWATCHED_SECONDS", 0.3)
+    job = _iris_job(10_000)
+    assert job.done.wait(30), "the run stopped once no page had looked at it for a while"
+    assert job.run.stopped_because == "stopped" and job.run.runner is None
 
 
 def test_ten_runs_in_one_session_release_the_earlier_runs(one_runtime):
@@ -245,13 +272,13 @@ def test_an_upload_and_a_run_leave_no_file_behind():
     frame = _garden().rename(columns={"soil": marker})
     folders = {Path(tempfile.gettempdir()), Path.cwd(), ROOT, ROOT / "tests"}
     before = {folder: _listing(folder) for folder in folders}
-    seen: set[Path] = set()
+    written: set[Path] = set()
     done = threading.Event()
 
     def watch():
         while not done.is_set():
             for folder in folders:
-                seen.update(folder / name for name in _listing(folder) - before[folder])
+                written.update(folder / name for name in _listing(folder) - before[folder])
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -262,7 +289,7 @@ def test_an_upload_and_a_run_leave_no_file_behind():
         _ok(at.run())
         at.button(key="train").click()
         _ok(at.run())
-        assert "Finished all 3 epochs." in [s.value for s in at.success]
+        assert "Finished all 3 epochs." in [seen(s) for s in at.success]
         at.file_uploader(key="predict_upload").upload("more.csv", frame.head(5).to_csv(index=False).encode())
         _ok(at.run())
         assert not at.error
@@ -271,10 +298,10 @@ def test_an_upload_and_a_run_leave_no_file_behind():
         watcher.join()
     # TensorFlow's autograph writes the code of the training loop (never data) to temporary .py files once per
     # process; everything else is a file that should not be there.
-    unexpected = sorted(str(p) for p in seen if not (p.name.startswith("__autograph_generated_file")
+    unexpected = sorted(str(p) for p in written if not (p.name.startswith("__autograph_generated_file")
                                                       and p.suffix == ".py"))
     assert unexpected == [], unexpected
-    for path in seen:
+    for path in written:
         if path.is_file():
             assert marker not in path.read_text(errors="replace"), f"{path} holds the upload"
 
@@ -289,9 +316,9 @@ def test_downloads_are_made_on_request_in_memory():
     assert job.files is None, "finishing a run does not wait for the downloads to be packed"
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
-    history = ui_live.download(job, "history.csv")()
+    history = ui_jobs.download(job, "history.csv")()
     assert history.decode().count("\n") == 3 and job.files is not None
-    assert ui_live.download(job, "model.keras")()[:2] == b"PK"
+    assert ui_jobs.download(job, "model.keras")()[:2] == b"PK"
 
 
 def _budget(monkeypatch, used: float, room_rows: int = 0, inputs: int = 1) -> None:
@@ -308,24 +335,29 @@ def test_a_server_at_its_memory_budget_refuses_a_new_run_in_plain_words(monkeypa
     _budget(monkeypatch, used=2.39e9, room_rows=-3_000_000)
     at.button(key="train").click()
     _ok(at.run())
-    assert any("using most of its memory right now" in e.value for e in at.error)
+    assert any("using most of its memory right now" in seen(e) for e in at.error)
     assert _job(at) is None, "no run was started"
 
 
 def test_an_upload_too_big_for_the_memory_left_waits_unread_and_is_read_when_asked_again(monkeypatch):
     from tapeapp import budget
 
+    from tapeapp.text_layout import sniff_text
+
     content = _garden(300).to_csv(index=False).encode()
+    layout = sniff_text(content)
+    need = budget.text_need(len(content), layout.rows_in(len(content)), len(layout.names))  # reading's peak
     monkeypatch.setattr(budget, "budget_bytes", lambda: int(1e9))
-    monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - 5 * len(content)))  # room for 5x, not 6x
+    monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - 0.9 * need))  # room for 90% of it
     at = _upload(_ok(_app().run()), content, "garden.csv")
-    assert any("cannot read your" in e.value and "Your file is kept" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("most of its memory right now" in seen(e) and "Your file is kept" in seen(e) for e in at.error), \
+        [seen(e) for e in at.error]
     assert "upload_table" not in at.session_state, "nothing was read"
-    monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - 6 * len(content)))
+    monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - need))
     at.button(key="read_again").click()
     _ok(at.run())
     assert not at.error
-    assert any("300 rows" in m.value for m in at.markdown)
+    assert any("300 rows" in seen(m) for m in at.markdown)
 
 
 def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monkeypatch):
@@ -341,7 +373,7 @@ def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monk
     _ok(at.run())
     run = _job(at).run
     assert len(run.prepared.y_train) + len(run.prepared.y_val) == 1_500
-    assert any("trains on a random 1,500 of them" in w.value for w in at.warning)
+    assert any("trains on a random 1,500 of them" in seen(w) for w in at.warning)
 
 
 def _job_schema(at) -> tapeapp.Schema:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -349,3 +350,89 @@ def test_with_one_seat_the_second_student_waits_in_line_and_sees_their_place(one
     finally:
         for context in contexts:
             context.close()
+
+
+# --- Stop at any moment, and a table and a link that try to be Markdown (issue 17) --------------------------------
+
+@pytest.fixture(scope="module")
+def cold_server(needs_browser):
+    """A server just started: TensorFlow not imported, nothing traced, when the first Train comes."""
+    yield from _serve(seats=2)
+
+
+def _stop_at_random_moments(page, url: str, table: Path, presses: int, seed: int) -> list[float]:
+    """Train, wait a random moment (before the first epoch, while tracing, mid-run), Stop; each time the page must be
+    usable again: Train enabled, the script idle and the run said to be stopped. Returns Stop -> usable times."""
+    rng = np.random.default_rng(seed)
+    _open_and_upload(page, url, table, "400 rows × 5 columns")
+    times = []
+    for press in range(presses):
+        page.locator(".st-key-train button:not([disabled])").click()
+        page.locator(".st-key-stop button:not([disabled])").wait_for(timeout=120_000)
+        page.wait_for_timeout(float(rng.uniform(0, 2_500)))
+        clicked = time.monotonic()
+        page.locator(".st-key-stop button").click()
+        try:
+            page.wait_for_function("() => { const b = document.querySelector('.st-key-train button');"
+                                   " return b && !b.disabled; }", timeout=30_000, polling=20)
+            page.wait_for_selector(IDLE, timeout=30_000)
+        except sync_api.TimeoutError:
+            pytest.fail(f"press {press}: the page stuck at {_progress(page)} with Train disabled")
+        times.append(time.monotonic() - clicked)
+        page.get_by_text(re.compile(r"Stopped by you after \d+ of 3000 epochs")).wait_for(timeout=30_000)
+        _no_exception(page)
+    return times
+
+
+@pytest.mark.parametrize("which", ["cold", "warm"])
+def test_stop_pressed_at_twenty_random_moments_never_sticks(which, request, browser, tmp_path):
+    url = request.getfixturevalue("cold_server" if which == "cold" else "server")
+    context = browser.new_context(viewport={"width": 1200, "height": 1500})
+    try:
+        times = _stop_at_random_moments(context.new_page(), f"{url}/?epochs=3000", _table(tmp_path / "p.csv"), 20,
+                                        seed=7 if which == "cold" else 8)
+    finally:
+        context.close()
+    print(f"{which} server: Stop -> usable median {np.median(times):.2f}s, slowest {max(times):.2f}s")
+
+
+def test_a_table_and_a_link_full_of_markdown_make_no_request_elsewhere(server, page, tmp_path):
+    from helpers.tables import EVIL, HOSTILE_LINK, hostile_frame
+
+    elsewhere = []
+
+    def route(request_route):
+        if request_route.request.url.startswith(server):
+            request_route.continue_()
+        else:
+            elsewhere.append(request_route.request.url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    query = "&".join(f"{urllib.parse.quote(k)}={urllib.parse.quote(v)}" for k, v in HOSTILE_LINK.items())
+    page.goto(f"{server}/?{query}&epochs=2")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    name = tmp_path / f"![f](http:__{EVIL}_f.png).csv"
+    hostile_frame().to_csv(name, index=False)
+    page.locator("input[type=file]").first.set_input_files(str(name))
+    page.get_by_text("120 rows × 7 columns").wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator(".st-key-train button").click()
+    page.get_by_text("Finished all 2 epochs.").wait_for(timeout=120_000)
+    page.get_by_text("5. Results").wait_for(timeout=60_000)
+    page.locator("[data-testid='stDownloadButton']").nth(4).wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.get_by_text("One step under the tape").click()
+    rows = hostile_frame(10).assign(**{f"extra [z](http://{EVIL}/z)": 1})
+    rows_path = tmp_path / "rows.csv"
+    rows.to_csv(rows_path, index=False)
+    page.locator("input[type=file]").nth(1).set_input_files(str(rows_path))
+    page.get_by_text("Not used by the model").wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_timeout(1_000)
+    _no_exception(page)
+    assert not elsewhere, f"requests to other hosts: {elsewhere[:5]}"
+    made = page.locator(f"a[href*='{EVIL}'], img[src*='{EVIL}'], [style*='{EVIL}'], iframe, script[src*='{EVIL}']")
+    assert made.count() == 0, made.first.evaluate("e => e.outerHTML")
+    assert page.get_by_text(f"[Your session expired: sign in again](http://{EVIL}/)").count() >= 1, \
+        "the column name is shown as the text it is"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -106,3 +108,105 @@ def test_a_model_worse_than_the_average_guess_is_pointed_out(tmp_path):
     assert "warning: The model predicts 'price' worse than always predicting the average" in bad.stderr
     good = cli("train", path, "--target", "price", "--epochs", "40", "--optimizer", "adam", "--lr", "0.01")
     assert good.returncode == 0 and "worse than always" not in good.stderr, good.stderr
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--epochs", "1e400", "not a finite number"),
+    ("--seed", "1e17", "too large"),
+    ("--seed", "1e400", "not a finite number"),
+    ("--batch-size", "0", "batch size"),
+    ("--hidden", "64,x", "whole numbers"),
+])
+def test_knobs_out_of_range_exit_2_with_one_error_line(csv_path, flag, value, words):
+    result = cli("train", csv_path, "--target", "target", flag, value)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """A real model.keras (with a text column, so a StringLookup layer) and the rows it predicts."""
+    import tapeapp
+    from conftest import make_binary
+
+    frame = make_binary()
+    run = tapeapp.start_run(frame, tapeapp.inspect_frame(frame, target="target"), tapeapp.TrainConfig(epochs=1)).fit()
+    folder = tmp_path_factory.mktemp("model")
+    (folder / "model.keras").write_bytes(tapeapp.export_files(run)["model.keras"])
+    frame.to_csv(folder / "rows.csv", index=False)
+    return folder
+
+
+def _rewritten(source: Path, target: Path, change) -> Path:
+    """A copy of a .keras zip with ``change(name, bytes) -> {name: bytes}`` applied to each member."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            for name, data in change(info.filename, old.read(info)).items():
+                new.writestr(name, data)
+    return target
+
+
+def _layer_config(change_layer):
+    """Apply ``change_layer`` to every layer config in the model, nested models' layers included."""
+    def walk(node):
+        if isinstance(node, dict):
+            if "class_name" in node and "config" in node:
+                change_layer(node)
+            for value in list(node.values()):
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    def change(name, data):
+        if name != "config.json":
+            return {name: data}
+        config = json.loads(data)
+        walk(config)
+        return {name: json.dumps(config).encode()}
+    return change
+
+
+def _names_os_system(layer):
+    if layer["class_name"] == "Dense":
+        layer.update(module="os", class_name="system", registered_name=None)
+
+
+def _vocabulary_from_a_file(layer):
+    if layer["class_name"] == "StringLookup":
+        layer["config"]["vocabulary"] = "/etc/passwd"
+
+
+HOSTILE_MODELS = {
+    "names os.system": _layer_config(_names_os_system),
+    "reads a vocabulary file": _layer_config(_vocabulary_from_a_file),
+    "carries another file": lambda name, data: {name: data, **({"run_me.py": b"import os"} if name == "config.json" else {})},
+    "metadata of another shape": lambda name, data: {name: b'{"task": "binary", "inputs": "all"}' if name == "tapeapp.json" else data},
+    "a path out of the archive": lambda name, data: {("../" + name if name == "metadata.json" else name): data},
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_MODELS))
+def test_predict_refuses_a_model_file_that_was_tampered_with_in_one_line(model_file, tmp_path, case):
+    hostile = _rewritten(model_file / "model.keras", tmp_path / "model.keras", HOSTILE_MODELS[case])
+    result = cli("predict", hostile, model_file / "rows.csv")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "not a model saved by tapeapp" in lines[0], lines
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_with_the_untouched_model_works(model_file):
+    result = cli("predict", model_file / "model.keras", model_file / "rows.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("predicted_target,")
+
+
+def test_inspect_on_a_cell_with_a_long_run_of_spaces(tmp_path):
+    path = tmp_path / "spaces.csv"
+    path.write_bytes(b"a,b\n1" + b" " * 20_000 + b"x,2\n3,4\n")
+    result = cli("inspect", path)
+    assert result.returncode == 0, result.stderr
+    assert "2 rows x 2 columns" in result.stdout

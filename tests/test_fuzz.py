@@ -175,3 +175,62 @@ if SEED is not None:
 def test_the_fuzz_run_is_fixed_and_large_enough():
     assert EXAMPLES >= 300 or "TAPEAPP_FUZZ_EXAMPLES" in os.environ
     assert fuzz_settings.derandomize or SEED is not None
+
+
+# --- links and wrapped uploads (issue 17): any link draws the page, any archive unpacks within its limits ---------
+
+KNOB_NAMES = tuple(TrainConfig().to_dict())
+LINK_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=30) | st.sampled_from(
+    ("1e400", "-1e400", "nan", "inf", "1e17", "-1", "0", "0.5", "64,64", "[x](http://evil.test/)", "`", "", " ",
+     "9" * 400, "1,2,3,4,5,6,7", "adam", "RMSprop", "1024", "1025"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=SEED is None, database=None)
+@given(st.dictionaries(st.sampled_from(KNOB_NAMES) | st.text(max_size=12), LINK_TEXT, max_size=5))
+def test_any_link_gives_a_config_or_one_plain_sentence(link):
+    try:
+        config = TrainConfig.from_dict(link)
+    except TapeError as error:
+        message = str(error)
+        assert message.strip() and "\n" not in message and len(message) < 400, message
+        return
+    assert TrainConfig.from_dict(config.to_dict()) == config, "a config the link gave survives its own round trip"
+
+
+@settings(max_examples=12, deadline=None, derandomize=SEED is None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(KNOB_NAMES + ("sample", "target")) | st.text(max_size=8), LINK_TEXT,
+                       max_size=4))
+def test_any_link_draws_the_page(link):
+    from test_app import _app
+
+    at = _app()
+    at.query_params.update({key: value for key, value in link.items() if key})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [h.value for h in at.header][:3] == ["1. Your data", "2. What to predict", "3. Knobs"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=SEED is None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300), st.sampled_from(("gzip", "zip", "zip2", "gzipzip", "truncated")))
+def test_any_bytes_in_any_wrapping_give_a_table_or_a_plain_sentence(data, wrapping):
+    import zipfile
+
+    if wrapping in ("gzip", "gzipzip", "truncated"):
+        data = gzip.compress(data, mtime=0)
+    if wrapping in ("zip", "zip2", "gzipzip"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("a.csv", data)
+            if wrapping == "zip2":
+                archive.writestr("b.csv", data)
+        data = buffer.getvalue()
+    if wrapping == "truncated":
+        data = data[: len(data) // 2]
+    try:
+        table = read_table(data, "upload")
+    except TapeError as error:
+        assert str(error).strip() and "\n" not in str(error)
+        return
+    assert table.info.rows == len(table.frame) > 0

@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -213,10 +214,10 @@ def test_an_error_inside_training_is_told_apart_from_stop(binary_frame, monkeypa
 
     real = loop.EpochRunner.run_epoch
 
-    def breaks_in_epoch_3(self, *args):
+    def breaks_in_epoch_3(self, *args, **kwargs):
         if args[-1] == 3:
             raise MemoryError("out of memory")
-        return real(self, *args)
+        return real(self, *args, **kwargs)
 
     monkeypatch.setattr(loop.EpochRunner, "run_epoch", breaks_in_epoch_3)
     run = _run(binary_frame, "target", epochs=5)
@@ -243,3 +244,58 @@ def test_scoring_in_slices_gives_the_same_numbers_as_one_pass(frame_name, target
         assert a.validation.keys() == b.validation.keys()
         for key in a.validation:
             assert b.validation[key] == pytest.approx(a.validation[key], rel=1e-5, abs=1e-6), key
+
+
+def test_a_long_epoch_runs_in_compiled_chunks_with_the_numbers_of_one_call(binary_frame, monkeypatch):
+    """An epoch split into many compiled calls (Stop is heard between them) trains the same weights and scores."""
+    from tapeapp import loop
+
+    whole = _run(binary_frame, "target", epochs=3, batch_size=16).fit()
+    monkeypatch.setattr(loop, "CHUNK_SECONDS", 1e-9)  # every step its own call, every validation row too
+    asked = []
+    chunked = _run(binary_frame, "target", epochs=3, batch_size=16)
+    for _ in chunked.epochs(checkpoint=lambda: asked.append(1) or False):
+        pass
+    assert len(asked) > 3 * 6, "the checkpoint is asked between the calls of each epoch"
+    for a, b in zip(whole.model.get_weights(), chunked.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(whole.history, chunked.history):
+        assert a.train["accuracy"] == b.train["accuracy"] and a.train["auc"] == b.train["auc"]
+        for key in ("loss",):
+            assert b.train[key] == pytest.approx(a.train[key], rel=1e-6)
+        for key in a.validation:
+            assert b.validation[key] == pytest.approx(a.validation[key], rel=1e-5, abs=1e-7)
+
+
+def test_a_stop_mid_epoch_keeps_the_last_finished_epochs_weights(binary_frame, monkeypatch):
+    from tapeapp import loop
+
+    two = _run(binary_frame, "target", epochs=2, batch_size=16).fit()
+    monkeypatch.setattr(loop, "CHUNK_SECONDS", 1e-9)
+    run = _run(binary_frame, "target", epochs=5, batch_size=16)
+    asked_in_epoch_3 = []
+
+    def stop_midway() -> bool:
+        if len(run.history) < 2:
+            return False
+        asked_in_epoch_3.append(1)
+        return len(asked_in_epoch_3) == 4  # the epoch's start, then two steps, then stop before the third
+
+    updates = list(run.epochs(checkpoint=stop_midway))
+    assert [u.epoch for u in updates] == [1, 2] and run.stopped_because == "stopped"
+    assert run.message == "Stopped by you after 2 of 5 epochs."
+    for a, b in zip(two.model.get_weights(), run.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_request_stop_from_another_thread_ends_a_long_epoch_within_a_compiled_call(binary_frame, monkeypatch):
+    from tapeapp import loop
+
+    monkeypatch.setattr(loop, "CHUNK_SECONDS", 1e-9)
+    run = _run(binary_frame, "target", epochs=10_000, batch_size=1)
+    seen = []
+    for update in run.epochs(checkpoint=lambda: False):
+        seen.append(update.epoch)
+        if len(seen) == 2:
+            threading.Timer(0.05, run.request_stop).start()
+    assert run.stopped_because == "stopped" and len(run.history) == len(seen) < 10_000

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import tapeapp
+from tapeapp.errors import clipped
+from ui.safe import md
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,12 +18,6 @@ LOG = logging.getLogger("tapeapp.page")
 DEFAULT_SAMPLE = "breast_cancer"
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
 PREVIEW_ROWS = 200
-
-
-@st.cache_data(max_entries=4, show_spinner="Reading your table…")
-def read_upload(data: bytes, name: str) -> "tapeapp.Table":
-    """Parse uploaded bytes in memory (never written to disk); the same bytes are parsed only once."""
-    return tapeapp.read_table(data, name)
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the sample…")
@@ -48,7 +44,7 @@ def use_sample_from_link(key: str | None) -> None:
         on_sample_picked()
     else:
         st.session_state.setdefault("link_problems", []).append(
-            f"Ignored `sample={key}` from the link: there is no such sample ({', '.join(tapeapp.SAMPLES)}).")
+            f"Ignored sample={clipped(key)} from the link: there is no such sample ({', '.join(tapeapp.SAMPLES)}).")
 
 
 def on_sample_picked() -> None:
@@ -100,20 +96,41 @@ def uploaded_table(uploaded) -> "tapeapp.Table":
     if held is None or held[0] != uploaded.file_id:
         if not hasattr(uploaded, "getvalue"):  # released and no table kept for it (cannot happen in one session)
             raise tapeapp.TapeError("Your file is no longer on the server; please upload it again.")
-        from tapeapp import budget
-
-        budget.check_room_to_read(uploaded.size)  # not kept as the answer: the bytes stay, a rerun tries again
-        try:
-            with st.spinner("Reading your table…"):
-                result = tapeapp.read_table(uploaded.getvalue(), uploaded.name)
-        except tapeapp.TapeError as error:
-            result = error
-        held = (uploaded.file_id, result)
+        held = (uploaded.file_id, _read(uploaded, sample=True))  # NoRoomYet: not kept, a rerun tries again
         st.session_state["upload_table"] = held
         _release_bytes(uploaded.file_id)
     if isinstance(held[1], Exception):
         raise held[1]
     return held[1]
+
+
+def rows_to_predict(uploaded) -> "tapeapp.Table":
+    """The 'Predict new rows' upload, read once per file and kept in this session only, with the same memory check
+    as the table (every row must be read: a file too big for the server is refused, never sampled)."""
+    held = st.session_state.get("predict_table")
+    if held is None or held[0] != uploaded.file_id:
+        held = (uploaded.file_id, _read(uploaded, sample=False))
+        st.session_state["predict_table"] = held
+    if isinstance(held[1], Exception):
+        raise held[1]
+    return held[1]
+
+
+def _read(uploaded, sample: bool) -> "tapeapp.Table | tapeapp.TapeError":
+    """An upload read in memory (never written to disk) under the server's memory budget.
+
+    A TapeError is kept as the answer (the same bytes would fail again); ``NoRoomYet`` is raised instead, so that
+    the file is read when the user asks again.
+    """
+    from tapeapp.budget import NoRoomYet
+
+    try:
+        with st.spinner("Reading your table…"):
+            return tapeapp.read_table(uploaded.getvalue(), uploaded.name, sample=sample)
+    except NoRoomYet:
+        raise
+    except tapeapp.TapeError as error:
+        return error
 
 
 def _release_bytes(file_id: str) -> None:
@@ -163,7 +180,7 @@ def role_changes(before: pd.DataFrame, after: pd.DataFrame, target: str) -> tupl
 def describe(info: "tapeapp.TableInfo") -> str:
     """One line saying what was detected, in words."""
     delimiters = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-    parts = [f"**{info.name or 'your table'}**", f"{info.rows:,} rows × {info.columns:,} columns"]
+    parts = [f"**{md(info.name or 'your table')}**", f"{info.rows:,} rows × {info.columns:,} columns"]
     if info.format == "sample":
         parts.append("built-in sample")
     elif info.delimiter:

@@ -11,14 +11,17 @@ from typing import Any
 import streamlit as st
 
 import tapeapp
+from tapeapp.config import BOUNDS
+from tapeapp.errors import clipped
 from ui import rate_finder
+from ui.safe import md
 
 DEFAULT = tapeapp.TrainConfig()
 LINK_EXTRAS = ("sample", "target")
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 L2_PENALTIES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 4096)
-MAX_LAYERS = 6
+MAX_LAYERS = int(BOUNDS["layers"].high)
 CUSTOM = "custom"
 
 ACTIVATION_NAMES = {"leaky_relu": "Leaky ReLU", "relu": "ReLU", "tanh": "tanh", "elu": "ELU", "gelu": "GELU",
@@ -82,7 +85,7 @@ def load_link() -> None:
                 raise tapeapp.TapeError("the page trains for at least one epoch.")
             good[key] = value
         except tapeapp.TapeError as error:
-            problems.append(f"Ignored `{key}={value}` from the link: {error}")
+            problems.append(f"Ignored {clipped(key)}={clipped(value)} from the link: {error}")
     st.session_state["config"] = tapeapp.TrainConfig.from_dict(good)
     st.session_state["link_extras"] = extras
     st.session_state["link_problems"] = problems
@@ -166,7 +169,7 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     config: tapeapp.TrainConfig = st.session_state["config"]
     _seed_widgets(config)
     for problem in st.session_state.get("link_problems", []):
-        st.warning(problem)
+        st.warning(md(problem))
     presets = [*tapeapp.PRESETS, CUSTOM]
     names = {key: p.name for key, p in tapeapp.PRESETS.items()} | {CUSTOM: "Custom (your own settings)"}
     left, right = st.columns([1, 2], vertical_alignment="bottom")
@@ -185,7 +188,7 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     try:
         config = _config_from_widgets()
     except tapeapp.TapeError as error:
-        st.error(str(error))
+        st.error(md(error))
         return None
     st.session_state["config"] = config
     return config
@@ -194,11 +197,13 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
 def _network_knobs(busy: bool) -> None:
     st.markdown("**The network**")
     kw = dict(on_change=_knob_changed, disabled=busy)
-    layers = st.slider("Hidden layers", 1, MAX_LAYERS, key="cfg_layers", help=HELP["layers"], **kw)
+    layers = st.slider("Hidden layers", int(BOUNDS["layers"].low), MAX_LAYERS, key="cfg_layers",
+                       help=HELP["layers"], **kw)
     columns = st.columns(min(layers, 3))
+    width = BOUNDS["width"]
     for i in range(layers):
-        columns[i % len(columns)].number_input(f"Neurons in layer {i + 1}", 1, 1024, step=8, key=f"cfg_width_{i}",
-                                               help=HELP["width"], **kw)
+        columns[i % len(columns)].number_input(f"Neurons in layer {i + 1}", int(width.low), int(width.high), step=8,
+                                               key=f"cfg_width_{i}", help=HELP["width"], **kw)
     st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=ACTIVATION_NAMES.get, key="cfg_activation",
                  help=HELP["activation"], **kw)
     st.slider("Dropout", 0.0, _top("cfg_dropout", 0.9), step=0.05, key="cfg_dropout", help=HELP["dropout"],
@@ -220,7 +225,7 @@ def _learning_knobs(busy: bool, can_find: bool) -> None:
     st.select_slider("Batch size (rows per step)", _options_with(BATCH_SIZES, st.session_state["cfg_batch_size"]),
                      key="cfg_batch_size", help=HELP["batch_size"], **kw)
     st.slider("Epochs (full passes over the data)", 1, _top("cfg_epochs", 500), key="cfg_epochs",
-              help=HELP["epochs"], **kw)
+              help=HELP["epochs"], **kw)  # a link may ask for more, up to BOUNDS["epochs"]
 
 
 def _checking_knobs(task: str, busy: bool) -> None:
@@ -236,7 +241,8 @@ def _checking_knobs(task: str, busy: bool) -> None:
                  key="cfg_preprocessing", help=HELP["preprocessing"], **kw)
     st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=SPLIT_NAMES.get, key="cfg_split",
                  help=HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
-    st.number_input("Random seed", 0, None, step=1, key="cfg_seed", help=HELP["seed"], **kw)
+    st.number_input("Random seed", int(BOUNDS["seed"].low), int(BOUNDS["seed"].high), step=1, key="cfg_seed",
+                    help=HELP["seed"], **kw)
 
 
 KNOB_NAMES = {"hidden": "hidden layers", "activation": "activation", "dropout": "dropout", "l2": "L2 penalty",

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from ui.safe import md
+from ui.templates import spec_of, spec_with_rows
+
 if TYPE_CHECKING:
-    from ui.live import Job
+    from ui.jobs import Job
 
 HEADER = "What the network learned"
 LIVE_RESOLUTION, LIVE_ROWS = 24, 40  # small grids while training keep each refresh to a few milliseconds
@@ -68,12 +71,11 @@ class LearnedView:
         except Exception as error:  # noqa: BLE001
             from ui.data import problem
 
-            self.decision.warning(problem(error, "drawing what the network learned"))
+            self.decision.warning(md(problem(error, "drawing what the network learned")))
 
     def draw_map(self, job: "Job", fine: bool) -> None:
         """Small grids while training (a few milliseconds), finer once finished, as the Playground does."""
         from tapeapp import charts
-        from ui.live import spec_of, spec_with_rows
 
         if self.axes is None:
             return
@@ -92,11 +94,10 @@ class LearnedView:
             x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_kind, y_kind)))
         self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")
         shown = min(len(run.prepared.y_val), rows)
-        self.decision_note.caption(insight.explanation("decision_map", rows=f"{shown:,}"))
+        self.decision_note.caption(md(insight.explanation("decision_map", rows=f"{shown:,}")))
 
     def draw_hidden(self, job: "Job") -> None:
         from tapeapp import charts
-        from ui.live import spec_of, spec_with_rows
 
         insight, run = _insight(), job.run
         frame = insight.hidden_map(run, rows=HIDDEN_ROWS)
@@ -104,8 +105,8 @@ class LearnedView:
         template = _cached(job, ("hidden template",), lambda: spec_of(charts.hidden_map_template(
             run.task, run.target, width, run.prepared.target_encoder.classes_)))
         self.hidden.vega_lite_chart(spec_with_rows(template, {"hidden_rows": frame}), width="stretch")
-        self.hidden_note.caption(insight.explanation("hidden_map", width=width) +
-                                 f" {len(frame):,} of the {len(run.prepared.y_val):,} validation rows are shown.")
+        self.hidden_note.caption(md(insight.explanation("hidden_map", width=width) +
+                                    f" {len(frame):,} of the {len(run.prepared.y_val):,} validation rows are shown."))
 
     def finish(self, job: "Job") -> None:
         """After the results are on the page: the finer map, which columns matter and one step under the tape.
@@ -123,7 +124,7 @@ class LearnedView:
                 except Exception as error:  # noqa: BLE001
                     from ui.data import problem
 
-                    st.warning(problem(error, doing))
+                    st.warning(md(problem(error, doing)))
 
 
 def live_rows(run) -> int:
@@ -173,7 +174,7 @@ def importance_part(job: "Job") -> None:
                     width="stretch")
     rows = min(len(run.prepared.y_val), insight.IMPORTANCE_ROWS)
     score = "RMSE" if run.task == "regression" else "accuracy"
-    st.caption(insight.explanation("importance", score=score, rows=f"{rows:,}", repeats=5))
+    st.caption(md(insight.explanation("importance", score=score, rows=f"{rows:,}", repeats=5)))
 
 
 def step_part(job: "Job") -> None:
@@ -188,7 +189,7 @@ def step_part(job: "Job") -> None:
         code.code(step.source, language="python")
         with words:
             for number, (title, text) in enumerate(step.story(), start=1):
-                shown = f"`{title}`" if title in CODE_WORDS else title
-                st.markdown(f"**{number}. {shown}** — {text}")
+                shown = f"`{title}`" if title in CODE_WORDS else md(title)
+                st.markdown(f"**{number}. {shown}** — {md(text)}")
             st.dataframe({"layer": list(step.grad_norms), "gradient size": list(step.grad_norms.values()),
                           "change made": list(step.update_norms.values())}, hide_index=True, width="stretch")

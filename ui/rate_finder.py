@@ -39,8 +39,9 @@ def result_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
                 st.session_state["lr_finding"] = (key, tapeapp.find_learning_rate(run))
         except Exception as error:  # noqa: BLE001
             from ui.data import problem
+            from ui.safe import md
 
-            st.error(problem(error, "finding a learning rate"))
+            st.error(md(problem(error, "finding a learning rate")))
             return
     held = st.session_state.get("lr_finding")
     if held is None or held[0] != key:

@@ -13,9 +13,10 @@ import streamlit as st
 
 import tapeapp
 from ui import knobs as ui_knobs
+from ui.safe import md
 
 if TYPE_CHECKING:
-    from ui.live import Job
+    from ui.jobs import Job
 
 SUBHEADER = "Compared with simpler models"
 SHARES = ("accuracy", "auc")
@@ -41,7 +42,7 @@ def _comparison(job: "Job") -> None:
         st.rerun()  # they arrived during a look of the fragment: draw the whole page with them once
     sentence = tapeapp.compare_with_baselines(run)
     if sentence:
-        st.markdown(sentence)
+        st.markdown(md(sentence))
     columns = {c: st.column_config.NumberColumn(c, format="percent" if c in SHARES else "%.4g")
                for c in frame.columns if c not in ("model", "error")}
     st.dataframe(frame, hide_index=True, width="stretch", column_config=columns)
@@ -49,7 +50,7 @@ def _comparison(job: "Job") -> None:
     note = run.baselines.note
     st.caption(f"All four use the same {run.summary()['rows']['train']:,} training rows and are scored on the same "
                f"validation rows ({main} is the headline score). The linear model reads the network's inputs; the "
-               "boosted trees read the raw columns." + (f" {note}" if note else ""))
+               "boosted trees read the raw columns." + (f" {md(note)}" if note else ""))
 
 
 def advice_section(job: "Job") -> None:
@@ -66,7 +67,7 @@ def advice_section(job: "Job") -> None:
     for i, item in enumerate(advice):
         text, button = st.columns([6, 1], vertical_alignment="center")
         changes = ui_knobs.describe_changes(item.changes)
-        text.warning(item.message + (f" *Apply sets: {changes}.*" if changes else ""), icon="💡")
+        text.warning(md(item.message) + (f" *Apply sets: {md(changes)}\\.*" if changes else ""), icon="💡")
         if item.changes:
             button.button("Apply", key=f"apply_{job.number}_{i}_{item.code}", on_click=ui_knobs.apply_changes,
                           args=(dict(item.changes),), width="stretch",
