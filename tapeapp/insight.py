@@ -27,6 +27,7 @@ MAP_ROWS = 100  # validation rows averaged at each grid point of the decision ma
 POINT_ROWS = 500  # validation rows drawn as dots
 IMPORTANCE_ROWS = 2_000  # validation rows shuffled for importance
 FORWARD_ROWS = 16_384  # rows per forward pass: 65,536 cost the 40 x 40 map ~100 MB more memory for no speed
+VIEW_FLOPS = 5e9  # what one view may cost in floating-point operations: about a second here, whatever the network
 MISSING_LABEL = "(missing)"
 TOLERANCE = 0.25  # a regression prediction counts as right within this share of the target's standard deviation
 
@@ -49,6 +50,14 @@ def validation_positions(run, rows: int, seed: int = 0) -> np.ndarray:
     if n <= rows:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, rows, replace=False))
+
+
+def affordable_rows(run, evaluations_per_row: int, wanted: int, floor: int = 1) -> int:
+    """How many validation rows a view can use when each costs ``evaluations_per_row`` forward passes: ``wanted``,
+    or fewer for a network so big that they would take more than about VIEW_FLOPS (6 x 1024 neurons: 10 million
+    operations a row, so the 40 x 40 map's 60 rows a point alone would take a minute), never fewer than ``floor``."""
+    per_row = 2 * sum(int(np.prod(v.shape)) for v in run.model.trainable_variables) * max(evaluations_per_row, 1)
+    return int(max(floor, min(wanted, VIEW_FLOPS // per_row)))
 
 
 def _check_column(run, column: str) -> None:

@@ -182,3 +182,19 @@ def test_a_date_axis_runs_through_the_training_dates_and_the_season_shows():
     names = explain._input_names(run)
     assert "when: year" in names and "when: day of week (cosine)" in names and all(names)
     assert tapeapp.explain_step(run).example["input"] in names
+
+
+def test_views_of_a_huge_network_use_fewer_rows_to_stay_about_a_second():
+    """6 x 1024 neurons cost ~10 million operations a row: the 40 x 40 map at 60 rows a point would take a minute."""
+    from tapeapp.insight import VIEW_FLOPS, affordable_rows
+    from conftest import make_binary
+
+    frame = make_binary()
+    schema = tapeapp.inspect_frame(frame, target="target")
+    small = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=0))
+    huge = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=0, hidden=(1024,) * 6))
+    assert affordable_rows(small, 40 * 40, 60) == 60
+    rows = affordable_rows(huge, 40 * 40, 60)
+    weights = sum(int(np.prod(v.shape)) for v in huge.model.trainable_variables)
+    assert 1 <= rows < 60 and rows * 40 * 40 * 2 * weights <= VIEW_FLOPS or rows == 1
+    assert affordable_rows(huge, 5 * 4, 2_000, floor=100) == 100

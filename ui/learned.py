@@ -21,6 +21,7 @@ LIVE_RESOLUTION, LIVE_ROWS = 24, 40  # small grids while training keep each refr
 LIVE_NUMBERS = 500_000  # inputs fed to the network per live refresh of the map, at most (40 rows x 20 inputs)
 REST_RESOLUTION, REST_ROWS = 40, 60  # finer once it has finished, as the Playground does
 HIDDEN_ROWS = 500
+REPEATS = 5  # shuffles per column for importance
 CODE_WORDS = ("tape.gradient", "apply_gradients")
 
 
@@ -81,6 +82,7 @@ class LearnedView:
             return
         insight, run, (x, y) = _insight(), job.run, self.axes
         resolution, rows = (REST_RESOLUTION, REST_ROWS) if fine else (LIVE_RESOLUTION, live_rows(run))
+        rows = insight.affordable_rows(run, resolution ** 2, rows)
         if job.running:
             grid = insight.decision_map(run, x, y, resolution=resolution, rows=rows)
         else:
@@ -169,12 +171,13 @@ def importance_part(job: "Job") -> None:
     from tapeapp import charts
 
     insight, run = _insight(), job.run
-    frame = _cached(job, ("importance",), lambda: insight.importance(run))
+    rows = insight.affordable_rows(run, len(run.prepared.features) * REPEATS, insight.IMPORTANCE_ROWS, floor=100)
+    frame = _cached(job, ("importance",), lambda: insight.importance(run, repeats=REPEATS, rows=rows))
     st.altair_chart(charts.importance_chart(frame, insight.importance_measure(run.task), run.task != "regression"),
                     width="stretch")
-    rows = min(len(run.prepared.y_val), insight.IMPORTANCE_ROWS)
+    rows = min(len(run.prepared.y_val), rows)
     score = "RMSE" if run.task == "regression" else "accuracy"
-    st.caption(md(insight.explanation("importance", score=score, rows=f"{rows:,}", repeats=5)))
+    st.caption(md(insight.explanation("importance", score=score, rows=f"{rows:,}", repeats=REPEATS)))
 
 
 def step_part(job: "Job") -> None:
