@@ -14,6 +14,7 @@ import threading
 import streamlit as st
 
 import tapeapp
+from tapeapp import words
 from tapeapp.budget import NoRoomYet
 from ui import data as ui_data
 from ui import jobs as ui_jobs
@@ -26,16 +27,6 @@ from ui import verdict as ui_verdict
 from ui.safe import md
 from ui.templates import show
 
-TASK_WORDS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)",
-              "multiclass": "Several classes", "regression": "A number (regression)"}
-HEADLINE = {  # label, help, lower is better
-    "accuracy": ("Accuracy", "Share of validation rows put in the right class.", False),
-    "auc": ("AUC", "How well the model ranks rows: 100% is perfect, 50% is guessing.", False),
-    "f1": ("F1 score", "Balance of precision and recall, averaged over the classes by size.", False),
-    "mae": ("Average error (MAE)", "How far off a prediction is on average, in the target's units.", True),
-    "rmse": ("Typical error (RMSE)", "Like the average error, but large misses count more.", True),
-    "r2": ("R²", "1 is perfect; 0 is no better than always predicting the average.", False),
-}
 DOWNLOADS = {
     "model.keras": ("The trained model (Keras), with the preprocessing inside: it takes your raw columns.",
                     "application/octet-stream"),
@@ -105,7 +96,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
         target = st.selectbox("Column to predict (the target)", columns, key=f"target_{sha}", disabled=busy,
                               help="The answer the model should learn to give. Every other column it uses is an "
                                    "input (a 'feature').")
-        task = st.selectbox("Kind of prediction", list(TASK_WORDS), format_func=TASK_WORDS.get,
+        task = st.selectbox("Kind of prediction", list(words.TASKS), format_func=words.TASKS.get,
                             key=f"task_{sha}_{target}", disabled=busy,
                             help="Classes (yes/no, or one of several labels) or a number. The app guesses from the "
                                  "target column; change it if the guess is wrong.")
@@ -115,7 +106,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
         except Exception as error:  # noqa: BLE001
             st.error(md(ui_data.problem(error, f"looking at '{target}'")))
             return None
-        st.markdown(f"**{TASK_WORDS[schema.task]}** — {md(schema.task_reason)}")
+        st.markdown(f"**{words.TASKS[schema.task]}** — {md(schema.task_reason)}")
     with right:
         from tapeapp import charts
 
@@ -253,11 +244,11 @@ def runs_table() -> None:
 def headline_metrics(evaluation: tapeapp.Evaluation, previous: dict | None) -> None:
     columns = st.columns(len(evaluation.headline))
     for column, (key, value) in zip(columns, evaluation.headline.items()):
-        label, why, lower_better = HEADLINE.get(key, (key, "", False))
+        label, why = words.METRICS.get(key, (key, ""))
         before = (previous or {}).get(key)
-        delta = _metric_text(key, value - before) if _finite(before) and _finite(value) else None
-        column.metric(label, _metric_text(key, value), delta=delta, help=why, border=True,
-                      delta_color="inverse" if lower_better else "normal",
+        delta = words.score_text(key, value - before) if _finite(before) and _finite(value) else None
+        column.metric(label, words.score_text(key, value), delta=delta, help=why, border=True,
+                      delta_color="inverse" if key in words.LOWER_IS_BETTER else "normal",
                       delta_description="vs. previous run" if delta else None)
 
 
@@ -318,16 +309,6 @@ def predictions_for(job: ui_jobs.Job, uploaded) -> None:
     st.download_button(f"Download predictions for {len(predicted):,} rows", whole_file,
                        file_name=f"{stem}_predictions.csv", mime="text/csv", key="download_new_predictions",
                        on_click="ignore")
-
-
-def _metric_text(key: str, value: float) -> str:
-    if not _finite(value):
-        return "–"
-    if key in ("accuracy", "auc", "f1"):
-        return f"{value:.1%}"
-    if key == "r2":
-        return f"{value:.3f}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:#.4g}"
 
 
 def _finite(value: float | None) -> bool:

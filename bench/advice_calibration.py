@@ -134,13 +134,13 @@ def plan(quick: bool) -> list[tuple[str, int, str | None, dict]]:
 
 
 def measure(table: str, table_seed: int, preset_name: str | None, knobs: dict, makers: dict) -> list:
-    from tapeapp import TrainConfig, inspect_frame, preset, start_run
+    from tapeapp import TrainConfig, inspect_frame, preset, start_baselines, start_run
     from tapeapp.advice import advise, evidence
-    from tapeapp.baselines import better_by
+    from tapeapp.scores import better_by
 
     frame, target = makers[table](table_seed)
     config = (preset(preset_name) if preset_name else TrainConfig()).replace(**knobs)
-    run = start_run(frame, inspect_frame(frame, target=target), config, baselines=True).fit()
+    run = start_run(frame, inspect_frame(frame, target=target), config, baselines=start_baselines).fit()
     ev = evidence(run, wait=600)
     name = f"{table} {table_seed}" + (f" {preset_name}" if preset_name else "") + (f" {knobs}" if knobs else "")
     codes = ", ".join(a.code for a in advise(ev)) or "none"

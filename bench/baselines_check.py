@@ -106,10 +106,10 @@ def tables(args) -> list[tuple[str, object, str | None]]:
 
 
 def one(frame, target, config) -> dict:
-    from tapeapp import compare_with_baselines, diagnose, inspect_frame, start_run
-    from tapeapp.baselines import network_score
+    from tapeapp import compare_with_baselines, diagnose, inspect_frame, start_baselines, start_run
+    from tapeapp.comparison import network_score
 
-    run = start_run(frame, inspect_frame(frame, target=target), config, baselines=True)
+    run = start_run(frame, inspect_frame(frame, target=target), config, baselines=start_baselines)
     run.fit()
     base = run.wait_baselines()
     main = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}[run.task]
@@ -173,7 +173,7 @@ def score_tables(args) -> None:
 def bootstrap_check(resamples: int) -> None:
     """The formula standard errors beside the spread of the score over resampled validation rows."""
     from tapeapp import TrainConfig, inspect_frame, load_sample, start_run
-    from tapeapp.baselines import main_score
+    from tapeapp.scores import main_score
     from tapeapp.metrics import probabilities
 
     rows = []

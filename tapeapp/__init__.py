@@ -1,16 +1,16 @@
 """tapeapp: upload a table, pick what to predict, and watch a hand-written GradientTape loop learn it.
 
-The public API, re-exported here; the page, the CLI and the tests use nothing else. Names are loaded on first
-use so that reading a table or drawing the page does not wait for TensorFlow to import.
+The public API for scripts and notebooks, re-exported from the modules that define it (listed in ``_EXPORTS``;
+the ``TYPE_CHECKING`` block below names the same imports for editors and type checkers). Names are loaded on first
+use so that reading a table or drawing the page does not wait for TensorFlow to import. The page's helpers
+(``ui/``) and the command line (``tapeapp.cli``) also import some modules directly, for what is not public.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
-import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # TensorFlow reads this once, at its own import, which tapeapp defers: set it now so that a script or notebook that
 # imports TensorFlow itself after tapeapp still gets the kernels whose histories match the CLI and reproduce.py.
@@ -21,25 +21,55 @@ _EXPORTS = {
     "read_table": "table", "Table": "table", "TableInfo": "table",
     "inspect_frame": "schema", "Schema": "schema", "ColumnInfo": "schema", "KINDS": "schema", "TASKS": "schema",
     "DateFormat": "dates", "date_parts": "dates",
-    "TrainConfig": "config", "Preset": "config", "PRESETS": "config", "preset": "config",
+    "TrainConfig": "config", "Preset": "config", "PRESETS": "config", "preset": "config", "BOUNDS": "config",
     "ACTIVATIONS": "config", "OPTIMIZERS": "config", "PREPROCESSING": "config", "SPLITS": "config",
     "CLASS_WEIGHTS": "config",
-    "start_run": "run", "Run": "run", "STOP_REASONS": "run",
+    "start_run": "run", "Run": "run", "STOP_REASONS": "stopping",
     "EpochUpdate": "loop",
     "MAIN_METRIC": "metrics",
-    "evaluate": "evaluate", "Evaluation": "evaluate", "no_better_than_guessing": "evaluate",
+    "evaluate": "evaluation", "Evaluation": "evaluation", "no_better_than_guessing": "evaluation",
     "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
     "SAMPLES": "samples", "load_sample": "samples",
     "decision_map": "insight", "hidden_map": "insight", "importance": "insight",
     "explain_step": "explain", "StepExplained": "explain",
-    "Baselines": "baselines", "BaselineScore": "baselines", "fit_baselines": "baselines",
-    "start_baselines": "baselines", "compare_with_baselines": "baselines", "row_hash": "baselines",
-    "comparison_frame": "baselines",
+    "Baselines": "scores", "BaselineScore": "scores", "row_hash": "scores",
+    "fit_baselines": "baselines", "start_baselines": "baselines",
+    "compare_with_baselines": "comparison", "comparison_frame": "comparison",
     "diagnose": "advice", "Advice": "advice",
     "find_learning_rate": "lr_find", "LearningRateFinding": "lr_find",
 }
 
-__all__ = sorted(_EXPORTS)
+# sorted(_EXPORTS), written out for editors and linters (tests/test_structure.py checks they agree)
+__all__ = ["ACTIVATIONS", "Advice", "BOUNDS", "BaselineScore", "Baselines", "CLASS_WEIGHTS", "ColumnInfo",
+           "DateFormat", "EpochUpdate", "Evaluation", "KINDS", "LearningRateFinding", "MAIN_METRIC", "OPTIMIZERS",
+           "PREPROCESSING", "PRESETS", "Preset", "Run", "SAMPLES", "SPLITS", "STOP_REASONS", "Schema",
+           "StepExplained", "TASKS", "Table", "TableInfo", "TapeError", "TrainConfig", "compare_with_baselines",
+           "comparison_frame", "date_parts", "decision_map", "diagnose", "evaluate", "explain_step", "export_files",
+           "find_learning_rate", "fit_baselines", "hidden_map", "importance", "inspect_frame", "load_model",
+           "load_sample", "no_better_than_guessing", "predict_with_model", "preset", "read_table", "row_hash",
+           "save_run", "start_baselines", "start_run"]
+
+if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type checkers
+    from tapeapp.advice import Advice, diagnose
+    from tapeapp.baselines import fit_baselines, start_baselines
+    from tapeapp.comparison import compare_with_baselines, comparison_frame
+    from tapeapp.config import (ACTIVATIONS, BOUNDS, CLASS_WEIGHTS, OPTIMIZERS, PREPROCESSING, PRESETS, SPLITS,
+                                Preset, TrainConfig, preset)
+    from tapeapp.dates import DateFormat, date_parts
+    from tapeapp.errors import TapeError
+    from tapeapp.evaluation import Evaluation, evaluate, no_better_than_guessing
+    from tapeapp.explain import StepExplained, explain_step
+    from tapeapp.export import export_files, load_model, predict_with_model, save_run
+    from tapeapp.insight import decision_map, hidden_map, importance
+    from tapeapp.loop import EpochUpdate
+    from tapeapp.lr_find import LearningRateFinding, find_learning_rate
+    from tapeapp.metrics import MAIN_METRIC
+    from tapeapp.run import Run, start_run
+    from tapeapp.samples import SAMPLES, load_sample
+    from tapeapp.schema import KINDS, TASKS, ColumnInfo, Schema, inspect_frame
+    from tapeapp.scores import BaselineScore, Baselines, row_hash
+    from tapeapp.stopping import STOP_REASONS
+    from tapeapp.table import Table, TableInfo, read_table
 
 
 def __getattr__(name: str) -> Any:
@@ -47,23 +77,12 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'tapeapp' has no attribute {name!r}")
     home = _EXPORTS[name]
     module = importlib.import_module(f"tapeapp.{home}")
-    # Importing tapeapp.evaluate binds the submodule to the package name 'evaluate' (so tapeapp.Evaluation used
-    # to turn tapeapp.evaluate into a module); bind every name exported from that module so the exports win.
     globals().update({key: getattr(module, key) for key, where in _EXPORTS.items() if where == home})
     return globals()[name]
 
 
-class _Package(types.ModuleType):
-    """Keeps ``tapeapp.evaluate`` the function: importing the submodule of the same name (``from tapeapp.evaluate
-    import ...`` anywhere) would otherwise rebind the package's name to the module."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def warm_up() -> None:

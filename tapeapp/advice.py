@@ -47,9 +47,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from tapeapp.baselines import TITLES, better_by, main_score, network_score, training_positions
+from tapeapp.baselines import training_positions
+from tapeapp.comparison import network_score
 from tapeapp.config import TrainConfig
 from tapeapp.metrics import MAIN_METRIC, probabilities
+from tapeapp.scores import better_by, main_score
+from tapeapp.words import BASELINE_TITLES as TITLES
 
 if TYPE_CHECKING:
     from tapeapp.run import Run

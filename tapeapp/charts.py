@@ -12,22 +12,15 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from tapeapp.words import AXIS_NAMES, BASELINE_SHORT, METRICS, SHARES
+
 MAX_POINTS = 5_000
 HEIGHT = 260
 SPLIT_COLORS = {"train": "#4c78a8", "validation": "#f58518"}
 # Fit the container's width but keep each chart's height for its plot, not for its title and legend as well.
 AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
 RUN_STYLE = {"this run": (1.0, [1, 0]), "previous run": (0.3, [4, 3])}
-METRICS = {  # name on the axis, and what it means for someone who has not met it before
-    "loss": ("Loss", "How wrong the model is, in the units the optimizer lowers."),
-    "accuracy": ("Accuracy", "Share of rows the model puts in the right class."),
-    "auc": ("AUC", "How well the model ranks the classes: 1 is perfect, 0.5 is guessing."),
-    "rmse": ("RMSE", "Typical size of an error, in the target's own units."),
-    "mae": ("MAE", "Average size of an error, in the target's own units."),
-    "r2": ("R²", "1 is perfect; 0 is no better than always guessing the average."),
-    "f1": ("F1", "Balance of precision and recall."),
-}
-_SHARES = {"accuracy", "auc", "f1"}
+CHART_EPOCHS = 500  # epochs drawn per line at most: 7 layers' gradient lines stay under Altair's 5,000 rows
 
 
 def _title(text: str, *subtitle: str) -> alt.TitleParams:
@@ -52,24 +45,22 @@ def _curve_frame(history: pd.DataFrame, key: str, run: str) -> pd.DataFrame:
     return frame.assign(run=run)
 
 
-def _thin_epochs(frame: pd.DataFrame, lines_by: list[str]) -> pd.DataFrame:
-    """Very long runs keep every n-th epoch per line (always the last): a chart stays within MAX_POINTS rows,
-    Altair's limit, however long the run and however many lines it has."""
-    if len(frame) <= MAX_POINTS:
-        return frame
-    epochs = np.sort(frame["epoch"].unique())
-    lines = max(1, frame.groupby(lines_by).ngroups)
-    step = math.ceil(len(epochs) / max(1, MAX_POINTS // lines - 1))
-    keep = set(epochs[::step]) | {epochs[-1]}
-    return frame[frame["epoch"].isin(keep)]
+def thin_epochs(history: pd.DataFrame, keep: int = CHART_EPOCHS) -> pd.DataFrame:
+    """Every n-th epoch (and always the last) of a long run, at most ``keep``: the curves look the same, a live
+    refresh stays small, and a chart stays within Altair's 5,000 rows however long the run and however many lines.
+    """
+    if len(history) <= keep:
+        return history
+    step = -(-(len(history) - 1) // (keep - 1))  # keep - 1 evenly spaced epochs, then the last
+    return history.iloc[list(range(0, len(history) - 1, step)) + [len(history) - 1]]
 
 
 def curve_rows(history: pd.DataFrame, key: str, previous: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows a curve chart draws: one per epoch, split and run, at most MAX_POINTS."""
-    frame = _curve_frame(history, key, "this run")
+    frame = _curve_frame(thin_epochs(history), key, "this run")
     if previous is not None and len(previous):
-        frame = pd.concat([_curve_frame(previous, key, "previous run"), frame], ignore_index=True)
-    return _thin_epochs(frame, ["split", "run"])
+        frame = pd.concat([_curve_frame(thin_epochs(previous), key, "previous run"), frame], ignore_index=True)
+    return frame
 
 
 def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None = None,
@@ -81,11 +72,11 @@ def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None =
     """
     frame = curve_rows(history, key, previous)
     last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
-    share = key in _SHARES
+    share = key in SHARES
     y_scale = alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False)
     y_format = ".0%" if share else "~g"
     points = (epochs or len(history)) <= 60
-    label, meaning = METRICS.get(key, (key, ""))
+    label, meaning = AXIS_NAMES.get(key, key), METRICS.get(key, (key, ""))[1]
     lines = [subtitle or meaning] + (["Faded, dashed lines: your previous run."] if previous is not None else [])
     data = alt.NamedData(data_name) if data_name else frame
     return alt.Chart(data, height=HEIGHT, autosize=AUTOSIZE, title=_title(title or label, *lines)).mark_line(
@@ -115,8 +106,6 @@ def loss_chart(history: pd.DataFrame, previous: pd.DataFrame | None = None, epoc
                        "Train should fall; validation rising again means memorising.", data_name=data_name)
 
 
-BASELINE_NAMES = {"majority": "always the most common class", "mean": "always the average",
-                  "linear": "linear model", "boosted_trees": "boosted trees"}
 
 
 def _label_offsets(values) -> list[int]:
@@ -137,12 +126,12 @@ def metric_chart(history: pd.DataFrame, metric: str, previous: pd.DataFrame | No
     """The task's main score by epoch (accuracy for classes, RMSE for numbers); with ``baselines`` (name -> the
     simpler model's validation score), one labelled dotted line for each, to see at a glance what 'good' means."""
     better = "lower is better" if metric in ("rmse", "mae", "loss") else "higher is better"
-    curves = curve_chart(history, metric, previous, epochs, f"{METRICS.get(metric, (metric,))[0]} ({better})",
+    curves = curve_chart(history, metric, previous, epochs, f"{AXIS_NAMES.get(metric, metric)} ({better})",
                          data_name=data_name)
     marks = {name: value for name, value in (baselines or {}).items() if value is not None and math.isfinite(value)}
     if not marks:
         return curves
-    lines = pd.DataFrame({"name": [BASELINE_NAMES.get(n, n) for n in marks], "value": list(marks.values())})
+    lines = pd.DataFrame({"name": [BASELINE_SHORT.get(n, n) for n in marks], "value": list(marks.values())})
     rule = alt.Chart(lines).mark_rule(strokeDash=[2, 3], color="#6c757d", strokeWidth=1.5).encode(
         y="value:Q", tooltip=[alt.Tooltip("name:N", title="Simpler model"),
                               alt.Tooltip("value:Q", title="Validation", format=".4~g")])
@@ -170,7 +159,7 @@ def grad_norm_frame(history: pd.DataFrame) -> pd.DataFrame:
 
 def grad_norm_rows(history: pd.DataFrame) -> pd.DataFrame:
     """The rows the gradient-norm chart draws: one per epoch and layer, at most MAX_POINTS."""
-    return _thin_epochs(grad_norm_frame(history), ["layer"])
+    return grad_norm_frame(thin_epochs(history))
 
 
 def grad_norm_chart(history: pd.DataFrame, epochs: int | None = None, data_name: str | None = None) -> alt.Chart:

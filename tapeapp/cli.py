@@ -120,7 +120,10 @@ def _start(args: argparse.Namespace, baselines: bool = False):
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
     _warn(table.info.notes)
-    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=baselines)
+    if baselines:
+        from tapeapp.baselines import start_baselines
+    run = start_run(table.frame, schema, config, source_sha256=table.info.sha256,
+                    baselines=start_baselines if baselines else None)
     _warn(run.warnings)
     return table, run
 
@@ -132,7 +135,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if run.message:
         print(run.message, file=sys.stderr)
     if run.history:
-        from tapeapp.evaluate import evaluate, no_better_than_guessing
+        from tapeapp.evaluation import evaluate, no_better_than_guessing
 
         _warn(filter(None, [no_better_than_guessing(evaluate(run), run.target)]))
     _advise(run)

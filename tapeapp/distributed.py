@@ -1,15 +1,15 @@
 """The same GradientTape step under a ``tf.distribute`` strategy (MirroredStrategy, MultiWorkerMirroredStrategy, ...).
 
-TensorFlow's own machinery does the work: the strategy splits each batch across replicas, ``strategy.run`` runs
-the step on each, and the Keras optimizer all-reduces (sums) the gradients. Each replica therefore scales its loss
-by the *global* batch size, so the summed gradient is the gradient of the global mean loss.
+TensorFlow's own machinery does the work, as in Keras' own trainer (``_make_function``): the strategy splits each
+batch across replicas, ``strategy.run`` runs ``loop.train_step`` on each, and the Keras optimizer all-reduces
+(sums) the gradients. Keras' loss divides each replica's mean by the number of replicas, so the summed gradient is
+the gradient of the global mean loss.
 """
 
 from __future__ import annotations
 
 from tapeapp._tf import keras, tf
-from tapeapp.loop import EpochRunner
-from tapeapp.model import dense_layers
+from tapeapp.loop import EpochRunner, train_step
 
 
 class DistributedEpochRunner(EpochRunner):
@@ -18,7 +18,6 @@ class DistributedEpochRunner(EpochRunner):
     def __init__(self, model: keras.Model, task: str, config, strategy: tf.distribute.Strategy) -> None:
         self.strategy = strategy
         super().__init__(model, task, config)
-        self.per_example_loss = type(self.loss_fn).from_config({**self.loss_fn.get_config(), "reduction": None})
         self._epoch = tf.function(self._distributed_epoch_graph, reduce_retracing=True)
         self._evaluate = tf.function(self._evaluate_graph, reduce_retracing=True)
 
@@ -32,18 +31,7 @@ class DistributedEpochRunner(EpochRunner):
             return super()._make_backup()
 
     def _replica_step(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor):
-        context = tf.distribute.get_replica_context()
-        global_rows = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.shape(x)[0], tf.float32))
-        with tf.GradientTape() as tape:
-            predictions = self.model(x, training=True)
-            loss = tf.reduce_sum(self.per_example_loss(y, predictions) * w) / global_rows
-            if self.model.losses:
-                loss += tf.add_n(self.model.losses) / self.strategy.num_replicas_in_sync
-        grads = tape.gradient(loss, self.model.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        by_var = dict(zip((id(v) for v in self.model.trainable_variables), grads))
-        norms = tf.stack([tf.linalg.global_norm([by_var[id(v)] for v in layer.trainable_variables])
-                          for layer in dense_layers(self.model)])
+        loss, _, norms = train_step(self.model, self.loss_fn, self.optimizer, x, y, w)
         return loss, norms
 
     def _distributed_epoch_graph(self, batches):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from tapeapp.evaluate import predicted_labels
+from tapeapp.evaluation import predicted_labels
 from tapeapp.metrics import probabilities
 
 

@@ -15,12 +15,9 @@ import numpy as np
 
 from tapeapp import loop
 from tapeapp._tf import keras, tf
-from tapeapp.model import copy_model, dense_layers, make_loss, make_optimizer
-
-
-LOSS_NAMES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",
-              "regression": "mean squared error, on the standardised target"}
-OPTIMIZER_NAMES = {"rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
+from tapeapp.model import dense_layers
+from tapeapp.words import LOSSES as LOSS_NAMES
+from tapeapp.words import OPTIMIZERS as OPTIMIZER_NAMES
 
 
 @dataclass(frozen=True)
@@ -66,17 +63,12 @@ class StepExplained:
         ]
 
 
-def _copy_optimizer(run, model: keras.Model) -> keras.optimizers.Optimizer:
-    """A new optimizer of the run's kind on the copy, carrying the run's optimizer state (moments, step count) when
-    the run has trained, so the step shown is the one training would take next."""
-    optimizer = make_optimizer(run.config)
-    optimizer.build(model.trainable_variables)
-    state = ([keras.ops.convert_to_numpy(v) for v in run.runner.optimizer.variables] if run.runner is not None
-             else run.optimizer_state)
-    if state and [v.shape for v in state] == [tuple(v.shape) for v in optimizer.variables]:
-        for value, target in zip(state, optimizer.variables):
-            target.assign(value)
-    return optimizer
+def _optimizer_state(run) -> list:
+    """The run's optimizer state (moments, step count) when it has trained, so the step shown is the one training
+    would take next."""
+    if run.runner is not None:
+        return [keras.ops.convert_to_numpy(v) for v in run.runner.optimizer.variables]
+    return run.optimizer_state
 
 
 def _watch_gradients(optimizer: keras.optimizers.Optimizer) -> list:
@@ -129,9 +121,8 @@ def explain_step(run, rows: int = 32, seed: int = 0) -> StepExplained:
     x = tf.constant(data.x_train[picked])
     y = tf.constant(data.y_train[picked])
     w = tf.constant(loop.sample_weights(data.y_train, run.task, run.config.class_weight)[picked])
-    model = copy_model(run.model)
-    optimizer = _copy_optimizer(run, model)
-    loss_fn = make_loss(run.task)
+    twin = loop.training_copy(run.model, run.config, run.task, _optimizer_state(run))
+    model, optimizer, loss_fn = twin.model, twin.optimizer, twin.loss_fn
     layers = dense_layers(model)
     before = {layer.name: [v.numpy() for v in layer.trainable_variables] for layer in layers}
     handed = _watch_gradients(optimizer)

@@ -8,6 +8,7 @@ refresh live: the same rows from one epoch to the next, so the pictures change o
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,11 @@ IMPORTANCE_ROWS = 2_000  # validation rows shuffled for importance
 FORWARD_ROWS = 16_384  # rows per forward pass: 65,536 cost the 40 x 40 map ~100 MB more memory for no speed
 VIEW_FLOPS = 5e9  # what one view may cost in floating-point operations: about a second here, whatever the network
 MISSING_LABEL = "(missing)"
+# What the views keep between two refreshes, each under the object it belongs to: freed with it, and a view built on
+# a model (the hidden layer's sub-model) is built again when the run's model changes (a finished run's own copy).
+_MAP_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # run -> (axes, sampled rows and grids)
+_HIDDEN_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its last hidden layer
+_LAST_PICTURE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # run -> the hidden map drawn last
 TOLERANCE = 0.25  # a regression prediction counts as right within this share of the target's standard deviation
 
 EXPLANATIONS = {
@@ -141,7 +147,7 @@ def _map_rows(run, x_column: str, y_column: str, resolution: int, rows: int) -> 
     """The sampled rows and both axes' grid values, transformed once per run and axes: a live refresh then costs
     only the forward pass (one map per run is kept)."""
     key = (x_column, y_column, resolution, rows)
-    cached = run.cache.get("map_rows")
+    cached = _MAP_ROWS.get(run)
     if cached is None or cached[0] != key:
         base = _as_dates(run, run.prepared.raw_val.iloc[validation_positions(run, rows)], (x_column, y_column))
         gx, gy = grid_values(run, x_column, resolution), grid_values(run, y_column, resolution)
@@ -149,7 +155,7 @@ def _map_rows(run, x_column: str, y_column: str, resolution: int, rows: int) -> 
                                base.iloc[[0] * len(gy)].assign(**{y_column: gy})])
         estimator = rows_estimator(run, pd.concat([base, grid_rows]))
         cached = (key, (estimator, gx, gy))
-        run.cache["map_rows"] = cached
+        _MAP_ROWS[run] = cached
     return cached[1]
 
 
@@ -188,10 +194,10 @@ def last_hidden_width(run) -> int:
 
 def hidden_values(run, positions: np.ndarray) -> np.ndarray:
     """The last hidden layer's values for some validation rows (the sub-model is kept with the run)."""
-    model = run.cache.get("hidden model")
+    model = _HIDDEN_MODELS.get(run.model)
     if model is None:
         model = keras.Model(run.model.input, run.model.get_layer("output").input)
-        run.cache["hidden model"] = model
+        _HIDDEN_MODELS[run.model] = model
     return np.asarray(model(tf.constant(run.prepared.x_val[positions]), training=False), "float64")
 
 
@@ -203,11 +209,11 @@ def hidden_map(run, rows: int = 500) -> pd.DataFrame:
     """
     positions = validation_positions(run, rows, seed=2)
     coords = _project(hidden_values(run, positions))
-    previous = run.cache.get("hidden previous")
+    previous = _LAST_PICTURE.get(run)
     if previous is not None and previous.shape == coords.shape:
         rotation, _ = orthogonal_procrustes(coords, previous)
         coords = coords @ rotation
-    run.cache["hidden previous"] = coords
+    _LAST_PICTURE[run] = coords
     truth, right = _truth_and_right(run, positions)
     return pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "label": truth, "correct": right})
 

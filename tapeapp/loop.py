@@ -11,7 +11,6 @@ heard within about ``CHUNK_SECONDS`` (``checkpoint``); the numbers are the same 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
@@ -19,8 +18,10 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from tapeapp._tf import keras, tf
+from tapeapp import stopping
 from tapeapp.config import TrainConfig
-from tapeapp.model import dense_layers, initialize, make_loss, make_optimizer
+from tapeapp.model import copy_model, dense_layers, initialize, make_loss, make_optimizer
+from tapeapp.stopping import EarlyStopping, Stop, is_finite, not_finite
 
 SCORE_ROWS = 32_768  # rows per forward pass when scoring a whole set
 CHUNK_SECONDS = 0.25  # a compiled call of a long epoch takes about this long, so a stop waits no longer
@@ -60,15 +61,43 @@ def train_step(model: keras.Model, loss_fn: keras.losses.Loss, optimizer: keras.
     """One batch: forward under the tape, gradients, update. Returns loss, predictions, per-layer gradient norms."""
     with tf.GradientTape() as tape:
         predictions = model(x, training=True)
-        loss = loss_fn(y, predictions, sample_weight=w)
-        if model.losses:
-            loss += tf.add_n(model.losses)
+        loss = loss_fn(y, predictions, sample_weight=w)  # under tf.distribute, Keras divides it by the replicas
+        if model.losses:  # the weights' L2 penalty, divided the same way: each replica adds its share
+            loss += tf.add_n(model.losses) / tf.distribute.get_strategy().num_replicas_in_sync
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables))
     by_var = dict(zip((id(v) for v in model.trainable_variables), grads))
     norms = tf.stack([tf.linalg.global_norm([by_var[id(v)] for v in layer.trainable_variables])
                       for layer in dense_layers(model)])
     return loss, predictions, norms
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingCopy:
+    """A copy of a model with an optimizer of the run's kind and its loss: for one-off steps (the learning-rate
+    finder's range test, one step shown under the tape) that must leave the run's own model as it is."""
+
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    loss_fn: keras.losses.Loss
+
+    def step(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """``train_step`` on the copy."""
+        return train_step(self.model, self.loss_fn, self.optimizer, x, y, w)
+
+
+def training_copy(model: keras.Model, config: TrainConfig, task: str,
+                  optimizer_state: list | None = None) -> TrainingCopy:
+    """The model copied, a fresh optimizer of ``config``'s kind built on it (carrying ``optimizer_state`` when it
+    fits: the moments and step count of a run that has trained), and the task's loss."""
+    twin = copy_model(model)
+    optimizer = make_optimizer(config)
+    optimizer.build(twin.trainable_variables)
+    if optimizer_state and [tuple(v.shape) for v in optimizer_state] == [tuple(v.shape) for v in
+                                                                          optimizer.variables]:
+        for value, target in zip(optimizer_state, optimizer.variables):
+            target.assign(value)
+    return TrainingCopy(twin, optimizer, make_loss(task))
 
 
 def make_metrics(task: str, n_outputs: int) -> dict[str, keras.metrics.Metric]:
@@ -340,10 +369,6 @@ def as_tensor(array: np.ndarray) -> tf.Tensor:
     return tf.identity(array)
 
 
-def _finite(scores: Mapping[str, float], weight_norms: np.ndarray) -> bool:
-    return math.isfinite(scores["loss"]) and bool(np.isfinite(weight_norms).all())
-
-
 def _in_target_units(scores: dict, scale: float) -> dict[str, float]:
     """Regression is trained on a standardised target; MAE and RMSE are reported in the target's own units."""
     return {k: float(v) * (scale if k in ("mae", "rmse") else 1.0) for k, v in scores.items()}
@@ -364,7 +389,7 @@ def train(runner: EpochRunner, data, config: TrainConfig, checkpoint: Checkpoint
     w = as_tensor(sample_weights(data.y_train, task, config.class_weight))
     names = [layer.name for layer in dense_layers(model)]
     learning_rate = float(keras.ops.convert_to_numpy(runner.optimizer.learning_rate))  # constant: no schedules
-    best: tuple[float, int, list] = (math.inf, 0, [])
+    early = EarlyStopping(config.patience)
     for epoch in range(1, config.epochs + 1):
         if epoch > 1 and checkpoint is not None and checkpoint():
             return
@@ -385,28 +410,19 @@ def train(runner: EpochRunner, data, config: TrainConfig, checkpoint: Checkpoint
                       seconds=seconds, samples_per_second=len(data.y_train) / max(seconds, 1e-9),
                       grad_norms=dict(zip(names, map(float, out["grad_norms"]))),
                       weight_norms=dict(zip(names, map(float, out["weight_norms"]))))
-        if not _finite(train_m, out["weight_norms"]):
+        ending: Stop | None = None
+        if not is_finite(train_m["loss"], out["weight_norms"]):
             runner.restore_last_good()
-            yield EpochUpdate(**update, stop_reason="not_finite", message=(
-                f"Training stopped in epoch {epoch}: the loss stopped being a finite number, usually because the "
-                f"learning rate is too high. The model keeps "
-                + (f"the weights from epoch {epoch - 1}." if epoch > 1 else "its starting, untrained weights.")))
-            return
-        val_loss = val_m["loss"]
-        if config.patience > 0 and math.isfinite(val_loss):
-            if val_loss < best[0]:
-                best = (val_loss, epoch, model.get_weights())
-            elif epoch - best[1] >= config.patience:
-                model.set_weights(best[2])
-                yield EpochUpdate(**update, stop_reason="early_stopping", message=(
-                    f"Stopped early: the validation loss has not improved for {config.patience} epochs. "
-                    f"The model keeps its best weights, from epoch {best[1]}."))
-                return
-        if epoch == config.epochs:
-            message = f"Finished all {epoch} epochs."
-            if config.patience > 0 and best[1] not in (0, epoch):
-                model.set_weights(best[2])
-                message += f" The model keeps its best weights, from epoch {best[1]}."
-            yield EpochUpdate(**update, stop_reason="finished", message=message)
+            ending = not_finite(epoch)
+        else:
+            if early.improved(epoch, val_m["loss"]):
+                early.best_weights = model.get_weights()
+            ending = early.should_stop(epoch)
+            if ending is None and epoch == config.epochs:
+                ending = stopping.finished(epoch, early.kept_at_the_end(epoch))
+            if ending is not None and ending.reason != "not_finite" and early.kept_at_the_end(epoch):
+                model.set_weights(early.best_weights)
+        if ending is not None:
+            yield EpochUpdate(**update, stop_reason=ending.reason, message=ending.message)
             return
         yield EpochUpdate(**update)

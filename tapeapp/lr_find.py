@@ -21,8 +21,7 @@ import numpy as np
 
 from tapeapp._tf import tf
 from tapeapp.errors import TapeError
-from tapeapp.loop import as_tensor, sample_weights, train_step
-from tapeapp.model import copy_model, make_loss, make_optimizer
+from tapeapp.loop import as_tensor, sample_weights, training_copy
 from tapeapp.run import Run
 
 SMOOTHING = 0.98  # fastai's AvgSmoothLoss
@@ -134,14 +133,12 @@ def find_learning_rate(run: Run, steps: int = 100, start: float = 1e-6, end: flo
     if steps < 2 or not 0 < start < end:
         raise ValueError("need steps >= 2 and 0 < start < end")
     config, data = run.config, run.prepared
-    model = copy_model(run.model)
-    optimizer = make_optimizer(config)
-    optimizer.build(model.trainable_variables)
-    loss_fn = make_loss(data.task)
+    twin = training_copy(run.model, config, data.task)  # a fresh optimizer: the test starts from the run's weights
+    optimizer = twin.optimizer
     x, y = as_tensor(data.x_train), as_tensor(data.y_train)  # no copy of a big training matrix
     w = as_tensor(sample_weights(data.y_train, data.task, config.class_weight))
-    step = tf.function(lambda rows: train_step(model, loss_fn, optimizer, tf.gather(x, rows), tf.gather(y, rows),
-                                               tf.gather(w, rows))[0], reduce_retracing=True)
+    step = tf.function(lambda rows: twin.step(tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))[0],
+                       reduce_retracing=True)
     batches = _batches(len(data.y_train), config.batch_size, steps, config.seed)
     rates = start * (end / start) ** (np.arange(steps) / (steps - 1))
     recorded_rates: list[float] = []

@@ -11,7 +11,6 @@ seconds (a closed browser tab) loses its place or seat. Nothing here knows about
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import statistics
 import threading
@@ -19,6 +18,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
+
+from tapeapp.words import duration_text
 
 SLICE_SECONDS = 15.0
 STALE_SECONDS = 20.0
@@ -45,14 +46,9 @@ class Place:
         if self.position == 0:
             return "Your turn: training now."
         others = f"{self.training} run{'s' if self.training != 1 else ''} training now"
-        when = "" if self.estimate_seconds is None else f" Your turn in about {_duration(self.estimate_seconds)}."
+        when = "" if self.estimate_seconds is None else f" Your turn in about {duration_text(self.estimate_seconds)}."
         return (f"You are number {self.position} in line: this server trains a few runs at a time so that each is "
                 f"fast ({others}).{when} Your run starts by itself; you can leave this page open.")
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(1, math.ceil(seconds))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 class TrainingQueue:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import weakref
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -22,20 +23,10 @@ from tapeapp.prepare import Prepared, prepare
 from tapeapp.preprocess import unexpected_columns
 from tapeapp.runners import POOL
 from tapeapp.schema import Schema
+from tapeapp.scores import Baselines
+from tapeapp import stopping
 
-if TYPE_CHECKING:
-    from tapeapp.baselines import Baselines
-
-STOP_REASONS = {
-    "finished": "finished all epochs",
-    "stopped": "stopped by you",
-    "early_stopping": "stopped early (no more progress on validation rows)",
-    "not_finite": "stopped: the loss was no longer a number",
-    "failed": "stopped by an error",
-    "not_started": "not trained yet",
-    "running": "training",
-}
-
+BaselinesStarter = Callable[[Prepared, pd.DataFrame, TrainConfig], Future]  # e.g. tapeapp.start_baselines
 
 @dataclass(eq=False)
 class Run:
@@ -56,8 +47,9 @@ class Run:
     strategy: tf.distribute.Strategy | None = None
     runner: EpochRunner | None = field(default=None, repr=False)
     optimizer_state: list[np.ndarray] = field(default_factory=list, repr=False)  # at the end of training
-    cache: dict = field(default_factory=dict, repr=False)  # views of this run (tapeapp.insight): freed with it
+    baselines_future: Future | None = field(default=None, repr=False)  # simpler models fitting in the background
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _forward: tuple | None = field(default=None, repr=False)  # (model, its compiled forward pass)
 
     @property
     def model(self) -> keras.Model:
@@ -71,7 +63,6 @@ class Run:
     @property
     def _shape(self) -> tuple[int, int]:
         return self.prepared.x_train.shape[1], self.prepared.target_encoder.n_outputs
-    baselines_future: Future | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -131,12 +122,12 @@ class Run:
                 yield update
         except Exception:  # an error inside training is not the user's Stop: say so, keep the epochs done
             self.stopped_because = "failed"
-            self.message = f"Training broke off with an error after {done} of {self.config.epochs} epochs."
+            self.message = stopping.failed(done, self.config.epochs)
             raise
         finally:
             if self.stopped_because == "running":
                 self.stopped_because = "stopped"
-                self.message = f"Stopped by you after {done} of {self.config.epochs} epochs."
+                self.message = stopping.stopped_by_you(done, self.config.epochs)
             self._hand_back()
 
     def make_runner(self) -> EpochRunner:
@@ -158,9 +149,7 @@ class Run:
             return
         own = copy_model(runner.model)
         self.optimizer_state = [keras.ops.convert_to_numpy(v) for v in runner.optimizer.variables]
-        self.network, self.runner = own, None
-        for key in ("hidden model", "forward"):  # views built on the runner's model are rebuilt on this one
-            self.cache.pop(key, None)
+        self.network, self.runner = own, None  # views keyed by the model they were built on are rebuilt on this one
         POOL.release(runner)
 
     def fit(self) -> "Run":
@@ -183,18 +172,18 @@ class Run:
         """The network's raw outputs for a preprocessed matrix, in chunks so a million rows fit in memory."""
         if len(x) == 0:
             return np.zeros((0, int(self.model.output.shape[-1])), "float32")
-        forward = self._forward()
+        forward = self._compiled_forward()
         return np.concatenate([forward(tf.constant(x[i:i + 65536])).numpy() for i in range(0, len(x), 65536)])
 
-    def _forward(self):
+    def _compiled_forward(self):
         """The model's forward pass compiled once per model (kept with the run): the views call it dozens of times,
         and an eager Keras call costs about 3 ms where the compiled one costs 0.5."""
         model = self.model
-        held = self.cache.get("forward")
+        held = self._forward
         if held is None or held[0] is not model:
             spec = tf.TensorSpec([None, int(model.input.shape[-1])], tf.float32)  # one trace for any row count
             held = (model, tf.function(lambda x: model(x, training=False), input_signature=[spec]))
-            self.cache["forward"] = held
+            self._forward = held
         return held[1]
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -246,14 +235,15 @@ def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, in
 
 
 def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_sha256: str = "",
-              strategy: tf.distribute.Strategy | None = None, baselines: bool = False,
+              strategy: tf.distribute.Strategy | None = None, baselines: BaselinesStarter | None = None,
               max_rows: int | None = None) -> Run:
     """Split and fit preprocessing on the training rows: everything before epoch 1 (the model comes with training).
 
     Pass a ``tf.distribute`` strategy (e.g. ``tf.distribute.MirroredStrategy()``) to train across its devices.
-    ``baselines=True`` starts fitting the simpler models (``tapeapp.baselines``) in the background at once; they
-    are in ``run.baselines`` when done. Off by default so that scripts and benchmarks measure the network alone.
-    ``max_rows`` trains on a seeded random sample of that many rows (see ``tapeapp.budget``).
+    ``baselines=tapeapp.start_baselines`` starts fitting the simpler models in the background at once: the run
+    attaches the Future it is handed (``run.baselines`` holds them when done) and cancels it if dropped first; the
+    run itself knows nothing of how they are fitted. Off by default, so that scripts and benchmarks measure the
+    network alone. ``max_rows`` trains on a seeded random sample of that many rows (see ``tapeapp.budget``).
     """
     prepared = prepare(frame, schema, config, max_rows=max_rows)
     run = Run(config=config, prepared=prepared, source_sha256=source_sha256 or prepared.data_sha256,
@@ -261,8 +251,7 @@ def start_run(frame: pd.DataFrame, schema: Schema, config: TrainConfig, source_s
     if strategy is not None:
         with strategy.scope():
             run.network = build_model(*run._shape, prepared.task, config)
-    if baselines:
-        from tapeapp.baselines import start_baselines
-
-        start_baselines(run, frame)
+    if baselines is not None:
+        run.baselines_future = baselines(prepared, frame, config)
+        weakref.finalize(run, run.baselines_future.cancel)
     return run

@@ -12,6 +12,7 @@ import pandas as pd
 
 from tapeapp.dates import DateFormat, detect_format, stored_format
 from tapeapp.errors import TapeError
+from tapeapp.words import TASKS_IN_A_SENTENCE
 
 KINDS = ("numeric", "categorical", "boolean", "identifier", "text", "constant", "date", "empty")
 TASKS = ("binary", "multiclass", "regression")
@@ -328,7 +329,7 @@ def _build(
     goal = next(column for column in columns if column.name == target)
     if chosen_task:
         _check_task(chosen_task, goal, fact[target])
-        task, task_reason = chosen_task, f"chosen by you ({_describe_task(chosen_task)})"
+        task, task_reason = chosen_task, f"chosen by you ({TASKS_IN_A_SENTENCE[chosen_task]})"
     else:
         task, task_reason = _guess_task(goal, fact[target])
     leaks = {
@@ -420,15 +421,6 @@ def _check_task(task: str, goal: ColumnInfo, fact: ColumnFacts) -> None:
         raise TapeError(
             f"'{name}' has {distinct:,} different values, too many to treat as classes; choose {other}."
         )
-
-
-def _describe_task(task: str) -> str:
-    """A task in plain words."""
-    return {
-        "binary": "a yes/no question",
-        "multiclass": "predicting one of several classes",
-        "regression": "predicting a quantity",
-    }[task]
 
 
 def _warnings(

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_binary, make_multiclass
-from tapeapp import Advice, TrainConfig, diagnose, inspect_frame, load_sample, start_run
+from tapeapp import Advice, TrainConfig, diagnose, inspect_frame, load_sample, start_baselines, start_run
 from tapeapp.advice import CODES, Evidence, Rival, advise
 
 
@@ -33,7 +33,7 @@ def noisy(n: int = 200) -> pd.DataFrame:
 
 
 def advice_for(frame: pd.DataFrame, target: str, **knobs) -> list[Advice]:
-    run = start_run(frame, inspect_frame(frame, target=target), TrainConfig(**knobs), baselines=True)
+    run = start_run(frame, inspect_frame(frame, target=target), TrainConfig(**knobs), baselines=start_baselines)
     return diagnose(run.fit(), wait=120)
 
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import tapeapp  # noqa: E402
 import tapeapp.samples  # noqa: E402
-from helpers.page import seen, texts  # noqa: E402
+from helpers.page import seen  # noqa: E402
 from ui import data as ui_data  # noqa: E402
 from ui import jobs as ui_jobs  # noqa: E402
 

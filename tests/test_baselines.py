@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_binary, make_multiclass, make_regression
-from tapeapp import TrainConfig, compare_with_baselines, fit_baselines, inspect_frame, row_hash, start_run
+from tapeapp import (TrainConfig, compare_with_baselines, fit_baselines, inspect_frame, row_hash, start_baselines,
+                     start_run)
 from tapeapp import baselines as bl
 from tapeapp.prepare import prepare
 
@@ -23,7 +24,7 @@ def binary_run():
     """One small trained run with its baselines, shared by the tests that only read it."""
     frame = make_binary(200)
     frame.index = [f"row{i}" for i in range(len(frame))]  # labels that are not positions
-    run = start_run(frame, inspect_frame(frame, target="target"), TrainConfig(epochs=4, hidden=(16,)), baselines=True)
+    run = start_run(frame, inspect_frame(frame, target="target"), TrainConfig(epochs=4, hidden=(16,)), baselines=start_baselines)
     run.fit()
     run.wait_baselines()
     return run
@@ -77,7 +78,8 @@ def test_the_network_learns_the_same_with_and_without_baselines_beside_it():
     schema = inspect_frame(frame, target="target")
     histories = []
     for baselines in (True, False):
-        run = start_run(frame, schema, TrainConfig(epochs=3, hidden=(8,), seed=3), baselines=baselines)
+        run = start_run(frame, schema, TrainConfig(epochs=3, hidden=(8,), seed=3),
+                        baselines=start_baselines if baselines else None)
         histories.append([(dict(u.train), dict(u.validation)) for u in run.fit().history])
         assert (run.wait_baselines(60) is not None) == baselines
         assert ("baselines" in run.summary()) == baselines

@@ -134,9 +134,11 @@ def test_curves_skip_missing_values_and_thin_very_long_runs():
     assert len(rows) <= charts.MAX_POINTS and max(r["epoch"] for r in rows) == 9000
     for epochs in (2501, 2999, 5001):  # every line keeps its last epoch, and no chart passes Altair's row limit
         (rows,) = _data(charts.loss_chart(_history(epochs), previous=_history(epochs)))
-        assert charts.MAX_POINTS // 2 < len(rows) <= charts.MAX_POINTS
+        assert len(rows) <= charts.MAX_POINTS
+        assert charts.CHART_EPOCHS // 2 < len({r["epoch"] for r in rows}) <= charts.CHART_EPOCHS, "thinned, not more"
         (rows,) = _data(charts.grad_norm_chart(_history(epochs, layers=[f"hidden_{i}" for i in range(7)])))
-        assert charts.MAX_POINTS // 2 < len(rows) <= charts.MAX_POINTS
+        assert len(rows) <= charts.MAX_POINTS
+        assert charts.CHART_EPOCHS // 2 < len({r["epoch"] for r in rows}) <= charts.CHART_EPOCHS
         assert max(r["epoch"] for r in rows) == epochs
 
 

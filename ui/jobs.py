@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable
 import streamlit as st
 
 import tapeapp
+from tapeapp.stopping import stopped_by_you
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,7 +144,7 @@ def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.Tra
 
     old = current()
     allowed = budget.allowance(len(table.frame), budget.inputs_estimate(schema))  # TapeError: no room at all
-    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=True,
+    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=tapeapp.start_baselines,
                             max_rows=allowed.rows if allowed.rows < len(table.frame) else None)
     info = table.info
     if old is not None and old.running:
@@ -182,7 +183,7 @@ def _train(job: Job, problem: Callable[[Exception, str], str]) -> None:
     try:
         if _hold_back(job):
             job.run.stopped_because = "stopped"
-            job.run.message = f"Stopped by you after 0 of {job.run.config.epochs} epochs."
+            job.run.message = stopped_by_you(0, job.run.config.epochs)
         else:
             for _ in job.run.epochs(checkpoint=lambda: _hold_back(job)):
                 pass  # the page looks at the run's history on its own schedule

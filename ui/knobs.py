@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 import tapeapp
+from tapeapp import words
 from tapeapp.config import BOUNDS
 from tapeapp.errors import clipped
 from ui import rate_finder
@@ -23,53 +24,6 @@ L2_PENALTIES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 MAX_LAYERS = int(BOUNDS["layers"].high)
 CUSTOM = "custom"
-
-ACTIVATION_NAMES = {"leaky_relu": "Leaky ReLU", "relu": "ReLU", "tanh": "tanh", "elu": "ELU", "gelu": "GELU",
-                    "selu": "SELU", "sigmoid": "sigmoid", "swish": "swish"}
-OPTIMIZER_NAMES = {"rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "sgd": "SGD (plain gradient descent)"}
-PREPROCESSING_NAMES = {"standard": "Safer (recommended)", "tutorial": "Exactly as in the tutorial"}
-SPLIT_NAMES = {"stratified": "Same class shares on both sides (recommended)", "random": "Plain random (as the tutorial)"}
-CLASS_WEIGHT_NAMES = {"none": "Every row counts the same", "balanced": "Balance the classes"}
-
-HELP = {
-    "preset": "A ready-made set of knobs. Pick one, then change anything you like; the page switches to Custom.",
-    "layers": "How many hidden layers the network stacks. More layers can learn more complicated patterns but "
-              "train slower and over-fit small tables more easily. One or two is plenty for most tables.",
-    "width": "How many neurons this layer has. More neurons remember more detail; too many on a small table "
-             "means the model memorises the rows instead of learning the pattern. Too few and it cannot learn it.",
-    "activation": "The bend each neuron applies to its sum. Without a bend the whole network would be one straight "
-                  "line. Leaky ReLU and ReLU are good defaults; tanh and sigmoid learn slower in deep networks.",
-    "dropout": "Share of neurons switched off at random on each training step, so the network cannot rely on any "
-               "single one. 0 turns it off. A little (0.1–0.3) fights over-fitting; too much and it cannot learn.",
-    "l2": "A penalty on large weights that keeps the model simple. 0 turns it off. Too high and the model stays "
-          "too simple to learn anything (both curves stay high).",
-    "optimizer": "The rule that turns gradients into weight changes. Adam and RMSprop adapt the step per weight "
-                 "and usually just work; SGD is the plain textbook rule and needs a well-chosen learning rate.",
-    "learning_rate": "How big a step the weights take after each batch. Too high: the loss jumps around or "
-                     "explodes. Too low: the loss creeps down very slowly. Try 0.001 first.",
-    "momentum": "Only used by SGD: how much each step keeps going in the direction of the last ones, like a "
-                "rolling ball. 0.9 is usual; 0 is plain SGD; close to 1 can overshoot.",
-    "batch_size": "How many rows the model looks at before each weight update. Small batches: more, noisier "
-                  "updates per epoch. Big batches: fewer, smoother updates and faster epochs.",
-    "epochs": "How many times training goes through all training rows. Too few and the model has not finished "
-              "learning; too many and it starts memorising (watch the validation curve turn upwards).",
-    "val_fraction": "Share of rows held back and never trained on, to check the model on rows it has not seen. "
-                    "Too small and the check is noisy; too big and little is left to learn from.",
-    "patience": "Early stopping: end the run when the validation loss has not improved for this many epochs, and keep "
-                "the best weights. 0 turns it off and always runs every epoch.",
-    "class_weight": "For classes of very different sizes: 'Balance the classes' makes mistakes on the rare class "
-                    "count more, so the model does not just always guess the common one.",
-    "preprocessing": "How columns are turned into numbers the network can use. 'Safer' gives each category its own "
-                     "input and fills missing values, all learned from the training rows only. 'Exactly as in the "
-                     "tutorial' turns categories into codes and scales by mean and spread, like the TensorFlow "
-                     "tutorial, to reproduce it.",
-    "split": "How the validation rows are picked. 'Same class shares' keeps each class in the same proportion on "
-             "both sides, so a rare class is not left out of the check by bad luck. 'Plain random' is what the "
-             "tutorial did. Numbers to predict are always split at random.",
-    "seed": "The starting point for everything random (initial weights, the split, the shuffling). The same seed "
-            "with the same settings gives the same run; change it to see how much luck is involved.",
-}
-
 
 def load_link() -> None:
     """Once per session: read the setup from the URL, keeping every good setting and naming the bad ones."""
@@ -174,7 +128,7 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     names = {key: p.name for key, p in tapeapp.PRESETS.items()} | {CUSTOM: "Custom (your own settings)"}
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     left.selectbox("Start from a preset", presets, format_func=names.get, key="preset", on_change=_apply_preset,
-                   disabled=busy, help=HELP["preset"])
+                   disabled=busy, help=words.KNOB_HELP["preset"])
     chosen = st.session_state["preset"]
     right.caption(tapeapp.PRESETS[chosen].why if chosen in tapeapp.PRESETS
                   else "Your own combination of knobs. Pick a preset to start again from a known-good setup.")
@@ -198,67 +152,56 @@ def _network_knobs(busy: bool) -> None:
     st.markdown("**The network**")
     kw = dict(on_change=_knob_changed, disabled=busy)
     layers = st.slider("Hidden layers", int(BOUNDS["layers"].low), MAX_LAYERS, key="cfg_layers",
-                       help=HELP["layers"], **kw)
+                       help=words.KNOB_HELP["layers"], **kw)
     columns = st.columns(min(layers, 3))
     width = BOUNDS["width"]
     for i in range(layers):
         columns[i % len(columns)].number_input(f"Neurons in layer {i + 1}", int(width.low), int(width.high), step=8,
-                                               key=f"cfg_width_{i}", help=HELP["width"], **kw)
-    st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=ACTIVATION_NAMES.get, key="cfg_activation",
-                 help=HELP["activation"], **kw)
-    st.slider("Dropout", 0.0, _top("cfg_dropout", 0.9), step=0.05, key="cfg_dropout", help=HELP["dropout"],
+                                               key=f"cfg_width_{i}", help=words.KNOB_HELP["width"], **kw)
+    st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATIONS.get, key="cfg_activation",
+                 help=words.KNOB_HELP["activation"], **kw)
+    st.slider("Dropout", 0.0, _top("cfg_dropout", 0.9), step=0.05, key="cfg_dropout", help=words.KNOB_HELP["dropout"],
               **kw)
     st.select_slider("L2 penalty on weights", _options_with(L2_PENALTIES, st.session_state["cfg_l2"]),
-                     format_func=lambda v: "off" if v == 0 else f"{v:g}", key="cfg_l2", help=HELP["l2"], **kw)
+                     format_func=lambda v: "off" if v == 0 else f"{v:g}", key="cfg_l2", help=words.KNOB_HELP["l2"], **kw)
 
 
 def _learning_knobs(busy: bool, can_find: bool) -> None:
     st.markdown("**How it learns**")
     kw = dict(on_change=_knob_changed, disabled=busy)
-    optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=OPTIMIZER_NAMES.get, key="cfg_optimizer",
-                             help=HELP["optimizer"], **kw)
+    optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=words.OPTIMIZER_CHOICES.get, key="cfg_optimizer",
+                             help=words.KNOB_HELP["optimizer"], **kw)
     st.select_slider("Learning rate", _options_with(LEARNING_RATES, st.session_state["cfg_learning_rate"]),
-                     format_func=_lr_label, key="cfg_learning_rate", help=HELP["learning_rate"], **kw)
+                     format_func=_lr_label, key="cfg_learning_rate", help=words.KNOB_HELP["learning_rate"], **kw)
     rate_finder.find_button(busy, can_find)
     st.slider("Momentum (SGD only)", 0.0, _top("cfg_momentum", 0.99), step=0.01, key="cfg_momentum",
-              help=HELP["momentum"], on_change=_knob_changed, disabled=busy or optimizer != "sgd")
+              help=words.KNOB_HELP["momentum"], on_change=_knob_changed, disabled=busy or optimizer != "sgd")
     st.select_slider("Batch size (rows per step)", _options_with(BATCH_SIZES, st.session_state["cfg_batch_size"]),
-                     key="cfg_batch_size", help=HELP["batch_size"], **kw)
+                     key="cfg_batch_size", help=words.KNOB_HELP["batch_size"], **kw)
     st.slider("Epochs (full passes over the data)", 1, _top("cfg_epochs", 500), key="cfg_epochs",
-              help=HELP["epochs"], **kw)  # a link may ask for more, up to BOUNDS["epochs"]
+              help=words.KNOB_HELP["epochs"], **kw)  # a link may ask for more, up to BOUNDS["epochs"]
 
 
 def _checking_knobs(task: str, busy: bool) -> None:
     st.markdown("**Checking and data handling**")
     kw = dict(on_change=_knob_changed, disabled=busy)
     st.slider("Validation share (rows held back)", 0.05, 0.9, step=0.05, key="cfg_val_fraction",
-              format="percent", help=HELP["val_fraction"], **kw)
+              format="percent", help=words.KNOB_HELP["val_fraction"], **kw)
     st.slider("End early after this many epochs with no progress (0 = off)", 0, _top("cfg_patience", 100),
-              key="cfg_patience", help=HELP["patience"], **kw)
-    st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=CLASS_WEIGHT_NAMES.get, key="cfg_class_weight",
-                 help=HELP["class_weight"], on_change=_knob_changed, disabled=busy or task == "regression")
-    st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=PREPROCESSING_NAMES.get,
-                 key="cfg_preprocessing", help=HELP["preprocessing"], **kw)
-    st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=SPLIT_NAMES.get, key="cfg_split",
-                 help=HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
+              key="cfg_patience", help=words.KNOB_HELP["patience"], **kw)
+    st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHTS.get, key="cfg_class_weight",
+                 help=words.KNOB_HELP["class_weight"], on_change=_knob_changed, disabled=busy or task == "regression")
+    st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=words.PREPROCESSING.get,
+                 key="cfg_preprocessing", help=words.KNOB_HELP["preprocessing"], **kw)
+    st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLITS.get, key="cfg_split",
+                 help=words.KNOB_HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
     st.number_input("Random seed", int(BOUNDS["seed"].low), int(BOUNDS["seed"].high), step=1, key="cfg_seed",
-                    help=HELP["seed"], **kw)
-
-
-KNOB_NAMES = {"hidden": "hidden layers", "activation": "activation", "dropout": "dropout", "l2": "L2 penalty",
-              "optimizer": "optimizer", "learning_rate": "learning rate", "momentum": "momentum",
-              "batch_size": "batch size", "epochs": "epochs", "val_fraction": "validation share",
-              "patience": "early stopping after", "class_weight": "class weights", "preprocessing": "preprocessing",
-              "split": "split", "seed": "seed"}
+                    help=words.KNOB_HELP["seed"], **kw)
 
 
 def describe_changes(changes: dict[str, Any]) -> str:
     """Knob changes in words: 'learning rate 0.0001, epochs 120'."""
-    def shown(value: Any) -> str:
-        return "-".join(map(str, value)) if isinstance(value, (list, tuple)) else f"{value:g}" \
-            if isinstance(value, float) else str(value)
-
-    return ", ".join(f"{KNOB_NAMES.get(name, name)} {shown(value)}" for name, value in changes.items())
+    return words.changes_text(changes)
 
 
 def apply_changes(changes: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 import tapeapp
+from tapeapp import words
 from ui import jobs
 from ui.safe import md
 from ui.templates import baseline_marks, chart_specs
@@ -68,12 +69,12 @@ class LiveView:
         elif job.running and place is not None and place.position > 0:
             text += f" · waiting for a turn: number {place.position} in line"
         elif job.running and seconds_per_epoch and done < total:
-            text += f" · about {_duration(seconds_per_epoch * (total - done))} left"
+            text += f" · about {words.duration_text(seconds_per_epoch * (total - done))} left"
         if run.history:
             main = tapeapp.MAIN_METRIC[run.task]
             value = run.history[-1].validation.get(main)
             if value is not None and math.isfinite(value):
-                text += f" · validation {main} {_fmt(main, value)}"
+                text += f" · validation {main} {words.score_text(main, value)}"
         self.progress.progress(min(1.0, done / max(total, 1)), text=text)
 
     def draw_charts(self, job: jobs.Job) -> None:
@@ -153,11 +154,3 @@ def end_message(job: jobs.Job) -> None:
     for warning in run.warnings:
         st.warning(md(warning))
 
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(max(1, round(seconds)), 60)
-    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
-
-
-def _fmt(metric: str, value: float) -> str:
-    return f"{value:.1%}" if metric in ("accuracy", "auc") else f"{value:.4g}"

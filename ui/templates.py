@@ -17,9 +17,6 @@ import tapeapp
 if TYPE_CHECKING:
     import pandas as pd
 
-CHART_EPOCHS = 500  # points per line in the live charts; 7 layers' gradient lines stay under Altair's 5,000 rows
-
-
 def baseline_marks(run: "tapeapp.Run") -> dict[str, float]:
     """The simpler models' validation score in the run's main metric, once they are fitted (else nothing)."""
     ready = run.baselines
@@ -43,7 +40,8 @@ def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str,
     """
     from tapeapp import charts  # Altair: imported on first use, after the page's first paint
 
-    history, previous = thin_epochs(history), None if previous is None else thin_epochs(previous)
+    history = charts.thin_epochs(history)
+    previous = None if previous is None else charts.thin_epochs(previous)
     main = tapeapp.MAIN_METRIC[task]
     marks = tuple(sorted((k, v) for k, v in (baselines or {}).items() if v is not None and math.isfinite(v)))
     shape = (task, total, None if total else (len(history), _last_epoch(history)),
@@ -71,20 +69,6 @@ def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str,
 
 def _last_epoch(history: pd.DataFrame) -> int:
     return int(history["epoch"].iloc[-1]) if len(history) and "epoch" in history else 0
-
-
-def thin_epochs(history: pd.DataFrame, keep: int | None = None) -> pd.DataFrame:
-    """Every n-th epoch (and always the last) of a long run: the curves look the same, and each update stays small.
-
-    A run of thousands of epochs would otherwise send every point again after each epoch, and its gradient chart
-    (one line per layer) would pass Altair's 5,000-row limit and stop the page.
-    """
-    keep = keep or CHART_EPOCHS
-    if len(history) <= keep:
-        return history
-    step = -(-len(history) // keep)
-    rows = list(range(0, len(history) - 1, step)) + [len(history) - 1]
-    return history.iloc[rows]
 
 
 def spec_of(chart) -> dict:
