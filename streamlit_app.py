@@ -18,6 +18,7 @@ from tapeapp import words
 from tapeapp.budget import NoRoomYet
 from ui import data as ui_data
 from ui import jobs as ui_jobs
+from ui import keys
 from ui import knobs as ui_knobs
 from ui import learned as ui_learned
 from ui import live as ui_live
@@ -53,21 +54,21 @@ def warm_up_in_background() -> threading.Thread:
 def data_section(busy: bool) -> tapeapp.Table | None:
     st.header("1. Your data", divider="orange")
     st.file_uploader(
-        "Upload a table", type=ui_data.UPLOAD_TYPES, key="upload", on_change=ui_data.on_upload_changed,
+        "Upload a table", type=ui_data.UPLOAD_TYPES, key=keys.UPLOAD, on_change=ui_data.on_upload_changed,
         disabled=busy, help="CSV or TSV (any delimiter, encoding and decimal comma are detected), Excel .xlsx or "
                             "Parquet; .gz compressed is fine. One row per example, one column per measurement.")
-    st.session_state.setdefault("sample_pick", ui_data.DEFAULT_SAMPLE)
-    st.pills("…or try a built-in sample with one click", list(tapeapp.SAMPLES), key="sample_pick",
+    st.session_state.setdefault(keys.SAMPLE_PICK, ui_data.DEFAULT_SAMPLE)
+    st.pills("…or try a built-in sample with one click", list(tapeapp.SAMPLES), key=keys.SAMPLE_PICK,
              format_func=lambda key: tapeapp.SAMPLES[key].title, on_change=ui_data.on_sample_picked,
              disabled=busy, help="Ready-made tables; all but the heart table work offline.")
-    if error := st.session_state.pop("data_error", None):
+    if error := st.session_state.pop(keys.DATA_ERROR, None):
         st.error(md(error))
     try:
         table = ui_data.current_table()
     except Exception as error:  # noqa: BLE001  (every failure gets plain words; see ui_data.problem)
         st.error(md(ui_data.problem(error, "reading your table")))
         if isinstance(error, NoRoomYet):
-            st.button("Read it again", key="read_again")  # a rerun tries to read the kept file again
+            st.button("Read it again", key=keys.READ_AGAIN)  # a rerun tries to read the kept file again
         return None
     if ui_data.source() in tapeapp.SAMPLES:
         st.markdown(tapeapp.SAMPLES[ui_data.source()].description)
@@ -90,14 +91,14 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
         return None
     columns = [str(c) for c in table.frame.columns]
     wanted = ui_knobs.link_extra("target")
-    st.session_state.setdefault(f"target_{sha}", wanted if wanted in columns else guess.target)
+    st.session_state.setdefault(keys.target(sha), wanted if wanted in columns else guess.target)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        target = st.selectbox("Column to predict (the target)", columns, key=f"target_{sha}", disabled=busy,
+        target = st.selectbox("Column to predict (the target)", columns, key=keys.target(sha), disabled=busy,
                               help="The answer the model should learn to give. Every other column it uses is an "
                                    "input (a 'feature').")
         task = st.selectbox("Kind of prediction", list(words.TASKS), format_func=words.TASKS.get,
-                            key=f"task_{sha}_{target}", disabled=busy,
+                            key=keys.task(sha, target), disabled=busy,
                             help="Classes (yes/no, or one of several labels) or a number. The app guesses from the "
                                  "target column; change it if the guess is wrong.")
         try:
@@ -113,7 +114,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
         show(st, charts.target_chart(table.frame[target], schema.task == "regression", target))
     for warning in schema.warnings:
         st.warning(md(warning))
-    return roles_editor(schema, f"roles_{sha}_{target}_{task}", busy)
+    return roles_editor(schema, keys.roles(sha, target, task), busy)
 
 
 def roles_editor(schema: tapeapp.Schema, key: str, busy: bool) -> tapeapp.Schema | None:
@@ -144,7 +145,7 @@ def knobs_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
                   busy: bool) -> tapeapp.TrainConfig | None:
     st.header("3. Knobs", divider="orange")
     config = ui_knobs.knobs_section(schema.task if schema else "binary", busy, can_find=schema is not None)
-    ui_rate_finder.result_section(table, schema, config)
+    ui_rate_finder.result_section(table, schema, config, use=ui_knobs.apply_changes)
     return config
 
 
@@ -153,22 +154,22 @@ def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
     st.header("4. Train and watch it learn", divider="orange")
     if job is not None and job.running and job.stop_wanted:
         job.done.wait(ui_jobs.STOP_WAIT)  # Stop was pressed: the run ends within a compiled call, drawn ended
-    requested = st.session_state.pop("train_requested", False) and not (job is not None and job.running)
+    requested = st.session_state.pop(keys.TRAIN_REQUESTED, False) and not (job is not None and job.running)
     if requested and table and schema and config:
         try:
             job = ui_jobs.start(table, schema, config, ui_data.problem)
         except Exception as error:  # noqa: BLE001
-            st.session_state["train_error"] = ui_data.problem(error, "preparing your table for training")
+            st.session_state[keys.TRAIN_ERROR] = ui_data.problem(error, "preparing your table for training")
             st.rerun()
     running = job is not None and job.running
     train, stop, note = st.columns([1, 1, 6], vertical_alignment="center")
-    train.button("Train", key="train", type="primary", on_click=ui_jobs.request_train, width="stretch",
+    train.button("Train", key=keys.TRAIN, type="primary", on_click=ui_jobs.request_train, width="stretch",
                  disabled=running or not (table and schema and config))
-    stop.button("Stop", key="stop", on_click=ui_jobs.request_stop, disabled=not running or job.stop_wanted,
+    stop.button("Stop", key=keys.STOP, on_click=ui_jobs.request_stop, disabled=not running or job.stop_wanted,
                 width="stretch")
     note.caption("Training runs here, on this server: one GradientTape step per batch, the charts update after "
                  "epochs. Stop keeps the model from the last finished epoch.")
-    if error := st.session_state.pop("train_error", None):
+    if error := st.session_state.pop(keys.TRAIN_ERROR, None):
         st.error(md(error))
     if job is None:
         return None
@@ -210,7 +211,7 @@ def results_section(job: ui_jobs.Job) -> None:
         positive = md(run.prepared.target_encoder.classes_[1])
         threshold = st.slider(
             f"Decision threshold: call a row '{positive}' when the model is at least this sure", 0.05, 0.95, 0.5,
-            0.05, key="threshold", help=f"Lower it to catch more '{positive}' rows (with more false alarms); raise "
+            0.05, key=keys.THRESHOLD, help=f"Lower it to catch more '{positive}' rows (with more false alarms); raise "
                                         "it to make fewer false alarms (and miss more). The confusion matrix and the "
                                         "scores follow; the curves show every threshold at once.")
     evaluation = ui_jobs.evaluation(job, threshold)
@@ -235,7 +236,7 @@ def results_section(job: ui_jobs.Job) -> None:
 def runs_table() -> None:
     st.subheader("Your runs in this session")
     st.caption("Every run you finished or stopped, to compare the knobs you changed with the scores they gave.")
-    runs = st.session_state.get("runs", [])
+    runs = st.session_state.get(keys.RUNS, [])
     scores = {c: st.column_config.NumberColumn(format="%.3f") for row in runs for c in row
               if c.startswith(("train ", "validation "))}
     st.dataframe(runs, hide_index=True, width="stretch", column_config=scores)
@@ -274,14 +275,14 @@ def use_section(job: ui_jobs.Job) -> None:
     with left:
         st.markdown("**Predict new rows**")
         uploaded = st.file_uploader("Rows to predict: the same columns (the target may be missing)",
-                                    type=ui_data.UPLOAD_TYPES, key="predict_upload")
+                                    type=ui_data.UPLOAD_TYPES, key=keys.PREDICT_UPLOAD)
         if uploaded is not None:
             predictions_for(job, uploaded)
     with right:
         st.markdown("**Take it home**")
         for name, (why, mime) in DOWNLOADS.items():  # each file is made when it is first asked for
             st.download_button(name, ui_jobs.download(job, name), file_name=name, mime=mime, help=why,
-                               on_click="ignore", key=f"download_{name.replace('.', '_')}", width="stretch")
+                               on_click="ignore", key=keys.download(name), width="stretch")
 
 
 def predictions_for(job: ui_jobs.Job, uploaded) -> None:
@@ -293,7 +294,7 @@ def predictions_for(job: ui_jobs.Job, uploaded) -> None:
     except Exception as error:  # noqa: BLE001
         st.error(md(ui_data.problem(error, "predicting your rows")))
         if isinstance(error, NoRoomYet):
-            st.button("Read it again", key="predict_read_again")
+            st.button("Read it again", key=keys.PREDICT_READ_AGAIN)
         return
     if extra:
         st.info(md(f"Not used by the model, so left out: {', '.join(map(str, extra))}."))
@@ -307,7 +308,7 @@ def predictions_for(job: ui_jobs.Job, uploaded) -> None:
         return predicted.join(table.frame, suffixes=("", " (yours)")).to_csv(index=False).encode()
 
     st.download_button(f"Download predictions for {len(predicted):,} rows", whole_file,
-                       file_name=f"{stem}_predictions.csv", mime="text/csv", key="download_new_predictions",
+                       file_name=f"{stem}_predictions.csv", mime="text/csv", key=keys.NEW_PREDICTIONS,
                        on_click="ignore")
 
 

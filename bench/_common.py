@@ -11,8 +11,8 @@ import platform
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -210,7 +210,8 @@ def machine() -> str:
             continue
     mem = proc_meminfo_gb()
     when = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    load = "load average %.1f %.1f %.1f (1/5/15 min; other processes share the CPUs)" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    load = f"load average {one:.1f} {five:.1f} {fifteen:.1f} (1/5/15 min; other processes share the CPUs)"
     return (f"{when}; {cpu}; {mem:.0f} GB RAM; Python {platform.python_version()}; " + ", ".join(versions)
             + f"; git {git_head()}; {load}; {calibration()}")
 

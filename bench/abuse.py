@@ -101,7 +101,7 @@ class Watch:
         self._threads = [threading.Thread(target=self._memory, daemon=True),
                          threading.Thread(target=self._health, daemon=True)]
 
-    def __enter__(self) -> "Watch":
+    def __enter__(self) -> Watch:
         for thread in self._threads:
             thread.start()
         return self

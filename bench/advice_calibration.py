@@ -68,8 +68,7 @@ def sparse(n: int = 200, seed: int = 0) -> pd.DataFrame:
 
 def tables() -> dict:
     sys.path.insert(0, str(__import__("_common").ROOT / "tests"))
-    from conftest import make_binary, make_multiclass, make_regression
-
+    from helpers.tables import make_binary, make_multiclass, make_regression
     from tapeapp import load_sample
 
     out = {"heart": lambda s: (heart_like(seed=s), "disease"),

@@ -58,7 +58,8 @@ def timed_run(frame, target: str, config, arm: str) -> dict:
     rest = walls[1:] or walls
     # epochs after the first that ended while the baselines were still fitting
     during = [w for w, end in zip(walls[1:], ends[1:]) if finished and end <= finished[0]]
-    return {"ms": statistics.median(rest) * 1000, "during": during, "network_s": network_s, "epochs_per_s": 1 / statistics.median(rest),
+    return {"ms": statistics.median(rest) * 1000, "during": during, "network_s": network_s,
+            "epochs_per_s": 1 / statistics.median(rest),
             "baselines_s": base.seconds if base else math.nan, "overlap": overlap,
             "trees_s": base.scores["boosted_trees"].seconds if base else math.nan}
 
@@ -132,7 +133,7 @@ def score_tables(args) -> None:
         results = [one(frame, target, TrainConfig(seed=seed, epochs=args.epochs)) for seed in range(args.seeds)]
         first = results[0]
         task = first["task"]
-        cell = lambda values: spread(values, "{:,.4g}" if task == "regression" else "{:.1f}")  # noqa: E731
+        cell = lambda values, task=task: spread(values, "{:,.4g}" if task == "regression" else "{:.1f}")
         scale = 1.0 if task == "regression" else 100.0
         said = collections.Counter(a.code for r in results for a in r["advice"])
         baseline_cells = []
@@ -173,8 +174,8 @@ def score_tables(args) -> None:
 def bootstrap_check(resamples: int) -> None:
     """The formula standard errors beside the spread of the score over resampled validation rows."""
     from tapeapp import TrainConfig, inspect_frame, load_sample, start_run
-    from tapeapp.scores import main_score
     from tapeapp.metrics import probabilities
+    from tapeapp.scores import main_score
 
     rows = []
     for name, frame, target in [("heart-shaped", heart_like(), HEART_LIKE_TARGET),

@@ -86,14 +86,24 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from _common import (HEART_LIKE_TARGET, ROOT, cpu_seconds, descendants, heart_like, machine, mb, print_table,
-                     proc_status, tree_rss)
-from page_speed import (CHART, CHROMIUM, CHROMIUM_ARGS, DONE_TEXT, FIRST_ELEMENT, IDLE, TRAIN_ENABLED, Server,
-                        free_port)
+from _common import (
+    HEART_LIKE_TARGET,
+    ROOT,
+    cpu_seconds,
+    descendants,
+    heart_like,
+    machine,
+    mb,
+    print_table,
+    proc_status,
+    tree_rss,
+)
+from page_speed import CHART, CHROMIUM, CHROMIUM_ARGS, DONE_TEXT, FIRST_ELEMENT, IDLE, TRAIN_ENABLED, Server, free_port
 
 RESULTS_HEADER = "5. Results"
 UPLOAD_LABEL = "Upload a table"
@@ -394,7 +404,7 @@ class ProtocolSession:
                 raise TimeoutError(f"no {what} within {self.timeout:.0f} s")
             try:
                 await asyncio.wait_for(self._news.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _idle(self) -> bool:
@@ -775,7 +785,8 @@ def goal_rows(args: argparse.Namespace, m: Measures) -> list[list[str]]:
         slow_measured += f" (with fewer sessions than the {cores} CPUs, this bound is below one session's own time)"
     whole = args.sessions * m.solo_whole_cpu_s / cores
     whole_row = [f"the same against a session's whole server CPU (Train until its page is quiet: the views after "
-                 f"the results, the last pass) = {args.sessions} x {m.solo_whole_cpu_s:.2f} s / {cores} = {whole:.1f} s",
+                 f"the results, the last pass) = {args.sessions} x {m.solo_whole_cpu_s:.2f} s / {cores} = "
+                 f"{whole:.1f} s",
                  f"{slowest:.1f} s = {slowest / whole:.2f} x {whole:.1f} s" if slowest and whole else "-",
                  f"<= {SLOWEST_GOAL} x = {SLOWEST_GOAL * whole:.1f} s",
                  _ok(bool(slowest and whole and all_ok and slowest <= SLOWEST_GOAL * whole))]
@@ -796,7 +807,7 @@ def report(args: argparse.Namespace, data: str, m: Measures) -> None:
           f"headless Chromium, {args.sessions - args.browsers} over Streamlit's websocket protocol); {data}; "
           f"{m.solo.epochs if m.solo and m.solo.epochs else '?'} epochs"
           f"{' (from the link)' if args.epochs else ' (the page default)'}; all click Train at once")
-    print(f"{m.where}; load average at the end {'%.1f %.1f %.1f' % os.getloadavg()}\n")
+    print(f"{m.where}; load average at the end {' '.join(f'{v:.1f}' for v in os.getloadavg())}\n")
     solo = [o for o in (m.warm_up, m.solo) if o is not None]
     print_table(session_rows(solo + m.outcomes),
                 ["session", "client", "setup s", "Train -> first chart s", "Train -> results s", "place in line",

@@ -36,16 +36,24 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
-from _common import (HEART_LIKE_TARGET, ROOT, heart_like, machine, median_after_warmup, print_table, spread,
-                     tutorial_model)
+from _common import (
+    HEART_LIKE_TARGET,
+    ROOT,
+    heart_like,
+    machine,
+    median_after_warmup,
+    print_table,
+    spread,
+    tutorial_model,
+)
 
 ONEDNN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # as the shell set it, before `import tapeapp` turns it off
 
@@ -94,7 +102,7 @@ def tutorial_loop(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y
     train_acc_metric = keras.metrics.BinaryAccuracy()
     val_acc_metric = keras.metrics.BinaryAccuracy()
 
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         started = time.perf_counter()
         for x_batch_train, y_batch_train in train_dataset:
             with tf.GradientTape() as tape:
@@ -236,7 +244,8 @@ def speed(args: argparse.Namespace) -> int:
         p = run.prepared
         initial = run.model.get_weights()
         measured = lockstep(p, initial, args.epochs, seed, run)
-        measured.update(sklearn_and_tapeapp_alone(p, args.epochs, seed, lambda: start_run(frame, schema, config)))
+        measured.update(sklearn_and_tapeapp_alone(p, args.epochs, seed,
+                                                  lambda config=config: start_run(frame, schema, config)))
         for method in METHODS:
             r = measured[method]
             results[method].append(r)
@@ -309,8 +318,9 @@ def tutorial_recipe(frame: pd.DataFrame, target: str, seed: int, epochs: int) ->
 
     keras.utils.set_random_seed(seed)
     val_acc = float("nan")
-    for _, val_acc in tutorial_loop(normed_train_data.values, train_labels.values, normed_test_data.values,
-                                    test_labels.values, lambda: tutorial_model(normed_train_data.shape[1]), epochs):
+    for _, val_acc in tutorial_loop(normed_train_data.values, train_labels.values,  # noqa: B007  (the last one)
+                                    normed_test_data.values, test_labels.values,
+                                    lambda: tutorial_model(normed_train_data.shape[1]), epochs):
         pass
     return val_acc
 

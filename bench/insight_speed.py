@@ -38,8 +38,9 @@ def _timed(call, repeats: int) -> tuple[float, float, object]:
 
 
 def measure(name: str, frame: pd.DataFrame, target: str, repeats: int, epochs: int, sklearn_grid: int) -> list:
-    import tapeapp
     from sklearn.inspection import partial_dependence
+
+    import tapeapp
     from tapeapp import insight
     from tapeapp.estimator import rows_estimator
 

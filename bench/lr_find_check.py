@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                                                              for c in choices])
             rates = {c: np.array([r[c][0] for r in results]) for c in choices}
             scores = {c: np.array([r[c][1] for r in results]) for c in choices}
-            rate_rows.append([label, optimizer] + [f"{np.median(rates[c]):.2g} ({rates[c].min():.2g}-{rates[c].max():.2g})"
-                                                   for c in choices[1:]])
+            rate_rows.append([label, optimizer] + [
+                f"{np.median(rates[c]):.2g} ({rates[c].min():.2g}-{rates[c].max():.2g})" for c in choices[1:]])
             score_rows.append([label, optimizer, metric] + [mean_se(scores[c], scale) for c in choices])
             diff_rows.append([label, optimizer, metric] + [mean_se(scores[c] - scores["1e-3"], scale)
                                                             for c in choices[1:]])

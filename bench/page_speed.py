@@ -44,8 +44,19 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import (HEART_LIKE_TARGET, ROOT, cpu_seconds, descendants, git_head, heart_like, machine, mb,
-                     print_table, proc_status, tree_rss)
+from _common import (
+    HEART_LIKE_TARGET,
+    ROOT,
+    cpu_seconds,
+    descendants,
+    git_head,
+    heart_like,
+    machine,
+    mb,
+    print_table,
+    proc_status,
+    tree_rss,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -103,7 +114,7 @@ OBSERVER = """
   new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
   return charts;
 }
-""" % (CHART, CHART)
+""".replace("%s", CHART)
 
 
 @dataclass
@@ -246,7 +257,7 @@ def choose_target(page, target: str, timeout: float) -> None:
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="predict").first
     try:
         box.wait_for(state="visible", timeout=min(timeout, 30) * 1000)
-    except Exception:  # the stub page has no target box
+    except Exception:  # noqa: BLE001  (the stub page has no target box)
         return
     if box.locator(f"text={target}").count():
         return
@@ -373,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for server, interactive in ((hello, False), (ours, True)):
-                for i in range(args.server_starts):
+                for _ in range(args.server_starts):
                     seconds = server.start(args.timeout)
                     print(f"{server.name}: healthy after {seconds:.2f} s", file=sys.stderr, flush=True)
                 opens[server.name] = [open_page(browser, server.url, interactive, args.timeout, args.stub)

@@ -264,9 +264,10 @@ PAGE_EPOCHS = 2
 def page_memory(csv: Path, columns: int, timeout: float) -> dict:
     """One fresh server and page: its memory before the upload, and its peak while reading, inspecting, training."""
     from classroom import MemorySampler
-    from page_speed import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, _wait_idle, choose_target, free_port
     from playwright.sync_api import sync_playwright
+
     from _common import ROOT
+    from page_speed import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, _wait_idle, choose_target, free_port
 
     server = Server("tapeapp", ROOT / "streamlit_app.py", ROOT, free_port())
     server.start(timeout)

@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"{np.median([r['tapeapp_s'] for r in results]):.2f} / "
                      f"{np.median([r['sklearn_s'] for r in results]):.2f}"])
         print(f"{key}: done", file=sys.stderr, flush=True)
-    print(f"\n## tapeapp default vs scikit-learn MLP (64, 64); {args.epochs} epochs for tapeapp; seeds 0-{args.seeds - 1}")
+    print(f"\n## tapeapp default vs scikit-learn MLP (64, 64); {args.epochs} epochs for tapeapp; "
+          f"seeds 0-{args.seeds - 1}")
     print(f"{machine()}\n")
     print_table(rows, ["table", "task", "train / validation rows", "metric", "tapeapp mean (min-max)",
                        "scikit-learn mean (min-max)", "tapeapp - scikit-learn", "seconds to train tapeapp / sklearn"])

@@ -53,8 +53,18 @@ if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type 
     from tapeapp.advice import Advice, diagnose
     from tapeapp.baselines import fit_baselines, start_baselines
     from tapeapp.comparison import compare_with_baselines, comparison_frame
-    from tapeapp.config import (ACTIVATIONS, BOUNDS, CLASS_WEIGHTS, OPTIMIZERS, PREPROCESSING, PRESETS, SPLITS,
-                                Preset, TrainConfig, preset)
+    from tapeapp.config import (
+        ACTIVATIONS,
+        BOUNDS,
+        CLASS_WEIGHTS,
+        OPTIMIZERS,
+        PREPROCESSING,
+        PRESETS,
+        SPLITS,
+        Preset,
+        TrainConfig,
+        preset,
+    )
     from tapeapp.dates import DateFormat, date_parts
     from tapeapp.errors import TapeError
     from tapeapp.evaluation import Evaluation, evaluate, no_better_than_guessing
@@ -67,7 +77,7 @@ if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type 
     from tapeapp.run import Run, start_run
     from tapeapp.samples import SAMPLES, load_sample
     from tapeapp.schema import KINDS, TASKS, ColumnInfo, Schema, inspect_frame
-    from tapeapp.scores import BaselineScore, Baselines, row_hash
+    from tapeapp.scores import Baselines, BaselineScore, row_hash
     from tapeapp.stopping import STOP_REASONS
     from tapeapp.table import Table, TableInfo, read_table
 

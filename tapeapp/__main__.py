@@ -1,5 +1,5 @@
-import sys
+"""``python -m tapeapp``: the command line."""
 
-from tapeapp.cli import main
+from tapeapp.cli import main_exit
 
-sys.exit(main())
+main_exit()

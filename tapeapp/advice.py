@@ -42,8 +42,9 @@ norm as their loss neared zero, as much as runs with far too high learning rates
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -120,7 +121,7 @@ class Evidence:
         return MAIN_METRIC[self.task]
 
 
-def evidence(run: "Run", wait: float = WAIT_SECONDS) -> Evidence:
+def evidence(run: Run, wait: float = WAIT_SECONDS) -> Evidence:
     """Read a finished run, waiting up to ``wait`` seconds for its baselines (without them, fewer rules apply)."""
     data, task, config = run.prepared, run.task, run.config
     main = MAIN_METRIC[task]
@@ -163,7 +164,7 @@ def evidence(run: "Run", wait: float = WAIT_SECONDS) -> Evidence:
                     rivals=rivals, classes=classes)
 
 
-def diagnose(run: "Run", wait: float = WAIT_SECONDS) -> list[Advice]:
+def diagnose(run: Run, wait: float = WAIT_SECONDS) -> list[Advice]:
     """Advice for a trained run, most basic first; an empty list for a clean run (or one not trained yet)."""
     if not run.history:
         return []

@@ -18,8 +18,8 @@ one thread, so the network's epochs keep the other cores; big tables are fitted 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from tapeapp.config import TrainConfig
 from tapeapp.dates import date_parts
 from tapeapp.prepare import Prepared
 from tapeapp.preprocess import MAX_LEVELS, numeric_values, text_values
-from tapeapp.scores import BaselineScore, Baselines, main_score, row_hash, validation_scores
+from tapeapp.scores import Baselines, BaselineScore, main_score, row_hash, validation_scores
 
 SAMPLE_ROWS = 200_000
 OTHER = "\x00other"  # text_values strips NUL characters, so no real category can be called this
@@ -49,7 +49,8 @@ def _full_proba(model, proba: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def training_positions(prepared: Prepared, seed: int) -> np.ndarray:
-    """Indices into the network's training rows: all of them, or a seeded sample of ``SAMPLE_ROWS`` in table order."""
+    """Set positions (``Prepared``'s words) of the training rows to fit on: all, or a seeded sample of
+    ``SAMPLE_ROWS`` in table order."""
     n = len(prepared.y_train)
     if n <= SAMPLE_ROWS:
         return np.arange(n)

@@ -48,18 +48,6 @@ class NoRoomYet(TapeError):
     """Not enough memory for this right now; the same request may succeed in a minute (the page offers a retry)."""
 
 
-def inputs_estimate(schema) -> int:
-    """How many numbers one row will become, from the schema alone (before the preprocessing is fitted)."""
-    from tapeapp.preprocess import MAX_LEVELS
-
-    total = 0
-    for column in schema.columns:
-        if column.role != "feature":
-            continue
-        total += {"categorical": min(column.distinct, MAX_LEVELS) + 1, "date": 8}.get(column.kind, 1)
-    return max(total, 1)
-
-
 def run_bytes(rows: int, inputs: int) -> float:
     """What training on ``rows`` rows of ``inputs`` numbers each will add to the process, generously."""
     return rows * inputs * BYTES_PER_INPUT + RUN_OVERHEAD

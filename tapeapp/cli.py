@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from tapeapp.errors import TapeError
 
@@ -25,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m tapeapp", description="Train a small neural network on a table, epoch by epoch.")
+    parser = _Parser(prog="tapeapp", description="Train a small neural network on a table, epoch by epoch "
+                                                 "(also: python -m tapeapp).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     inspect = sub.add_parser("inspect", help="show each column's kind and the guessed target and task")
     inspect.add_argument("data")
@@ -217,3 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "in tapeapp, not in your input (set TAPEAPP_DEBUG=1 to see where)", file=sys.stderr)
         return 1
     return 0
+
+
+def main_exit() -> None:
+    """The ``tapeapp`` command (the same as ``python -m tapeapp``)."""
+    sys.exit(main())

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tapeapp.run import Run
 
 
-def network_scores(run: "Run") -> dict[str, float]:
+def network_scores(run: Run) -> dict[str, float]:
     """The network's validation scores under the baselines' names, by the same scikit-learn code."""
     data = run.prepared
     raw = run.predict_proba_matrix(data.x_val).astype("float64")
@@ -27,7 +27,7 @@ def network_scores(run: "Run") -> dict[str, float]:
                              data)
 
 
-def comparison_frame(run: "Run") -> pd.DataFrame | None:
+def comparison_frame(run: Run) -> pd.DataFrame | None:
     """The network and each simpler model, one row each, with their validation scores; None until fitted."""
     base = run.baselines
     if base is None:
@@ -39,7 +39,7 @@ def comparison_frame(run: "Run") -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
-def network_score(run: "Run") -> tuple[float, float]:
+def network_score(run: Run) -> tuple[float, float]:
     """The main validation score of the weights the network holds now (what it exports), and its standard error."""
     data = run.prepared
     raw = run.predict_proba_matrix(data.x_val)
@@ -66,7 +66,7 @@ _WHY = {"boosted_trees": "for tables like this, trees are often the better tool.
         "mean": "the network has not learned anything useful yet."}
 
 
-def compare_with_baselines(run: "Run") -> str | None:
+def compare_with_baselines(run: Run) -> str | None:
     """One sentence comparing the network with the simpler models, or None while they are not ready."""
     base = run.baselines
     usable = {n: s for n, s in (base.scores.items() if base else ())

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from tapeapp.errors import TapeError, quoted
 
@@ -80,7 +81,7 @@ class TrainConfig:
         for problem in _problems(self):
             raise TapeError(problem)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,12 +90,12 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Build from JSON or URL parameters; unknown keys are a user error, not silently dropped."""
         names = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(names))
         if unknown:
-            raise TapeError(f"Unknown setting(s): {', '.join(unknown)}.")
+            raise TapeError(f"Unknown setting(s): {', '.join(quoted(key) for key in unknown)}.")
         values: dict[str, Any] = {}
         for key, raw in data.items():
             default = getattr(cls, key) if key != "hidden" else (64, 64)
@@ -195,7 +196,8 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "Quick look",
             "A small network for 15 epochs with bigger batches: a first answer in a couple of seconds.",
-            TrainConfig(hidden=(32,), epochs=15, batch_size=64, optimizer="adam", learning_rate=3e-3, val_fraction=0.25),
+            TrainConfig(hidden=(32,), epochs=15, batch_size=64, optimizer="adam", learning_rate=3e-3,
+                        val_fraction=0.25),
         ),
         Preset(
             "Bigger network",

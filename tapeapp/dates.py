@@ -49,7 +49,7 @@ class DateFormat:
                 "guessed": self.guessed, "times": self.times}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DateFormat":
+    def from_dict(cls, data: dict) -> DateFormat:
         return cls(tuple(data["formats"]), data["order"], data["example"], bool(data.get("guessed")),
                    bool(data.get("times")))
 

@@ -45,8 +45,8 @@ class DistributedEpochRunner(EpochRunner):
         return loss_sum / steps, norm_sum / steps
 
     def _evaluate_graph(self, x: tf.Tensor, y: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor) -> dict:
-        return {"train": self._scores(self.train_metrics, x, y), "validation": self._scores(self.val_metrics, x_val, y_val),
-                "weight_norms": self._weight_norms()}
+        return {"train": self._scores(self.train_metrics, x, y),
+                "validation": self._scores(self.val_metrics, x_val, y_val), "weight_norms": self._weight_norms()}
 
     def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
                   epoch: int, *, checkpoint=None) -> dict:

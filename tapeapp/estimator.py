@@ -33,7 +33,7 @@ class RowsEstimator(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return True  # the network was trained by tapeapp's own loop; there is nothing for scikit-learn to fit
 
-    def fit(self, X=None, y=None) -> "RowsEstimator":
+    def fit(self, X=None, y=None) -> RowsEstimator:
         return self
 
     @property

@@ -7,8 +7,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (accuracy_score, auc, confusion_matrix, mean_absolute_error, mean_squared_error,
-                             precision_recall_curve, precision_recall_fscore_support, r2_score, roc_curve)
+from sklearn.metrics import (
+    accuracy_score,
+    auc,
+    confusion_matrix,
+    mean_absolute_error,
+    mean_squared_error,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    r2_score,
+    roc_curve,
+)
 
 from tapeapp.metrics import probabilities
 

@@ -8,8 +8,8 @@ a copy of the model and of the optimizer's state, so the trained model is not to
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 

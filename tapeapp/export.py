@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from tapeapp._tf import keras, tf
-from tapeapp.errors import TapeError
 from tapeapp.dates import DateFormat, iso_strings
-from tapeapp.reproduce_script import render_reproduce
+from tapeapp.errors import TapeError
 from tapeapp.preprocess import numeric_values, require_columns, text_values
+from tapeapp.reproduce_script import render_reproduce
 from tapeapp.run import Run, prediction_frame
 
 METADATA = "tapeapp.json"

@@ -8,7 +8,6 @@ refresh live: the same rows from one epoch to the next, so the pictures change o
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 import pandas as pd
@@ -30,11 +29,10 @@ IMPORTANCE_ROWS = 2_000  # validation rows shuffled for importance
 FORWARD_ROWS = 16_384  # rows per forward pass: 65,536 cost the 40 x 40 map ~100 MB more memory for no speed
 VIEW_FLOPS = 5e9  # what one view may cost in floating-point operations: about a second here, whatever the network
 MISSING_LABEL = "(missing)"
-# What the views keep between two refreshes, each under the object it belongs to: freed with it, and a view built on
-# a model (the hidden layer's sub-model) is built again when the run's model changes (a finished run's own copy).
-_MAP_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # run -> (axes, sampled rows and grids)
-_HIDDEN_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its last hidden layer
-_LAST_PICTURE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # run -> the hidden map drawn last
+# What the views keep between two refreshes lives in ``run.views`` (freed with the run) under these keys, which only
+# this module reads; what is built on a model (the hidden layer's sub-model) is kept with that model and built
+# again when the run's model changes (training hands over to a copy of its own): Run never needs to know.
+_MAP_ROWS, _HIDDEN_MODEL, _LAST_PICTURE = "insight: map rows", "insight: hidden model", "insight: last picture"
 TOLERANCE = 0.25  # a regression prediction counts as right within this share of the target's standard deviation
 
 EXPLANATIONS = {
@@ -51,7 +49,8 @@ EXPLANATIONS = {
 
 
 def validation_positions(run, rows: int, seed: int = 0) -> np.ndarray:
-    """Up to ``rows`` positions of validation rows: a seeded, fixed choice, so every refresh shows the same rows."""
+    """Set positions (``Prepared``'s words) of up to ``rows`` validation rows: a seeded, fixed choice, so every
+    refresh shows the same rows."""
     n = len(run.prepared.y_val)
     if n <= rows:
         return np.arange(n)
@@ -147,7 +146,7 @@ def _map_rows(run, x_column: str, y_column: str, resolution: int, rows: int) -> 
     """The sampled rows and both axes' grid values, transformed once per run and axes: a live refresh then costs
     only the forward pass (one map per run is kept)."""
     key = (x_column, y_column, resolution, rows)
-    cached = _MAP_ROWS.get(run)
+    cached = run.views.get(_MAP_ROWS)
     if cached is None or cached[0] != key:
         base = _as_dates(run, run.prepared.raw_val.iloc[validation_positions(run, rows)], (x_column, y_column))
         gx, gy = grid_values(run, x_column, resolution), grid_values(run, y_column, resolution)
@@ -155,7 +154,7 @@ def _map_rows(run, x_column: str, y_column: str, resolution: int, rows: int) -> 
                                base.iloc[[0] * len(gy)].assign(**{y_column: gy})])
         estimator = rows_estimator(run, pd.concat([base, grid_rows]))
         cached = (key, (estimator, gx, gy))
-        _MAP_ROWS[run] = cached
+        run.views[_MAP_ROWS] = cached
     return cached[1]
 
 
@@ -194,10 +193,11 @@ def last_hidden_width(run) -> int:
 
 def hidden_values(run, positions: np.ndarray) -> np.ndarray:
     """The last hidden layer's values for some validation rows (the sub-model is kept with the run)."""
-    model = _HIDDEN_MODELS.get(run.model)
-    if model is None:
-        model = keras.Model(run.model.input, run.model.get_layer("output").input)
-        _HIDDEN_MODELS[run.model] = model
+    held = run.views.get(_HIDDEN_MODEL)
+    if held is None or held[0] is not run.model:
+        held = (run.model, keras.Model(run.model.input, run.model.get_layer("output").input))
+        run.views[_HIDDEN_MODEL] = held
+    model = held[1]
     return np.asarray(model(tf.constant(run.prepared.x_val[positions]), training=False), "float64")
 
 
@@ -209,11 +209,11 @@ def hidden_map(run, rows: int = 500) -> pd.DataFrame:
     """
     positions = validation_positions(run, rows, seed=2)
     coords = _project(hidden_values(run, positions))
-    previous = _LAST_PICTURE.get(run)
+    previous = run.views.get(_LAST_PICTURE)
     if previous is not None and previous.shape == coords.shape:
         rotation, _ = orthogonal_procrustes(coords, previous)
         coords = coords @ rotation
-    _LAST_PICTURE[run] = coords
+    run.views[_LAST_PICTURE] = coords
     truth, right = _truth_and_right(run, positions)
     return pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "label": truth, "correct": right})
 
@@ -270,7 +270,8 @@ def useful_columns(run, rows: int = 2_000) -> list[str]:
             values[varies] = np.nan_to_num(score(x[:, varies], data.y_train[picked])[0], nan=0.0, posinf=0.0)
     slots = pre.slots()
     per_column = {c: float(values[slots[c]].max()) for c in pre.columns}
-    return [c for group in (pre.numeric, pre.dates, pre.categorical) for c in sorted(group, key=lambda c: -per_column[c])]
+    return [c for group in (pre.numeric, pre.dates, pre.categorical)
+            for c in sorted(group, key=lambda c: -per_column[c])]
 
 
 def importance_measure(task: str) -> str:

@@ -12,13 +12,13 @@ heard within about ``CHUNK_SECONDS`` (``checkpoint``); the numbers are the same 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from tapeapp._tf import keras, tf
 from tapeapp import stopping
+from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
 from tapeapp.model import copy_model, dense_layers, initialize, make_loss, make_optimizer
 from tapeapp.stopping import EarlyStopping, Stop, is_finite, not_finite
@@ -231,7 +231,7 @@ class EpochRunner:
         if checkpoint is not None and self.expected_epoch_seconds(steps, int(x_val.shape[0])) > 2 * CHUNK_SECONDS:
             out = self._chunked_epoch(x, y, w, x_val, y_val, seed, checkpoint)
             return None if out is None else tf.nest.map_structure(lambda t: t.numpy(), out)
-        out = self._timed_call("epoch", lambda: self._epoch(x, y, w, x_val, y_val, seed), steps)
+        out = self._timed_call("epoch", steps, self._epoch, x, y, w, x_val, y_val, seed)
         return tf.nest.map_structure(lambda t: t.numpy(), out)
 
     def expected_epoch_seconds(self, steps: int, val_rows: int) -> float:
@@ -253,10 +253,10 @@ class EpochRunner:
             return self._per_row
         return 2 * self._weights_count() / ASSUMED_FLOPS
 
-    def _timed_call(self, name: str, call: Callable[[], tuple], units: int) -> tuple:
+    def _timed_call(self, name: str, units: int, call: Callable, *args) -> tuple:
         """Run one compiled chunk and learn how long a unit (a step, a row) takes; the first call also traces."""
         started = time.perf_counter()
-        out = call()
+        out = call(*args)
         seconds = (time.perf_counter() - started) / max(units, 1)
         if name in self._timed:
             if name == "rows":
@@ -288,8 +288,8 @@ class EpochRunner:
                 return None
             stop = min(steps, done + max(1, int(CHUNK_SECONDS / self._step_guess())))
             loss_sum, norm_sum, predictions = self._timed_call(
-                "steps", lambda: self._steps(x, y, w, order, tf.constant(done), tf.constant(stop), loss_sum,
-                                             norm_sum), stop - done)
+                "steps", stop - done, self._steps, x, y, w, order, tf.constant(done), tf.constant(stop), loss_sum,
+                norm_sum)
             seen.append(predictions)
             done = stop
         train = self._train_scores(y, order, tf.concat(seen, axis=0), loss_sum, tf.constant(steps))
@@ -309,8 +309,8 @@ class EpochRunner:
             if checkpoint():
                 return None
             stop = min(n, done + max(1, min(SCORE_ROWS, int(CHUNK_SECONDS / self._row_guess()))))
-            loss_sum = self._timed_call("rows", lambda: self._score_rows(x_val, y_val, tf.constant(done),
-                                                                        tf.constant(stop), loss_sum), stop - done)
+            loss_sum = self._timed_call("rows", stop - done, self._score_rows, x_val, y_val, tf.constant(done),
+                                        tf.constant(stop), loss_sum)
             done = stop
         return {"loss": loss_sum / float(max(n, 1)), **{k: m.result() for k, m in self.val_metrics.items()}}
 

@@ -14,8 +14,8 @@ step size proportional to 1/sqrt(T)). Unscaled, the valley rate over-trains the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 

@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
-from tapeapp.preprocess import Preprocessor, is_numeric, numeric_values
+from tapeapp.preprocess import MAX_LEVELS, Preprocessor, is_numeric, numeric_values
 from tapeapp.schema import Schema, many_levels_warning, missing_target_warning
 
 
@@ -25,7 +25,7 @@ class TargetEncoder:
     std_: float = 1.0
 
     @classmethod
-    def fit(cls, task: str, y_all: pd.Series, y_train: pd.Series) -> "TargetEncoder":
+    def fit(cls, task: str, y_all: pd.Series, y_train: pd.Series) -> TargetEncoder:
         if task == "regression":
             values = y_train.to_numpy(dtype="float64")
             std = values.std()
@@ -52,12 +52,25 @@ def _plain(value: object) -> object:
 
 
 def _sort_key(value: object) -> tuple:
-    return (0, float(value), "") if isinstance(value, (int, float, np.integer, np.floating, bool)) else (1, 0.0, str(value))
+    if isinstance(value, (int, float, np.integer, np.floating, bool)):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
 
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
-    """Everything training needs, and what it took to get there (for the page, the exports and the notes)."""
+    """Everything training needs, and what it took to get there (for the page, the exports and the notes).
+
+    Rows are named in three ways, and each name says which:
+
+    - *labels* (``train_rows``, ``val_rows``): the table's own row labels (its index), as the file numbers them;
+      what ``predictions.csv`` and the baselines' row hashes use;
+    - *table positions* (``train_positions``): positions in the frame given to ``prepare`` (``frame.iloc[...]``),
+      to read raw training rows without keeping a copy of them;
+    - *set positions*: positions in this split's own arrays, ``x_train[i]``/``y_train[i]`` or
+      ``x_val[i]``/``y_val[i]``/``raw_val.iloc[i]``; ``baselines.training_positions`` (a sample of the training
+      rows) and ``insight.validation_positions`` (the rows a view shows) return these.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -74,11 +87,21 @@ class Prepared:
     data_sha256: str
     warnings: tuple[str, ...]
     stratified: bool
-    train_positions: np.ndarray | None = None  # the training rows' positions in the table given to ``prepare``
+    train_positions: np.ndarray | None = None  # table positions of the training rows (see the docstring)
 
     @property
     def features(self) -> tuple[str, ...]:
         return self.preprocessor.columns
+
+
+def inputs_estimate(schema: Schema) -> int:
+    """How many numbers one row will become, from the schema alone (before the preprocessing is fitted)."""
+    total = 0
+    for column in schema.columns:
+        if column.role != "feature":
+            continue
+        total += {"categorical": min(column.distinct, MAX_LEVELS) + 1, "date": 8}.get(column.kind, 1)
+    return max(total, 1)
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
@@ -216,6 +239,7 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig, max_rows: 
         x_val=pre.transform(val), y_val=encoder.encode(val[target]),
         train_rows=frame.index.to_numpy()[train_pos], val_rows=frame.index.to_numpy()[val_pos],
         raw_val=val, preprocessor=pre, target_encoder=encoder, target=target, task=task,
-        dropped_rows=dropped, data_sha256=frame_sha256(frame), warnings=tuple(dict.fromkeys(warnings)), stratified=stratified,
+        dropped_rows=dropped, data_sha256=frame_sha256(frame), warnings=tuple(dict.fromkeys(warnings)),
+        stratified=stratified,
         train_positions=kept[train_pos],
     )

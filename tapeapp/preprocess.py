@@ -8,8 +8,8 @@ inside the exported ``.keras`` file, so what the app trained on and what the fil
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -137,7 +137,7 @@ class Preprocessor:
         """Every input column: numbers, then categories, then dates (the order of the matrix's columns too)."""
         return self.numeric + self.categorical + self.dates
 
-    def fit(self, train: pd.DataFrame) -> "Preprocessor":
+    def fit(self, train: pd.DataFrame) -> Preprocessor:
         taken: set[str] = set()
         self.input_names_ = {c: input_name(c, taken) for c in self.columns}
         for col in self.numeric:

@@ -16,8 +16,8 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tapeapp.words import duration_text
 
@@ -65,7 +65,7 @@ class TrainingQueue:
         self._holding: list[Ticket] = []
         self._turns: deque[float] = deque(maxlen=20)
 
-    def join(self, name: str = "") -> "Ticket":
+    def join(self, name: str = "") -> Ticket:
         """A new ticket at the back of the line."""
         ticket = Ticket(self, next(self._numbers), name)
         with self._lock:
@@ -80,7 +80,7 @@ class TrainingQueue:
                 group.remove(ticket)
                 ticket.state = "gone"
 
-    def _try(self, ticket: "Ticket") -> bool:
+    def _try(self, ticket: Ticket) -> bool:
         now = self.clock()
         with self._lock:
             self._expire(now)
@@ -105,7 +105,7 @@ class TrainingQueue:
             ticket.state = "waiting"
             return False
 
-    def _leave(self, ticket: "Ticket") -> None:
+    def _leave(self, ticket: Ticket) -> None:
         with self._lock:
             if ticket in self._holding:
                 self._holding.remove(ticket)
@@ -115,7 +115,7 @@ class TrainingQueue:
             ticket.state = "left"
             self._changed.notify_all()
 
-    def _wait(self, ticket: "Ticket", timeout: float) -> bool:
+    def _wait(self, ticket: Ticket, timeout: float) -> bool:
         """Block until it is this ticket's turn (True) or ``timeout`` seconds pass (False), without spinning."""
         deadline = time.monotonic() + timeout
         while not self._try(ticket):
@@ -126,7 +126,7 @@ class TrainingQueue:
                 self._changed.wait(min(left, 0.5))  # also wakes now and then: a closed tab's seat expires by time
         return True
 
-    def _place(self, ticket: "Ticket") -> Place:
+    def _place(self, ticket: Ticket) -> Place:
         with self._lock:
             training = len(self._holding)
             if ticket in self._holding:

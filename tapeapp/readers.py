@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -200,7 +201,7 @@ def open_workbook(data: bytes):
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged archive or XML
+    except Exception:  # noqa: BLE001  (openpyxl raises many types for a damaged archive or XML)
         raise _damaged_workbook() from None
     if not book.sheetnames:
         book.close()
@@ -220,7 +221,7 @@ def read_excel(data: bytes, notes: list[str], fraction: float = 1.0) -> tuple[pd
         sheet = _read_sheet(book, fraction)
     except TapeError:
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001  (the same, while reading the rows)
         raise _damaged_workbook() from None
     finally:
         book.close()
@@ -310,7 +311,7 @@ def parquet_size(data: bytes) -> tuple[int, int, int]:
     try:
         meta = pq.ParquetFile(io.BytesIO(data)).metadata
         schema = meta.schema.to_arrow_schema()
-    except Exception:  # pyarrow raises several types for a damaged footer
+    except Exception:  # noqa: BLE001  (pyarrow raises several types for a damaged footer)
         raise _damaged_parquet() from None
     rows = meta.num_rows
     per_row = 0
@@ -345,7 +346,7 @@ def read_parquet(data: bytes, fraction: float = 1.0) -> tuple[pd.DataFrame, bool
                        for batch in source.iter_batches(batch_size=BATCH_ROWS)]
             table = pa.Table.from_batches(batches, schema=source.schema_arrow)
             frame = table.to_pandas()
-    except Exception:  # pyarrow raises several types for damaged files
+    except Exception:  # noqa: BLE001  (pyarrow raises several types for damaged files)
         raise _damaged_parquet() from None
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         frame = frame.reset_index()

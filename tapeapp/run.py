@@ -6,13 +6,14 @@ import contextlib
 import math
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
+from tapeapp import stopping
 from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
@@ -24,7 +25,6 @@ from tapeapp.preprocess import unexpected_columns
 from tapeapp.runners import POOL
 from tapeapp.schema import Schema
 from tapeapp.scores import Baselines
-from tapeapp import stopping
 
 BaselinesStarter = Callable[[Prepared, pd.DataFrame, TrainConfig], Future]  # e.g. tapeapp.start_baselines
 
@@ -48,6 +48,7 @@ class Run:
     runner: EpochRunner | None = field(default=None, repr=False)
     optimizer_state: list[np.ndarray] = field(default_factory=list, repr=False)  # at the end of training
     baselines_future: Future | None = field(default=None, repr=False)  # simpler models fitting in the background
+    views: dict = field(default_factory=dict, repr=False)  # what observers keep between calls, freed with the run
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _forward: tuple | None = field(default=None, repr=False)  # (model, its compiled forward pass)
 
@@ -152,7 +153,7 @@ class Run:
         self.network, self.runner = own, None  # views keyed by the model they were built on are rebuilt on this one
         POOL.release(runner)
 
-    def fit(self) -> "Run":
+    def fit(self) -> Run:
         """Train to the end without watching (the CLI and tests)."""
         for _ in self.epochs():
             pass

@@ -2,9 +2,9 @@
 
 A run leases an ``EpochRunner`` (its model, optimizer and traced epoch) while it trains; then it copies its weights
 out and the runner goes back to the pool, and the next run with the same shapes and knobs (``loop.graph_key``)
-resets it to its own seed and learning rate instead of building and tracing again. The reset gives exactly the starting state a new
-model would have, so a reused runner trains the same history as a fresh one. A few idle runners are kept, the
-least recently used dropped first: memory stays bounded however many runs a server sees.
+resets it to its own seed and learning rate instead of building and tracing again. The reset gives exactly the
+starting state a new model would have, so a reused runner trains the same history as a fresh one. A few idle
+runners are kept, the least recently used dropped first: memory stays bounded however many runs a server sees.
 """
 
 from __future__ import annotations

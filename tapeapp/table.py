@@ -13,10 +13,11 @@ import io
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -24,7 +25,7 @@ from tapeapp import budget as memory
 from tapeapp.clean import tidy
 from tapeapp.errors import TapeError
 from tapeapp.readers import open_workbook, parquet_size, read_csv, read_excel, read_parquet, sheet_size
-from tapeapp.text_layout import MAX_COLUMNS, MISSING, MAX_LINE_BYTES, not_a_table, sniff_text, too_many_columns
+from tapeapp.text_layout import MAX_COLUMNS, MAX_LINE_BYTES, MISSING, not_a_table, sniff_text, too_many_columns
 
 __all__ = ["MAX_BYTES", "MISSING", "Table", "TableInfo", "read_table"]
 
@@ -310,8 +311,9 @@ def sheet_size_of(data: bytes) -> tuple[int, int, int]:
     book = open_workbook(data)
     try:
         return sheet_size(book)
-    except Exception:  # openpyxl raises several types for a damaged sheet
-        raise TapeError("The Excel file could not be opened; it may be damaged. Save it again as .xlsx or CSV.") from None
+    except Exception:  # noqa: BLE001  (openpyxl raises several types for a damaged sheet)
+        raise TapeError("The Excel file could not be opened; it may be damaged. Save it again as .xlsx or "
+                        "CSV.") from None
     finally:
         book.close()
 

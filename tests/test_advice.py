@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_binary, make_multiclass
+from helpers.tables import make_binary, make_multiclass
 from tapeapp import Advice, TrainConfig, diagnose, inspect_frame, load_sample, start_baselines, start_run
 from tapeapp.advice import CODES, Evidence, Rival, advise
 

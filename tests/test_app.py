@@ -6,25 +6,16 @@ Tables are small and generated here; nothing touches the internet. Training uses
 from __future__ import annotations
 
 import io
-import json
-import sys
 import time
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "streamlit_app.py")
-sys.path.insert(0, str(ROOT))
 
 import tapeapp  # noqa: E402
 import tapeapp.samples  # noqa: E402
-from helpers.page import seen  # noqa: E402
+from helpers.page import charts_on, job_of, ok, page_app, seen, train_on, upload_to  # puts the project on sys.path
 from ui import data as ui_data  # noqa: E402
 from ui import jobs as ui_jobs  # noqa: E402
 
@@ -45,45 +36,8 @@ def _numbers_csv(n: int = 120) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=120)
-
-
-def _ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _charts(at: AppTest) -> dict[str, list[pd.DataFrame]]:
-    """Each Altair chart on the page by its title, with the data sets its Vega-Lite spec carries."""
-    out = {}
-    for chart in at.get("vega_lite_chart"):
-        spec = json.loads(chart.proto.spec)
-        title = spec.get("title", {})
-        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
-        out[title.get("text") if isinstance(title, dict) else str(title)] = frames
-    return out
-
-
-def _job(at: AppTest) -> ui_jobs.Job | None:
-    """The session's training job (kept in a Slot, so that starting a new one frees the old one at once)."""
-    return at.session_state["training"].job if "training" in at.session_state else None
-
-
-def _upload(at: AppTest, content: bytes, name: str) -> AppTest:
-    at.file_uploader(key="upload").upload(name, content, "text/csv")
-    return _ok(at.run())
-
-
-def _train(at: AppTest, epochs: int = 3) -> AppTest:
-    at.slider(key="cfg_epochs").set_value(epochs)
-    _ok(at.run())
-    at.button(key="train").click()
-    return _ok(at.run())
-
-
 def test_first_run_shows_the_default_sample_ready_to_train():
-    at = _ok(_app().run())
+    at = ok(page_app().run())
     assert at.title[0].value.startswith("TensorFlow Playground")
     assert [h.value for h in at.header][:4] == ["1. Your data", "2. What to predict", "3. Knobs",
                                                 "4. Train and watch it learn"]
@@ -91,27 +45,27 @@ def test_first_run_shows_the_default_sample_ready_to_train():
     assert any("569 rows × 31 columns" in seen(m) for m in at.markdown)
     target = next(s for s in at.selectbox if s.key and s.key.startswith("target_"))
     assert target.value == "diagnosis"
-    assert "What 'diagnosis' looks like" in _charts(at)
+    assert "What 'diagnosis' looks like" in charts_on(at)
     assert not at.button(key="train").disabled and at.button(key="stop").disabled
     assert not at.error
 
 
 def test_upload_change_target_and_epochs_then_train():
-    at = _ok(_app().run())
-    at = _upload(at, _classes_csv(), "people.csv")
+    at = ok(page_app().run())
+    at = upload_to(at, _classes_csv(), "people.csv")
     assert any("people.csv" in seen(m) and "120 rows × 5 columns" in seen(m) for m in at.markdown)
     target = next(s for s in at.selectbox if s.key and s.key.startswith("target_"))
     assert target.value == "plan"
     target.set_value("smoker")
-    _ok(at.run())
+    ok(at.run())
     assert at.query_params.get("target") == "smoker"
-    at = _train(at, epochs=3)
+    at = train_on(at, epochs=3)
     assert at.query_params.get("epochs") == "3"
     assert not at.error
-    charts = _charts(at)
-    if _job(at).run.baselines is None:  # fitted in the background: on a slow machine they may come after the run
-        _job(at).run.wait_baselines(120)
-        charts = _charts(_ok(at.run()))
+    charts = charts_on(at)
+    if job_of(at).run.baselines is None:  # fitted in the background: on a slow machine they may come after the run
+        job_of(at).run.wait_baselines(120)
+        charts = charts_on(ok(at.run()))
     assert len(charts["Accuracy (higher is better)"][1]) == 3, "the simpler models' scores, as dotted lines"
     table = next(d.value for d in at.dataframe if "model" in d.value.columns)
     assert table["model"].tolist()[0] == "the network (tapeapp)" and len(table) == 4
@@ -133,11 +87,11 @@ def test_upload_change_target_and_epochs_then_train():
     _what_the_network_learned(at)
 
 
-def _what_the_network_learned(at: AppTest) -> None:
+def _what_the_network_learned(at) -> None:
     """The section between training and results: a live decision map, the hidden layer, importance, one step."""
     headers = [h.value for h in at.header]
     assert headers[3:6] == ["4. Train and watch it learn", "What the network learned", "5. Results"]
-    charts = _charts(at)
+    charts = charts_on(at)
     grid, points = charts["Decision map"]
     assert {"x", "y", "value"} <= set(grid.columns) and grid["value"].between(0, 1).all()
     assert len(points) == 48 and set(points["truth"]) == {"yes", "no"}  # every validation row, true class
@@ -150,25 +104,25 @@ def _what_the_network_learned(at: AppTest) -> None:
     (step,) = [e for e in at.expander if e.label == "One step under the tape"]
     assert "tape.gradient" in step.code[0].value and "apply_gradients" in " ".join(seen(m) for m in step.markdown)
     at.selectbox(key="map_x").set_value("colour")
-    _ok(at.run())
-    grid, _ = _charts(at)["Decision map"]
+    ok(at.run())
+    grid, _ = charts_on(at)["Decision map"]
     assert set(grid["x"]) == {"red", "green", "blue"}, "a text axis: one line per category"
 
 
 def test_threshold_moves_the_confusion_matrix():
-    at = _train(_ok(_app().run()))
-    (before,) = _charts(at)["Confusion matrix"]
+    at = train_on(ok(page_app().run()))
+    (before,) = charts_on(at)["Confusion matrix"]
     at.slider(key="threshold").set_value(0.95)
-    _ok(at.run())
-    (after,) = _charts(at)["Confusion matrix"]
+    ok(at.run())
+    (after,) = charts_on(at)["Confusion matrix"]
     assert before["count"].sum() == after["count"].sum()
     assert not before["count"].equals(after["count"])
 
 
 def test_second_run_draws_the_first_one_faded_and_is_compared():
-    at = _train(_ok(_app().run()), epochs=3)
-    at = _train(at, epochs=4)
-    (loss,) = _charts(at)["Loss (lower is better)"]
+    at = train_on(ok(page_app().run()), epochs=3)
+    at = train_on(at, epochs=4)
+    (loss,) = charts_on(at)["Loss (lower is better)"]
     assert loss.groupby("run")["epoch"].max().to_dict() == {"previous run": 3, "this run": 4}
     runs = at.dataframe[-1].value
     assert runs["epochs run"].tolist() == ["3 of 3", "4 of 4"]
@@ -176,14 +130,14 @@ def test_second_run_draws_the_first_one_faded_and_is_compared():
 
 
 def test_regression_table():
-    at = _upload(_ok(_app().run()), _numbers_csv(), "flats.csv")
+    at = upload_to(ok(page_app().run()), _numbers_csv(), "flats.csv")
     assert any("A number (regression)" in seen(m) for m in at.markdown)
-    (histogram,) = _charts(at)["What 'price' looks like"]
+    (histogram,) = charts_on(at)["What 'price' looks like"]
     assert histogram["rows"].sum() == 120
-    at = _train(at)
+    at = train_on(at)
     assert not at.error
     assert {m.label for m in at.metric} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
-    charts = _charts(at)
+    charts = charts_on(at)
     rmse = charts["RMSE (lower is better)"][0]
     assert rmse.groupby("split")["epoch"].count().tolist() == [3, 3]
     points = charts["Predicted against actual"]
@@ -196,7 +150,7 @@ def test_regression_table():
 
 @pytest.mark.parametrize("content, name", [(b"", "empty.csv"), (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "x.csv")])
 def test_a_file_that_is_not_a_table_is_a_plain_error(content, name):
-    at = _upload(_ok(_app().run()), content, name)
+    at = upload_to(ok(page_app().run()), content, name)
     assert at.error, "expected a plain error message"
     assert at.button(key="train").disabled
 
@@ -207,12 +161,12 @@ def test_samples_switch_in_one_click_and_an_offline_download_is_a_plain_error(mo
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(tapeapp.samples, "fetch_url", offline)
-    at = _ok(_app().run())
+    at = ok(page_app().run())
     at.pills(key="sample_pick").set_value("wine")
-    _ok(at.run())
+    ok(at.run())
     assert any("178 rows × 14 columns" in seen(m) for m in at.markdown)
     at.pills(key="sample_pick").set_value("heart")
-    _ok(at.run())
+    ok(at.run())
     assert any("could not be downloaded" in seen(e) and "work offline" in seen(e) for e in at.error)
     assert at.session_state["sample_pick"] == "wine"
     assert any("178 rows × 14 columns" in seen(m) for m in at.markdown)
@@ -220,12 +174,12 @@ def test_samples_switch_in_one_click_and_an_offline_download_is_a_plain_error(mo
 
 
 def test_task_can_be_overridden_and_a_wrong_task_is_explained():
-    at = _upload(_ok(_app().run()), _numbers_csv(), "flats.csv")
+    at = upload_to(ok(page_app().run()), _numbers_csv(), "flats.csv")
     next(s for s in at.selectbox if s.key and s.key.startswith("task_")).set_value("multiclass")
-    _ok(at.run())
+    ok(at.run())
     assert any(m.value.startswith("**Several classes**") for m in at.markdown)
     next(s for s in at.selectbox if s.key and s.key.startswith("task_")).set_value("binary")
-    _ok(at.run())
+    ok(at.run())
     assert any("not a yes/no question" in seen(e) for e in at.error)
     assert at.button(key="train").disabled
 
@@ -239,10 +193,10 @@ def test_role_edits_become_schema_changes_and_the_target_stays():
 
 
 def test_link_sets_knobs_and_names_bad_settings():
-    at = _app()
+    at = page_app()
     at.query_params.update({"epochs": "7", "hidden": "16,8", "dropout": "lots", "sample": "iris",
                             "patience": "300", "momentum": "0.995", "seed": "123456789012", "learning_rate": "0.002"})
-    _ok(at.run())
+    ok(at.run())
     assert at.slider(key="cfg_epochs").value == 7
     assert at.slider(key="cfg_patience").value == 300 and at.slider(key="cfg_momentum").value == 0.995
     assert at.select_slider(key="cfg_learning_rate").value == 0.002
@@ -254,41 +208,41 @@ def test_link_sets_knobs_and_names_bad_settings():
 
 
 def test_a_link_with_zero_epochs_or_unknown_names_is_explained():
-    at = _app()
+    at = page_app()
     at.query_params.update({"epochs": "0", "colour": "blue", "sample": "nope"})
-    _ok(at.run())
+    ok(at.run())
     warnings = " ".join(seen(w) for w in at.warning)
     assert "epochs=0" in warnings and "colour=blue" in warnings and "sample=nope" in warnings
     assert at.slider(key="cfg_epochs").value == 60
 
 
 def test_preset_sets_every_knob_and_a_change_makes_it_custom():
-    at = _ok(_app().run())
+    at = ok(page_app().run())
     at.selectbox(key="preset").set_value("quick_look")
-    _ok(at.run())
+    ok(at.run())
     assert at.slider(key="cfg_epochs").value == 15
     assert at.selectbox(key="cfg_optimizer").value == "adam"
     at.slider(key="cfg_epochs").set_value(20)
-    _ok(at.run())
+    ok(at.run())
     assert at.selectbox(key="preset").value == "custom"
     at.selectbox(key="preset").set_value("tutorial")
-    _ok(at.run())
+    ok(at.run())
     assert at.selectbox(key="cfg_preprocessing").value == "tutorial" and at.selectbox(key="cfg_split").value == "random"
     assert at.query_params["split"] == "random", "the link carries the split"
 
 
 def test_predictions_for_new_rows():
-    at = _train(_upload(_ok(_app().run()), _classes_csv(), "people.csv"))
+    at = train_on(upload_to(ok(page_app().run()), _classes_csv(), "people.csv"))
     rows = pd.read_csv(io.BytesIO(_classes_csv(20))).drop(columns=["plan"]).assign(note="x")
     rows.loc[0, "colour"] = "purple"
     at.file_uploader(key="predict_upload").upload("new.csv", rows.to_csv(index=False).encode(), "text/csv")
-    _ok(at.run())
+    ok(at.run())
     assert any("note" in seen(i) for i in at.info)
     assert any("purple" in seen(i) for i in at.info), "values the model never saw are pointed out"
     assert at.download_button(key="download_new_predictions")
     missing = rows.drop(columns=["weight"])
     at.file_uploader(key="predict_upload").clear().upload("bad.csv", missing.to_csv(index=False).encode())
-    _ok(at.run())
+    ok(at.run())
     assert any("weight" in seen(e) for e in at.error)
 
 
@@ -302,10 +256,10 @@ def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
 
 
 def test_a_rerun_during_training_keeps_the_epochs_and_goes_on():
-    at = _app()
+    at = page_app()
     job = _iris_job(200)
     at.session_state["training"] = ui_jobs.Slot(job)
-    _ok(at.run())
+    ok(at.run())
     assert len(job.run.history) == 200 and job.run.stopped_because == "finished"
     assert "Finished all 200 epochs." in [seen(s) for s in at.success]
 
@@ -315,12 +269,12 @@ def test_stop_ends_the_run_at_once_at_the_last_finished_epoch():
 
     queue = TrainingQueue(seats=1)
     queue.join("another student").try_train()  # holds the one seat: this job waits in line
-    at = _ok(_app().run())
+    at = ok(page_app().run())
     job = _iris_job(6, ticket=queue.join("this job"))
     at.session_state["training"] = ui_jobs.Slot(job)
     job.stop()
     started = time.perf_counter()  # the Stop button's callback (above) runs first in the script run its click starts
-    _ok(at.run())
+    ok(at.run())
     assert time.perf_counter() - started < 30
     assert not job.running and job.run.stopped_because == "stopped" and not job.run.history
     assert "Stopped by you after 0 of 6 epochs." in [seen(i) for i in at.info]
@@ -328,13 +282,13 @@ def test_stop_ends_the_run_at_once_at_the_last_finished_epoch():
 
 
 def test_stop_mid_run_keeps_the_last_finished_epoch_and_shows_its_results():
-    at = _app()
+    at = page_app()
     job = _iris_job(10_000)
     while len(job.run.history) < 2:
         time.sleep(0.01)
     job.stop()  # what the Stop button's callback does
     at.session_state["training"] = ui_jobs.Slot(job)
-    _ok(at.run())
+    ok(at.run())
     done = len(job.run.history)
     assert done >= 2 and job.run.stopped_because == "stopped"
     assert f"Stopped by you after {done} of 10000 epochs." in [seen(i) for i in at.info]
@@ -342,32 +296,32 @@ def test_stop_mid_run_keeps_the_last_finished_epoch_and_shows_its_results():
 
 
 def test_advice_under_the_results_sets_the_knobs_it_names():
-    at = _app()
+    at = page_app()
     at.query_params.update({"learning_rate": "10", "optimizer": "sgd"})
-    at = _upload(_ok(at.run()), _numbers_csv(), "flats.csv")
-    at = _train(at, epochs=3)
-    job = _job(at)
+    at = upload_to(ok(at.run()), _numbers_csv(), "flats.csv")
+    at = train_on(at, epochs=3)
+    job = job_of(at)
     job.run.wait_baselines(120)
-    _ok(at.run())
+    ok(at.run())
     apply = [b for b in at.button if b.key and b.key.startswith("apply_")]
     assert apply, "a run the NaN guard stopped gets advice with knobs to change"
     advice = next(a for a in tapeapp.diagnose(job.run) if a.code == "learning_rate_high")
     assert any("learning_rate_high" in b.key for b in apply)
     next(b for b in apply if "learning_rate_high" in b.key).click()
-    _ok(at.run())
+    ok(at.run())
     assert at.session_state["config"].learning_rate == advice.changes["learning_rate"] < 10
     assert at.select_slider(key="cfg_learning_rate").value == advice.changes["learning_rate"]
     assert not at.button(key="train").disabled, "the user then presses Train"
 
 
 def test_the_learning_rate_finder_suggests_a_rate_and_sets_the_slider():
-    at = _ok(_app().run())
+    at = ok(page_app().run())
     at.button(key="find_lr").click()
-    _ok(at.run())
-    (curve, _mark) = _charts(at)["Learning-rate finder"]
+    ok(at.run())
+    (curve, _mark) = charts_on(at)["Learning-rate finder"]
     assert curve["learning_rate"].min() >= 1e-6 and curve["learning_rate"].is_monotonic_increasing
     suggested = at.session_state["lr_finding"][1].suggested_learning_rate
     at.button(key="use_lr").click()
-    _ok(at.run())
+    ok(at.run())
     assert at.select_slider(key="cfg_learning_rate").value == pytest.approx(float(f"{suggested:.2g}"))
     assert at.session_state["config"].learning_rate == pytest.approx(float(f"{suggested:.2g}"))

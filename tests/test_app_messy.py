@@ -15,11 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from helpers.page import seen, texts
-from test_app import _app, _job, _ok, _train, _upload
-
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
 import tapeapp.table  # noqa: E402
+from helpers.page import job_of, ok, page_app, seen, texts, train_on, upload_to
 from ui import templates as ui_templates  # noqa: E402
 
 
@@ -45,7 +43,7 @@ def _target(at):
 
 def _click_train(at):
     at.button(key="train").click()
-    return _ok(at.run())
+    return ok(at.run())
 
 
 # --- files that are not tables -----------------------------------------------------------------------------------
@@ -63,7 +61,7 @@ NOT_TABLES = {
 @pytest.mark.parametrize("case", list(NOT_TABLES))
 def test_a_file_that_is_not_a_table_gets_a_plain_error_and_cannot_train(case):
     content, words = NOT_TABLES[case]
-    at = _upload(_ok(_app().run()), content, "data.csv")
+    at = upload_to(ok(page_app().run()), content, "data.csv")
     assert words in _texts(at.error)
     assert at.button(key="train").disabled
     assert not at.get("vega_lite_chart"), "no chart of a sample left over from before"
@@ -73,7 +71,7 @@ def test_a_file_over_the_size_limit_is_refused_in_words(monkeypatch):
     monkeypatch.setattr(tapeapp.table, "MAX_BYTES", 20_000)
     content = _csv(_people(2_000))
     assert len(content) > 20_000
-    at = _upload(_ok(_app().run()), content, "too_big.csv")
+    at = upload_to(ok(page_app().run()), content, "too_big.csv")
     assert "more than the" in _texts(at.error) and "limit" in _texts(at.error)
     assert at.button(key="train").disabled
 
@@ -86,66 +84,66 @@ def test_ragged_rows_are_read_with_notes_and_the_rest_trains():
         lines[i] += ",oops,extra"  # three rows too long
     for i in (10, 60):
         lines[i] = lines[i].rsplit(",", 2)[0]  # two rows too short: no colour, no plan
-    at = _upload(_ok(_app().run()), ("\n".join(lines) + "\n").encode(), "ragged.csv")
+    at = upload_to(ok(page_app().run()), ("\n".join(lines) + "\n").encode(), "ragged.csv")
     assert not at.error
     assert "Named column 5, which had no name, 'column_5'" in _texts(at.info)
     assert "2 rows have no value in 'plan' and will be left out." in _texts(at.warning)
-    at = _train(at, epochs=2)
+    at = train_on(at, epochs=2)
     assert "Finished all 2 epochs." in _texts(at.success)
-    assert _job(at).run.prepared.features == ("height", "weight", "colour")
+    assert job_of(at).run.prepared.features == ("height", "weight", "colour")
 
 
 def test_a_target_with_a_single_class_is_explained_and_not_trained():
     frame = _people().assign(plan="basic")
-    at = _upload(_ok(_app().run()), _csv(frame), "one_plan.csv")
+    at = upload_to(ok(page_app().run()), _csv(frame), "one_plan.csv")
     _target(at).set_value("plan")
-    _ok(at.run())
+    ok(at.run())
     assert "'plan' has the same value in every row" in _texts(at.warning)
     _click_train(at)
     assert "'plan' has only one value ('basic'), so there is nothing to learn" in _texts(at.error)
-    assert _job(at) is None
+    assert job_of(at) is None
 
 
 def test_a_column_that_gives_the_answer_away_is_warned_about_and_left_out():
     frame = _people()
     frame["plan_code"] = (frame["plan"] == "premium").astype(int)
-    at = _upload(_ok(_app().run()), _csv(frame.drop(columns="plan").assign(plan=frame["plan"])), "leaky.csv")
+    at = upload_to(ok(page_app().run()), _csv(frame.drop(columns="plan").assign(plan=frame["plan"])), "leaky.csv")
     assert _target(at).value == "plan"
     assert "'plan_code' matches the target one-to-one: it gives the answer away, so it is ignored." in _texts(
         at.warning)
-    at = _train(at, epochs=2)
+    at = train_on(at, epochs=2)
     assert "Finished all 2 epochs." in _texts(at.success)
-    assert _job(at).run.prepared.features == ("height", "weight", "colour")
+    assert job_of(at).run.prepared.features == ("height", "weight", "colour")
 
 
 def test_semicolons_and_decimal_commas_are_detected_and_train():
     content = _people().to_csv(index=False, sep=";", decimal=",").encode("cp1252")
-    at = _upload(_ok(_app().run()), content, "europe.csv")
+    at = upload_to(ok(page_app().run()), content, "europe.csv")
     line = next(seen(m) for m in at.markdown if "europe.csv" in seen(m))
     assert "120 rows × 4 columns" in line and "separated by semicolons" in line and "decimal comma" in line
     assert not at.error
-    at = _train(at, epochs=2)
+    at = train_on(at, epochs=2)
     assert "Finished all 2 epochs." in _texts(at.success)
-    assert _job(at).run.prepared.preprocessor.numeric == ("height", "weight")
+    assert job_of(at).run.prepared.preprocessor.numeric == ("height", "weight")
 
 
 def test_a_table_whose_only_input_is_an_id_says_so_on_train():
     frame = pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(120)], "plan": _people()["plan"]})
-    at = _upload(_ok(_app().run()), _csv(frame), "ids.csv")
+    at = upload_to(ok(page_app().run()), _csv(frame), "ids.csv")
     assert "No columns are left to learn from" in _texts(at.warning)
     _click_train(at)
     errors = _texts(at.error)
     assert "No column is left to learn from ('customer_id':" in errors
     assert "mark at least one column as a feature" in errors
-    assert _job(at) is None
+    assert job_of(at) is None
 
 
 def test_a_validation_share_that_leaves_a_class_unchecked_is_warned_about():
     frame = _people()
     frame.loc[:2, "plan"] = "gold"
-    at = _upload(_ok(_app().run()), _csv(frame), "rare.csv")
+    at = upload_to(ok(page_app().run()), _csv(frame), "rare.csv")
     at.slider(key="cfg_val_fraction").set_value(0.05)
-    at = _train(at, epochs=2)
+    at = train_on(at, epochs=2)
     assert "No validation rows for class(es) gold" in _texts(at.warning)
     assert "Finished all 2 epochs." in _texts(at.success)
     assert at.metric, "the results are still shown"
@@ -159,10 +157,10 @@ def _flats(n: int = 150, seed: int = 1) -> pd.DataFrame:
 
 
 def test_a_learning_rate_of_ten_stops_with_a_plain_warning_and_still_shows_results():
-    at = _app()
+    at = page_app()
     at.query_params.update({"learning_rate": "10", "optimizer": "sgd"})
-    at = _upload(_ok(at.run()), _csv(_flats()), "flats.csv")
-    at = _train(at, epochs=5)
+    at = upload_to(ok(at.run()), _csv(_flats()), "flats.csv")
+    at = train_on(at, epochs=5)
     said = _texts(at.warning)
     assert "the loss stopped being a finite number, usually because the learning rate is too high" in said
     assert not at.error, "a run that went wrong is still a result, not an error"
@@ -173,10 +171,10 @@ def test_a_learning_rate_of_ten_stops_with_a_plain_warning_and_still_shows_resul
 
 
 def test_a_learning_rate_that_only_makes_things_worse_is_pointed_out():
-    at = _app()
+    at = page_app()
     at.query_params.update({"learning_rate": "10"})
-    at = _upload(_ok(at.run()), _csv(_flats()), "flats.csv")
-    at = _train(at, epochs=3)
+    at = upload_to(ok(at.run()), _csv(_flats()), "flats.csv")
+    at = train_on(at, epochs=3)
     assert "worse than always predicting the average" in _texts(at.warning)
 
 
@@ -187,7 +185,7 @@ def test_an_unforeseen_failure_while_reading_is_plain_words_not_a_traceback(monk
         raise ValueError("a corner of pandas nobody met before")
 
     monkeypatch.setattr(tapeapp, "read_table", broken)
-    at = _upload(_ok(_app().run()), b"odd,file\n1,2\n" * 7 + b"# unique to this test\n", "odd.csv")
+    at = upload_to(ok(page_app().run()), b"odd,file\n1,2\n" * 7 + b"# unique to this test\n", "odd.csv")
     assert "Something unexpected went wrong while reading your table (ValueError)" in _texts(at.error)
     assert "nobody met" not in _texts(at.error), "no internals on the page; they go to the server's log"
     assert at.button(key="train").disabled
@@ -204,10 +202,10 @@ def test_an_unforeseen_failure_during_training_ends_the_run_with_plain_words(mon
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(loop.EpochRunner, "run_epoch", breaks_in_epoch_two)
-    at = _train(_upload(_ok(_app().run()), _csv(_people()), "people.csv"), epochs=4)
+    at = train_on(upload_to(ok(page_app().run()), _csv(_people()), "people.csv"), epochs=4)
     assert "Something unexpected went wrong while training (RuntimeError)" in _texts(at.error)
     assert "Stopped by you" not in _texts(at.info), "an error is not a Stop"
-    assert len(_job(at).run.history) == 1 and not _job(at).running
+    assert len(job_of(at).run.history) == 1 and not job_of(at).running
     assert at.metric, "the model of the finished epoch is still there to look at"
     assert at.dataframe[-1].value.loc[0, "stopped because"] == "stopped by an error"
 
@@ -216,8 +214,8 @@ def test_an_unforeseen_failure_during_training_ends_the_run_with_plain_words(mon
 
 @pytest.fixture(scope="module")
 def trained():
-    at = _upload(_ok(_app().run()), _csv(_people()), "people.csv")
-    return _train(at, epochs=2)
+    at = upload_to(ok(page_app().run()), _csv(_people()), "people.csv")
+    return train_on(at, epochs=2)
 
 
 def _predict(at, frame: pd.DataFrame | bytes, name: str = "new.csv"):
@@ -226,7 +224,7 @@ def _predict(at, frame: pd.DataFrame | bytes, name: str = "new.csv"):
     if uploader.value is not None:
         uploader.clear()
     uploader.upload(name, content, "text/csv")
-    return _ok(at.run())
+    return ok(at.run())
 
 
 def _shown_predictions(at) -> pd.DataFrame:
@@ -317,12 +315,13 @@ def _million(n: int = 1_000_000) -> bytes:
     return _csv(frame)
 
 
+@pytest.mark.slow
 def test_a_million_rows_are_previewed_charted_and_trained_from_a_few_thousand():
-    at = _app()
+    at = page_app()
     at.query_params.update({"epochs": "1", "batch_size": "4096", "hidden": "16"})
-    at = _ok(at.run())
+    at = ok(at.run())
     started = time.perf_counter()
-    at = _upload(at, _million(), "million.csv")
+    at = upload_to(at, _million(), "million.csv")
     first = time.perf_counter() - started
     assert any("1,000,000 rows × 4 columns" in seen(m) for m in at.markdown)
     assert "The first 200 of 1,000,000 rows." in [seen(c) for c in at.caption]
@@ -330,12 +329,12 @@ def test_a_million_rows_are_previewed_charted_and_trained_from_a_few_thousand():
     assert "table 0" in sent and "chart What 'rent' looks like" in sent
     assert _most(sent) <= 5_000, sent
     started = time.perf_counter()
-    _ok(at.run())
+    ok(at.run())
     again = time.perf_counter() - started
     assert first < 30 and again < 3, (first, again)
 
     at.button(key="train").click()
-    _ok(at.run())
+    ok(at.run())
     assert "Finished all 1 epochs." in [seen(s) for s in at.success]
     sent = _rows_sent(at)
     assert {"chart Predicted against actual", "chart Errors (residuals)"} <= set(sent)

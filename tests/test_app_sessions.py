@@ -14,17 +14,14 @@ import threading
 import time
 import weakref
 from pathlib import Path
-
 from unittest.mock import MagicMock
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.page import seen
-from test_app import ROOT, _app, _charts, _job, _ok, _upload
-
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
+from helpers.page import ROOT, charts_on, job_of, ok, page_app, seen, upload_to
 from ui import jobs as ui_jobs  # noqa: E402
 from ui import live as ui_live  # noqa: E402
 from ui.data import problem  # noqa: E402
@@ -52,7 +49,7 @@ def _everything_shown(at) -> str:
     """All text the page shows, with the column names of its tables and the data of its charts."""
     parts = [seen(e) for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in at.get(kind)]
     parts += [str(list(d.value.columns)) + d.value.to_csv() for d in at.dataframe]
-    parts += [str(frames) + title for title, frames in _charts(at).items()]
+    parts += [str(frames) + title for title, frames in charts_on(at).items()]
     parts += [s.label + str(s.options) for s in at.selectbox]
     return "\n".join(parts)
 
@@ -63,14 +60,14 @@ _SETUP = threading.Lock()
 def _session(name: str, frame: pd.DataFrame, epochs: int, ready: threading.Barrier, out: dict) -> None:
     try:
         with _SETUP:  # set-up one session at a time; the training passes below overlap
-            at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
+            at = upload_to(ok(page_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
             at.slider(key="cfg_epochs").set_value(epochs)
             at.select_slider(key="cfg_batch_size").set_value(8)  # slower epochs, so the two runs surely overlap
-            _ok(at.run())
+            ok(at.run())
         at.button(key="train").click()
         ready.wait(timeout=60)
         started = time.monotonic()
-        _ok(at.run())
+        ok(at.run())
         out[name] = (at, started, time.monotonic())
     except BaseException as error:  # noqa: BLE001  (handed to the main thread)
         out[name] = error
@@ -108,6 +105,7 @@ def one_runtime(monkeypatch):
     config.set_option("global.appTest", before)
 
 
+@pytest.mark.slow
 def test_two_sessions_training_at_once_never_see_each_other(one_runtime):
     ready, out = threading.Barrier(2), {}
     threads = [threading.Thread(target=_session, args=("garden", _garden(), 4, ready, out)),
@@ -126,11 +124,11 @@ def test_two_sessions_training_at_once_never_see_each_other(one_runtime):
             "engines": ("fuel_use", {"cylinders", "mass_kg", "gearbox"}, 6, engines)}
     for name, (target, columns, epochs, at) in mine.items():
         other_target, other_columns, _, _ = mine["engines" if name == "garden" else "garden"]
-        job = _job(at)
+        job = job_of(at)
         assert job.run.target == target and set(job.run.prepared.features) == columns
         assert len(job.run.history) == epochs and job.table_name == f"{name}.csv"
         assert f"Finished all {epochs} epochs." in [seen(s) for s in at.success]
-        (loss,) = _charts(at)["Loss (lower is better)"]
+        (loss,) = charts_on(at)["Loss (lower is better)"]
         assert loss.groupby("split")["epoch"].max().tolist() == [epochs, epochs]
         assert set(loss["run"]) == {"this run"}, "no 'previous run' from the other session"
         runs = at.dataframe[-1].value
@@ -139,7 +137,7 @@ def test_two_sessions_training_at_once_never_see_each_other(one_runtime):
         assert target in shown
         for word in (other_target, *other_columns, "engines.csv" if name == "garden" else "garden.csv"):
             assert word not in shown, f"session {name} shows {word!r} of the other session"
-    assert _job(garden).run.model is not _job(engines).run.model
+    assert job_of(garden).run.model is not job_of(engines).run.model
 
 
 class _Rerun(Exception):
@@ -161,6 +159,7 @@ def _epochs_done(job: ui_jobs.Job, at_least: int) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watches_on(monkeypatch):
     job = _iris_job(300)
 
@@ -180,12 +179,12 @@ def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watche
         ui_live.watch(job, Interrupted())
     assert len(job.run.history) >= 3 and (job.running or job.run.stopped_because == "finished"), \
         "a page interrupted mid-run does not end the run"
-    at = _app()
+    at = page_app()
     at.session_state["training"] = ui_jobs.Slot(job)
-    _ok(at.run())
+    ok(at.run())
     assert [u.epoch for u in job.run.history] == list(range(1, 301))
     assert "Finished all 300 epochs." in [seen(s) for s in at.success]
-    (loss,) = _charts(at)["Loss (lower is better)"]
+    (loss,) = charts_on(at)["Loss (lower is better)"]
     assert sorted(loss[loss["split"] == "train"]["epoch"]) == list(range(1, 301))
 
 
@@ -234,16 +233,17 @@ def test_a_job_nobody_watches_stops_by_itself(monkeypatch):
     assert job.run.stopped_because == "stopped" and job.run.runner is None
 
 
+@pytest.mark.slow
 def test_ten_runs_in_one_session_release_the_earlier_runs(one_runtime):
     """With a Runtime, as on a server, so the download buttons' deferred files (which hold their run) count too."""
-    at = _app()
+    at = page_app()
     at.query_params.update({"epochs": "1", "hidden": "8"})
-    at = _upload(_ok(at.run()), _garden(80).to_csv(index=False).encode(), "garden.csv")
+    at = upload_to(ok(at.run()), _garden(80).to_csv(index=False).encode(), "garden.csv")
     models, runs, jobs = [], [], []
     for _ in range(10):
         at.button(key="train").click()
-        _ok(at.run())
-        job = _job(at)
+        ok(at.run())
+        job = job_of(at)
         assert job.run.stopped_because == "finished"
         models.append(weakref.ref(job.run.model))
         runs.append(weakref.ref(job.run))
@@ -284,14 +284,14 @@ def test_an_upload_and_a_run_leave_no_file_behind():
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), "private.csv")
+        at = upload_to(ok(page_app().run()), frame.to_csv(index=False).encode(), "private.csv")
         at.slider(key="cfg_epochs").set_value(3)
-        _ok(at.run())
+        ok(at.run())
         at.button(key="train").click()
-        _ok(at.run())
+        ok(at.run())
         assert "Finished all 3 epochs." in [seen(s) for s in at.success]
         at.file_uploader(key="predict_upload").upload("more.csv", frame.head(5).to_csv(index=False).encode())
-        _ok(at.run())
+        ok(at.run())
         assert not at.error
     finally:
         done.set()
@@ -307,12 +307,12 @@ def test_an_upload_and_a_run_leave_no_file_behind():
 
 
 def test_downloads_are_made_on_request_in_memory():
-    at = _upload(_ok(_app().run()), _engines(60).to_csv(index=False).encode(), "engines.csv")
+    at = upload_to(ok(page_app().run()), _engines(60).to_csv(index=False).encode(), "engines.csv")
     at.slider(key="cfg_epochs").set_value(2)
-    _ok(at.run())
+    ok(at.run())
     at.button(key="train").click()
-    _ok(at.run())
-    job = _job(at)
+    ok(at.run())
+    job = job_of(at)
     assert job.files is None, "finishing a run does not wait for the downloads to be packed"
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
@@ -331,17 +331,16 @@ def _budget(monkeypatch, used: float, room_rows: int = 0, inputs: int = 1) -> No
 
 
 def test_a_server_at_its_memory_budget_refuses_a_new_run_in_plain_words(monkeypatch):
-    at = _upload(_ok(_app().run()), _garden(300).to_csv(index=False).encode(), "garden.csv")
+    at = upload_to(ok(page_app().run()), _garden(300).to_csv(index=False).encode(), "garden.csv")
     _budget(monkeypatch, used=2.39e9, room_rows=-3_000_000)
     at.button(key="train").click()
-    _ok(at.run())
+    ok(at.run())
     assert any("using most of its memory right now" in seen(e) for e in at.error)
-    assert _job(at) is None, "no run was started"
+    assert job_of(at) is None, "no run was started"
 
 
 def test_an_upload_too_big_for_the_memory_left_waits_unread_and_is_read_when_asked_again(monkeypatch):
     from tapeapp import budget
-
     from tapeapp.text_layout import sniff_text
 
     content = _garden(300).to_csv(index=False).encode()
@@ -349,29 +348,30 @@ def test_an_upload_too_big_for_the_memory_left_waits_unread_and_is_read_when_ask
     need = budget.text_need(len(content), layout.rows_in(len(content)), len(layout.names))  # reading's peak
     monkeypatch.setattr(budget, "budget_bytes", lambda: int(1e9))
     monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - 0.9 * need))  # room for 90% of it
-    at = _upload(_ok(_app().run()), content, "garden.csv")
+    at = upload_to(ok(page_app().run()), content, "garden.csv")
     assert any("most of its memory right now" in seen(e) and "Your file is kept" in seen(e) for e in at.error), \
         [seen(e) for e in at.error]
     assert "upload_table" not in at.session_state, "nothing was read"
     monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - need))
     at.button(key="read_again").click()
-    _ok(at.run())
+    ok(at.run())
     assert not at.error
     assert any("300 rows" in seen(m) for m in at.markdown)
 
 
 def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monkeypatch):
     frame = _garden(3_000)
-    at = _upload(_ok(_app().run()), frame.to_csv(index=False).encode(), "garden.csv")
+    at = upload_to(ok(page_app().run()), frame.to_csv(index=False).encode(), "garden.csv")
     at.slider(key="cfg_epochs").set_value(1)
-    _ok(at.run())
-    from tapeapp import budget
+    ok(at.run())
 
-    inputs = budget.inputs_estimate(_job_schema(at))
+    from tapeapp.prepare import inputs_estimate
+
+    inputs = inputs_estimate(_job_schema(at))
     _budget(monkeypatch, used=1.0e9, room_rows=1_500, inputs=inputs)
     at.button(key="train").click()
-    _ok(at.run())
-    run = _job(at).run
+    ok(at.run())
+    run = job_of(at).run
     assert len(run.prepared.y_train) + len(run.prepared.y_val) == 1_500
     assert any("trains on a random 1,500 of them" in seen(w) for w in at.warning)
 

@@ -8,9 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_binary, make_multiclass, make_regression
-from tapeapp import (TrainConfig, compare_with_baselines, fit_baselines, inspect_frame, row_hash, start_baselines,
-                     start_run)
+from helpers.tables import make_binary, make_multiclass, make_regression
+from tapeapp import (
+    TrainConfig,
+    compare_with_baselines,
+    fit_baselines,
+    inspect_frame,
+    row_hash,
+    start_baselines,
+    start_run,
+)
 from tapeapp import baselines as bl
 from tapeapp.prepare import prepare
 
@@ -24,7 +31,8 @@ def binary_run():
     """One small trained run with its baselines, shared by the tests that only read it."""
     frame = make_binary(200)
     frame.index = [f"row{i}" for i in range(len(frame))]  # labels that are not positions
-    run = start_run(frame, inspect_frame(frame, target="target"), TrainConfig(epochs=4, hidden=(16,)), baselines=start_baselines)
+    run = start_run(frame, inspect_frame(frame, target="target"), TrainConfig(epochs=4, hidden=(16,)),
+                    baselines=start_baselines)
     run.fit()
     run.wait_baselines()
     return run

@@ -41,6 +41,8 @@ except ImportError:
 MISSING = ("Playwright is not installed (pip install playwright)" if sync_api is None
            else "chromium is not installed (apt-get install chromium)" if CHROMIUM is None else None)
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
 def needs_browser():
@@ -110,7 +112,9 @@ def browser(needs_browser):
 def page(browser):
     """A page in its own browser context: its own cookies and storage, so its own Streamlit session."""
     context = browser.new_context(viewport={"width": 1200, "height": 1500})
-    yield context.new_page()
+    page = context.new_page()
+    page.set_default_timeout(60_000)  # under load a redraw can take longer than Playwright's 30 s; tests wait for
+    yield page                        # the page's own state (_settled) before acting
     context.close()
 
 
@@ -127,6 +131,35 @@ def _table(path: Path) -> Path:
 def _epoch(page) -> int:
     text = page.locator("[data-testid='stProgress']").first.inner_text()
     return int(re.search(r"Epoch (\d+) /", text).group(1))
+
+
+def _settled(page) -> None:
+    """Until the page's script runs are over: idle, and still idle a moment later (a click's rerun may not have
+    begun when the page is first seen idle). Acting on a page that is still redrawing is what made a click wait for a
+    button that was about to be redrawn or enabled, and time out under load."""
+    for _ in range(2):
+        page.wait_for_selector(IDLE, timeout=120_000)
+        page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def _choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the select box with ``key``. A click on a box scrolled under the page's sticky header does
+    not open it (the list stays shut), so the keyboard opens it when the click did not."""
+    box = page.locator(f".st-key-{key} [role=combobox]")
+    box.scroll_into_view_if_needed()
+    box.click()
+    if box.get_attribute("aria-expanded") != "true":
+        box.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _baselines_in(page) -> None:
+    """Until the simpler models are fitted and drawn: their arrival reruns the whole page once (which closes an open
+    drop-down), so a test that opens one waits for that first."""
+    page.wait_for_function("() => !document.body.innerText.includes('The simpler models are still being fitted')",
+                           timeout=120_000, polling=200)
+    _settled(page)
 
 
 def _no_exception(page) -> None:
@@ -168,24 +201,25 @@ def test_upload_train_watch_stop_and_screenshot(server, page, tmp_path):
     page.locator("[data-testid='stDownloadButton']").nth(4).wait_for(timeout=60_000)
     _no_exception(page)
 
-    page.locator(".st-key-preset [role=combobox]").click()
-    page.get_by_role("option", name="Tutorial").click()
-    page.wait_for_selector(IDLE, timeout=60_000)
-    page.locator(".st-key-train button").click()
+    _baselines_in(page)
+    _choose(page, "preset", "Tutorial")
+    _settled(page)
+    page.locator(".st-key-train button:not([disabled])").click()
     page.get_by_text("Finished all 60 epochs.").wait_for(timeout=120_000)
-    page.wait_for_selector(IDLE, timeout=60_000)
+    _settled(page)
     page.get_by_text("5. Results").wait_for(timeout=60_000)
     page.get_by_text("previous run").first.wait_for(timeout=30_000)  # the stopped run, drawn faded behind
     for title in ("Decision map", "Inside the last hidden layer", "Which columns matter"):
         page.get_by_text(title, exact=True).first.wait_for(timeout=30_000)  # drawn by Vega in the browser
+    _baselines_in(page)
     page.get_by_text("One step under the tape").click()
     page.get_by_text("apply_gradients").first.wait_for(timeout=30_000)
     page.get_by_text("One step under the tape").click()
     _no_exception(page)
 
-    page.locator(".st-key-map_x [role=combobox]").click()
-    page.get_by_role("option", name="group").click()
-    page.wait_for_selector(IDLE, timeout=60_000)
+    _settled(page)
+    _choose(page, "map_x", "group")
+    _settled(page)
     page.get_by_text("The model's answer as group and").first.wait_for(timeout=30_000)
     _no_exception(page)
 

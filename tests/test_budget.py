@@ -56,7 +56,9 @@ def test_a_run_on_a_sample_trains_on_that_many_rows_and_says_so():
     frame = pd.DataFrame({"x": rng.normal(size=2_000), "colour": rng.choice(["a", "b"], 2_000)})
     frame["y"] = (frame["x"] > 0).astype(int)
     schema = tapeapp.inspect_frame(frame, target="y")
-    assert budget.inputs_estimate(schema) == 1 + 3
+    from tapeapp.prepare import inputs_estimate
+
+    assert inputs_estimate(schema) == 1 + 3
     run = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=1, val_fraction=0.25), max_rows=400)
     assert len(run.prepared.y_train) + len(run.prepared.y_val) == 400
     assert any("trains on a random 400 of them" in w for w in run.warnings)

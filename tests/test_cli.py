@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from helpers.cli import cli
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tapeapp", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+pytestmark = pytest.mark.subprocess
 
 
 @pytest.fixture
 def csv_path(tmp_path):
-    from conftest import make_binary
+    from helpers.tables import make_binary
 
     path = tmp_path / "table.csv"
     make_binary().to_csv(path, index=False)
@@ -50,7 +47,7 @@ def test_train_prints_epochs_then_one_json_line(csv_path, tmp_path):
 
 
 def test_tutorial_preset_and_regression_keys(tmp_path):
-    from conftest import make_regression
+    from helpers.tables import make_regression
 
     path = tmp_path / "houses.csv"
     make_regression().to_csv(path, index=False)
@@ -129,7 +126,7 @@ def test_knobs_out_of_range_exit_2_with_one_error_line(csv_path, flag, value, wo
 def model_file(tmp_path_factory):
     """A real model.keras (with a text column, so a StringLookup layer) and the rows it predicts."""
     import tapeapp
-    from conftest import make_binary
+    from helpers.tables import make_binary
 
     frame = make_binary()
     run = tapeapp.start_run(frame, tapeapp.inspect_frame(frame, target="target"), tapeapp.TrainConfig(epochs=1)).fit()
@@ -182,8 +179,10 @@ def _vocabulary_from_a_file(layer):
 HOSTILE_MODELS = {
     "names os.system": _layer_config(_names_os_system),
     "reads a vocabulary file": _layer_config(_vocabulary_from_a_file),
-    "carries another file": lambda name, data: {name: data, **({"run_me.py": b"import os"} if name == "config.json" else {})},
-    "metadata of another shape": lambda name, data: {name: b'{"task": "binary", "inputs": "all"}' if name == "tapeapp.json" else data},
+    "carries another file":
+        lambda name, data: {name: data, **({"run_me.py": b"import os"} if name == "config.json" else {})},
+    "metadata of another shape":
+        lambda name, data: {name: b'{"task": "binary", "inputs": "all"}' if name == "tapeapp.json" else data},
     "a path out of the archive": lambda name, data: {("../" + name if name == "metadata.json" else name): data},
 }
 

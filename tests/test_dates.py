@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_dates
-from tapeapp import (TrainConfig, date_parts, export_files, inspect_frame, load_model, predict_with_model,
-                     start_run)
+from helpers.tables import make_dates
+from tapeapp import TrainConfig, date_parts, export_files, inspect_frame, load_model, predict_with_model, start_run
 from tapeapp._tf import tf
 from tapeapp.cli import main
 

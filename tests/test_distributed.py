@@ -9,6 +9,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess
+
 SCRIPT = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {tests!r})
@@ -16,7 +20,7 @@ SCRIPT = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np
-    from conftest import make_binary, make_regression
+    from helpers.tables import make_binary, make_regression
     from tapeapp import TrainConfig, inspect_frame, start_run
     frame = make_binary(400)
     config = TrainConfig(epochs=25, batch_size=32, val_fraction=0.25, optimizer="adam", learning_rate=3e-3)

@@ -22,7 +22,7 @@ def _trained(frame, target, **config):
 
 @pytest.fixture(scope="module")
 def binary_run():
-    from conftest import make_binary
+    from helpers.tables import make_binary
 
     frame = make_binary()
     frame.loc[3, "age"] = np.nan
@@ -84,6 +84,7 @@ def test_a_non_model_file_is_refused(tmp_path):
         load_model(bad)
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("target, maker, config", [
     ("target", "make_binary", {"epochs": 4}),
     ("price", "make_regression", {"epochs": 4, "optimizer": "adam"}),
@@ -91,9 +92,9 @@ def test_a_non_model_file_is_refused(tmp_path):
     ("season", "make_dates", {"epochs": 4}),  # dates written day first, one missing and one unreadable
 ])
 def test_reproduce_script_repeats_the_history(tmp_path, target, maker, config):
-    import conftest
+    from helpers import tables
 
-    frame = getattr(conftest, maker)()
+    frame = getattr(tables, maker)()
     csv = tmp_path / "data.csv"
     frame.to_csv(csv, index=False)
     from tapeapp import read_table
@@ -114,4 +115,4 @@ def test_reproduce_script_repeats_the_history(tmp_path, target, maker, config):
     for side in ("train", "validation"):
         for metric, value in ours[side].items():
             assert printed[side][metric] == pytest.approx(value, rel=1e-4, abs=1e-5), (side, metric)
-    assert len([l for l in result.stdout.splitlines() if l.startswith("epoch")]) == 4
+    assert len([line for line in result.stdout.splitlines() if line.startswith("epoch")]) == 4

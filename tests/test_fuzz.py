@@ -154,6 +154,7 @@ fuzz_settings = settings(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("error::RuntimeWarning", "error::pandas.errors.PerformanceWarning")
 @fuzz_settings
 @given(case=messy_files())
@@ -197,14 +198,15 @@ def test_any_link_gives_a_config_or_one_plain_sentence(link):
     assert TrainConfig.from_dict(config.to_dict()) == config, "a config the link gave survives its own round trip"
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, derandomize=SEED is None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(KNOB_NAMES + ("sample", "target")) | st.text(max_size=8), LINK_TEXT,
                        max_size=4))
 def test_any_link_draws_the_page(link):
-    from test_app import _app
+    from helpers.page import page_app
 
-    at = _app()
+    at = page_app()
     at.query_params.update({key: value for key, value in link.items() if key})
     at.run()
     assert not at.exception, [e.value for e in at.exception]

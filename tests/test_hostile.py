@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tapeapp import TapeError, read_table
-from tapeapp import text_layout
+from tapeapp import TapeError, read_table, text_layout
 from tapeapp.config import SEED_MAX, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +51,7 @@ def _read_in_a_fresh_process(path: Path, budget_mb: int = BUDGET_MB) -> tuple[in
     return int(lines[-1]), json.loads(lines[-2])
 
 
+@pytest.mark.subprocess
 def test_a_gzip_that_unpacks_to_far_more_than_the_budget_is_read_as_a_sample_within_it(tmp_path):
     """0.6 MB on disk, 240 MB unpacked: measured by what it becomes, never held whole."""
     path = tmp_path / "bomb.csv.gz"
@@ -68,6 +68,7 @@ def test_a_gzip_that_unpacks_to_far_more_than_the_budget_is_read_as_a_sample_wit
     assert "a random" in out["notes"][0] and "of its rows was read" in out["notes"][0]
 
 
+@pytest.mark.subprocess
 def test_a_workbook_with_one_cell_in_column_xfd_reads_its_real_columns_only(tmp_path):
     """openpyxl pads every row to the sheet's width: a stray cell in XFD made each row 16,384 cells."""
     import openpyxl
@@ -88,6 +89,7 @@ def test_a_workbook_with_one_cell_in_column_xfd_reads_its_real_columns_only(tmp_
     assert "Dropped 16,380 empty columns without a name" in out["notes"]
 
 
+@pytest.mark.subprocess
 def test_a_parquet_file_of_millions_of_rows_is_looked_at_by_its_footer_and_sampled(tmp_path):
     """A few MB on disk, 30 million rows: the footer says so before a row is decoded."""
     import pyarrow as pa

@@ -13,9 +13,8 @@ import re
 
 from markdown_it import MarkdownIt
 
-from helpers.page import plain, resolved
+from helpers.page import job_of, ok, page_app, plain, resolved, upload_to
 from helpers.tables import EVIL, HOSTILE_LINK, TARGET, hostile_frame
-from test_app import _app, _job, _ok, _upload
 
 _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 # GFM's autolink literals, as remark finds them: in text nodes, after escapes are resolved (escaping cannot stop them)
@@ -67,32 +66,32 @@ def _no_hostile_markdown(at) -> None:
 
 
 def test_a_hostile_table_file_name_and_link_show_as_text_never_as_markdown():
-    at = _app()
+    at = page_app()
     at.query_params.update(HOSTILE_LINK)
-    _ok(at.run())
+    ok(at.run())
     _no_hostile_markdown(at)
     shown = " ".join(plain(t) for t in rendered_texts(at))
     assert "from the link" in shown and f"[x](http://{EVIL}/)" in shown, "the bad link values are named, as text"
     assert at.slider(key="cfg_epochs").value == 60 and at.number_input(key="cfg_seed").value == 0
 
     name = f"![f](http://{EVIL}/f.png).csv"
-    at = _upload(at, hostile_frame().to_csv(index=False).encode(), name)
+    at = upload_to(at, hostile_frame().to_csv(index=False).encode(), name)
     _no_hostile_markdown(at)
     shown = " ".join(plain(t) for t in rendered_texts(at))
     assert name in shown, "the file name is shown, as text"
 
     at.slider(key="cfg_epochs").set_value(2)
-    _ok(at.run())
+    ok(at.run())
     at.button(key="train").click()
-    _ok(at.run())
-    assert _job(at) is not None and not _job(at).running and _job(at).run.history
+    ok(at.run())
+    assert job_of(at) is not None and not job_of(at).running and job_of(at).run.history
     _no_hostile_markdown(at)
     shown = " ".join(plain(t) for t in rendered_texts(at))
     assert f"[yes](http://{EVIL}/y)" in shown or f"![no](http://{EVIL}/n.png)" in shown, "class names as text"
 
     rows = hostile_frame(10).drop(columns=[TARGET]).assign(**{f"extra [z](http://{EVIL}/z)": 1})
     at.file_uploader(key="predict_upload").upload("new.csv", rows.to_csv(index=False).encode(), "text/csv")
-    _ok(at.run())
+    ok(at.run())
     _no_hostile_markdown(at)
     assert any("Not used by the model" in plain(str(i.value)) for i in at.info)
 
@@ -101,8 +100,8 @@ def test_any_link_draws_the_page():
     for query in ({"epochs": "1e400"}, {"seed": "1e400"}, {"seed": "-1"}, {"hidden": ""}, {"batch_size": "1e9"},
                   {"learning_rate": "nan"}, {"val_fraction": "inf"}, {"sample": "x" * 3000},
                   {"target": f"![t](http://{EVIL}/)"}, {"": ""}, {"optimizer": "<script>alert(1)</script>"}):
-        at = _app()
+        at = page_app()
         at.query_params.update(query)
-        _ok(at.run())
+        ok(at.run())
         assert at.header and not at.button(key="train").disabled, query
         _no_hostile_markdown(at)

@@ -1,4 +1,5 @@
-"""The learning-rate finder: a copy is range-tested, the run is untouched, the suggestion trains, the CLI's JSON line."""
+"""The learning-rate finder: a copy is range-tested, the run is untouched, the suggestion trains, the CLI's JSON
+line."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import math
 
 import numpy as np
 import pytest
-
-from conftest import make_binary, make_regression
 from test_cli import cli
+
+from helpers.tables import make_binary, make_regression
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,7 @@ def test_the_suggestion_trains_as_well_as_the_default_rate(binary, tested):
     assert scores[0] >= 0.8 and scores[0] >= scores[1] - 0.05  # half the rows are positive: chance is 0.5
 
 
+@pytest.mark.subprocess
 def test_cli_prints_one_json_line_last(tmp_path):
     path = tmp_path / "table.csv"
     make_binary().to_csv(path, index=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_binary
+from helpers.tables import make_binary
 from tapeapp import TrainConfig, evaluate, export_files, inspect_frame, read_table, start_run
 
 STATM = Path("/proc/self/statm")
@@ -26,6 +26,7 @@ def traced_graphs() -> int:
     return sum(type(obj).__name__.endswith("FuncGraph") for obj in gc.get_objects())
 
 
+@pytest.mark.slow
 def test_ten_sequential_runs_release_their_models_and_memory_stays_bounded():
     data = make_binary(1000).to_csv(index=False).encode()
     alive, rss, graphs = [], [rss_mb()], []

@@ -12,8 +12,6 @@ import gzip
 import io
 import json
 import math
-import subprocess
-import sys
 import zipfile
 from dataclasses import dataclass
 
@@ -21,9 +19,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_binary, make_regression
-from tapeapp import (Evaluation, Run, Schema, Table, TapeError, TrainConfig, evaluate, export_files, inspect_frame,
-                     load_model, predict_with_model, read_table, start_run, table)
+from helpers.cli import cli
+from helpers.tables import make_binary, make_regression
+from tapeapp import (
+    Evaluation,
+    Run,
+    Schema,
+    Table,
+    TapeError,
+    TrainConfig,
+    evaluate,
+    export_files,
+    inspect_frame,
+    load_model,
+    predict_with_model,
+    read_table,
+    start_run,
+    table,
+)
 from tapeapp._tf import keras
 
 # numpy overflows and pandas' fragmentation warnings are noise on the page and the CLI's stderr: none may escape
@@ -604,11 +617,7 @@ def test_model_files_load_only_in_safe_mode(tmp_path, trained):
 # ------------------------------------------------------------------------------------------------------------ CLI
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tapeapp", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
-
-
+@pytest.mark.subprocess
 @pytest.mark.parametrize("content, words", [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "does not look like a table"),
     (csv(BINARY.assign(target="same")), "'target' has only one value"),
@@ -622,6 +631,7 @@ def test_cli_refusals_are_one_error_line_with_status_2(tmp_path, content, words)
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], result.stderr
 
 
+@pytest.mark.subprocess
 def test_cli_warnings_are_warning_lines_and_the_run_continues(tmp_path):
     frame = BINARY.rename(columns={"dose": "age"})
     frame.loc[[0, 5, 9], "target"] = np.nan

@@ -217,8 +217,8 @@ def test_samples_and_charts_import_neither_streamlit_nor_tensorflow():
 
 
 def test_baselines_are_labelled_lines_and_close_labels_do_not_overlap():
-    spec = charts.metric_chart(_history(5), "accuracy", baselines={"majority": 0.55, "linear": 0.84,
-                                                                   "boosted_trees": 0.82, "mean": float("nan")}).to_dict()
+    marks = {"majority": 0.55, "linear": 0.84, "boosted_trees": 0.82, "mean": float("nan")}
+    spec = charts.metric_chart(_history(5), "accuracy", baselines=marks).to_dict()
     rules = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "rule"]
     texts = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
     assert len(rules) == 1 and len(spec["datasets"][rules[0]["data"]["name"]]) == 3  # NaN: no line

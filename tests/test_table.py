@@ -365,7 +365,7 @@ def test_thousands_separators_currency_and_percent():
 
 
 def test_european_thousands_with_decimal_comma():
-    result = read("amount;rate;n\n1.234,5;12,5 %;1\n2.000,25;3,0 %;2\n999,75;7,25 %;3\n".encode())
+    result = read(b"amount;rate;n\n1.234,5;12,5 %;1\n2.000,25;3,0 %;2\n999,75;7,25 %;3\n")
     assert result.info.decimal == ","
     assert values(result) == {"amount": [1234.5, 2000.25, 999.75], "rate": [12.5, 3.0, 7.25], "n": [1, 2, 3]}
 

@@ -31,8 +31,9 @@ def test_one_update_per_epoch_with_everything_the_page_draws(binary_frame):
     assert u.learning_rate == pytest.approx(1e-3) and u.seconds > 0 and u.samples_per_second > 0
     assert [x.stop_reason for x in updates] == [None, None, "finished"]
     assert run.stopped_because == "finished" and len(run.history) == 3
-    with pytest.raises(Exception):
-        import dataclasses
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         dataclasses.replace(u, epoch=9).__setattr__("epoch", 1)
 
 

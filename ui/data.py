@@ -9,6 +9,7 @@ import streamlit as st
 
 import tapeapp
 from tapeapp.errors import clipped
+from ui import keys
 from ui.safe import md
 
 if TYPE_CHECKING:
@@ -21,70 +22,70 @@ PREVIEW_ROWS = 200
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading the sample…")
-def read_sample(key: str) -> "tapeapp.Table":
+def read_sample(key: str) -> tapeapp.Table:
     return tapeapp.load_sample(key)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def guess_schema(sha256: str, _frame) -> "tapeapp.Schema":
+def guess_schema(sha256: str, _frame) -> tapeapp.Schema:
     """Column kinds and the suggested target, once per table (keyed on its content's hash)."""
     return tapeapp.inspect_frame(_frame)
 
 
 def source() -> str:
     """'upload' or a sample key: what the page is showing now."""
-    return st.session_state.setdefault("source", DEFAULT_SAMPLE)
+    return st.session_state.setdefault(keys.SOURCE, DEFAULT_SAMPLE)
 
 
 def use_sample_from_link(key: str | None) -> None:
     if key is None:
         return
     if key in tapeapp.SAMPLES:
-        st.session_state["sample_pick"] = key
+        st.session_state[keys.SAMPLE_PICK] = key
         on_sample_picked()
     else:
-        st.session_state.setdefault("link_problems", []).append(
+        st.session_state.setdefault(keys.LINK_PROBLEMS, []).append(
             f"Ignored sample={clipped(key)} from the link: there is no such sample ({', '.join(tapeapp.SAMPLES)}).")
 
 
 def on_sample_picked() -> None:
     """A sample pill was clicked: load it now so a failed download can put the pill back and say why."""
-    key = st.session_state.get("sample_pick")
+    key = st.session_state.get(keys.SAMPLE_PICK)
     if key is None:
-        st.session_state["source"] = "upload" if st.session_state.get("upload") else DEFAULT_SAMPLE
+        st.session_state[keys.SOURCE] = "upload" if st.session_state.get(keys.UPLOAD) else DEFAULT_SAMPLE
         return
     try:
         read_sample(key)
     except tapeapp.TapeError as error:
-        st.session_state["data_error"] = str(error)
-        previous = st.session_state.get("source", DEFAULT_SAMPLE)
-        st.session_state["sample_pick"] = previous if previous in tapeapp.SAMPLES else None
+        st.session_state[keys.DATA_ERROR] = str(error)
+        previous = st.session_state.get(keys.SOURCE, DEFAULT_SAMPLE)
+        st.session_state[keys.SAMPLE_PICK] = previous if previous in tapeapp.SAMPLES else None
         return
-    st.session_state["source"] = key
+    st.session_state[keys.SOURCE] = key
 
 
 def on_upload_changed() -> None:
-    uploaded, held = st.session_state.get("upload"), st.session_state.get("upload_table")
+    uploaded, held = st.session_state.get(keys.UPLOAD), st.session_state.get(keys.UPLOAD_TABLE)
     if uploaded is not None and held is not None and getattr(uploaded, "file_id", None) == held[0]:
         return  # the same file, its bytes released after reading (_release_bytes): the table is kept
-    st.session_state.pop("upload_table", None)
+    st.session_state.pop(keys.UPLOAD_TABLE, None)
     if uploaded is not None:
-        st.session_state["source"] = "upload"
-        st.session_state["sample_pick"] = None
+        st.session_state[keys.SOURCE] = "upload"
+        st.session_state[keys.SAMPLE_PICK] = None
     else:
-        st.session_state["source"] = st.session_state["sample_pick"] = DEFAULT_SAMPLE
+        st.session_state[keys.SOURCE] = st.session_state[keys.SAMPLE_PICK] = DEFAULT_SAMPLE
 
 
-def current_table() -> "tapeapp.Table":
+def current_table() -> tapeapp.Table:
     """The table in use; TapeError when an upload cannot be read."""
-    uploaded = st.session_state.get("upload")
+    uploaded = st.session_state.get(keys.UPLOAD)
     if source() == "upload" and uploaded is not None:
         return uploaded_table(uploaded)
     key = source() if source() in tapeapp.SAMPLES else DEFAULT_SAMPLE
     return read_sample(key)
 
 
-def uploaded_table(uploaded) -> "tapeapp.Table":
+def uploaded_table(uploaded) -> tapeapp.Table:
     """The user's upload, read once and kept in this session only; then its bytes are let go.
 
     A cache shared by sessions would hash the whole file on every rerun and hand out a fresh (unpickled) copy of
@@ -92,31 +93,31 @@ def uploaded_table(uploaded) -> "tapeapp.Table":
     from the bytes is all the page needs, so the server's copy of the bytes is released once read: the uploader
     then reports the file as deleted, under the same id, and the table kept here is used.
     """
-    held = st.session_state.get("upload_table")
+    held = st.session_state.get(keys.UPLOAD_TABLE)
     if held is None or held[0] != uploaded.file_id:
         if not hasattr(uploaded, "getvalue"):  # released and no table kept for it (cannot happen in one session)
             raise tapeapp.TapeError("Your file is no longer on the server; please upload it again.")
         held = (uploaded.file_id, _read(uploaded, sample=True))  # NoRoomYet: not kept, a rerun tries again
-        st.session_state["upload_table"] = held
+        st.session_state[keys.UPLOAD_TABLE] = held
         _release_bytes(uploaded.file_id)
     if isinstance(held[1], Exception):
         raise held[1]
     return held[1]
 
 
-def rows_to_predict(uploaded) -> "tapeapp.Table":
+def rows_to_predict(uploaded) -> tapeapp.Table:
     """The 'Predict new rows' upload, read once per file and kept in this session only, with the same memory check
     as the table (every row must be read: a file too big for the server is refused, never sampled)."""
-    held = st.session_state.get("predict_table")
+    held = st.session_state.get(keys.PREDICT_TABLE)
     if held is None or held[0] != uploaded.file_id:
         held = (uploaded.file_id, _read(uploaded, sample=False))
-        st.session_state["predict_table"] = held
+        st.session_state[keys.PREDICT_TABLE] = held
     if isinstance(held[1], Exception):
         raise held[1]
     return held[1]
 
 
-def _read(uploaded, sample: bool) -> "tapeapp.Table | tapeapp.TapeError":
+def _read(uploaded, sample: bool) -> tapeapp.Table | tapeapp.TapeError:
     """An upload read in memory (never written to disk) under the server's memory budget.
 
     A TapeError is kept as the answer (the same bytes would fail again); ``NoRoomYet`` is raised instead, so that
@@ -159,7 +160,7 @@ def problem(error: Exception, doing: str) -> str:
             "not in what you did; the details are in the server's log. Try again, or try the file saved as CSV.")
 
 
-def preview(frame: "pd.DataFrame") -> "pd.DataFrame":
+def preview(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows the page shows of a table: never more than PREVIEW_ROWS, however long the table is."""
     return frame.head(PREVIEW_ROWS)
 
@@ -177,7 +178,7 @@ def role_changes(before: pd.DataFrame, after: pd.DataFrame, target: str) -> tupl
     return changes, target_touched
 
 
-def describe(info: "tapeapp.TableInfo") -> str:
+def describe(info: tapeapp.TableInfo) -> str:
     """One line saying what was detected, in words."""
     delimiters = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
     parts = [f"**{md(info.name or 'your table')}**", f"{info.rows:,} rows × {info.columns:,} columns"]

@@ -14,13 +14,15 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 import tapeapp
 from tapeapp.stopping import stopped_by_you
+from ui import keys
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,7 @@ class Job:
     """One training run as the page sees it: the Run, the thread training it, and results kept for drawing."""
 
     number: int
-    run: "tapeapp.Run"
+    run: tapeapp.Run
     previous: pd.DataFrame | None
     table_name: str
     read_options: dict
@@ -97,7 +99,7 @@ class Slot:
 
 
 def slot() -> Slot:
-    return st.session_state.setdefault("training", Slot())
+    return st.session_state.setdefault(keys.TRAINING, Slot())
 
 
 def current() -> Job | None:
@@ -107,11 +109,11 @@ def current() -> Job | None:
 def busy() -> bool:
     """Whether the knobs must stay still: a run is starting, or running and not being stopped."""
     job = current()
-    return bool(st.session_state.get("train_requested")) or (job is not None and job.running and not job.stop_wanted)
+    return bool(st.session_state.get(keys.TRAIN_REQUESTED)) or (job is not None and job.running and not job.stop_wanted)
 
 
 def request_train() -> None:
-    st.session_state["train_requested"] = True
+    st.session_state[keys.TRAIN_REQUESTED] = True
 
 
 def request_stop() -> None:
@@ -136,15 +138,18 @@ def others_waiting() -> bool:
     return training_queue().snapshot()["waiting"] > 0
 
 
-def start(table: "tapeapp.Table", schema: "tapeapp.Schema", config: "tapeapp.TrainConfig",
+def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainConfig,
           problem: Callable[[Exception, str], str]) -> Job:
     """Everything before epoch 1 (may raise TapeError), then the training thread; a comparable previous run is kept
     to draw faded. ``problem`` words an unforeseen error for the page (``ui.data.problem``)."""
     from tapeapp import budget
 
     old = current()
-    allowed = budget.allowance(len(table.frame), budget.inputs_estimate(schema))  # TapeError: no room at all
-    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256, baselines=tapeapp.start_baselines,
+    from tapeapp.prepare import inputs_estimate
+
+    allowed = budget.allowance(len(table.frame), inputs_estimate(schema))  # TapeError: no room at all
+    run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256,
+                            baselines=tapeapp.start_baselines,
                             max_rows=allowed.rows if allowed.rows < len(table.frame) else None)
     info = table.info
     if old is not None and old.running:
@@ -173,7 +178,7 @@ def begin(job: Job, problem: Callable[[Exception, str], str]) -> Job:
     return job
 
 
-def _comparable(old: "tapeapp.Run", new: "tapeapp.Run") -> bool:
+def _comparable(old: tapeapp.Run, new: tapeapp.Run) -> bool:
     """Only a run on the same table, target and task is drawn behind the new one and used for score changes."""
     return (old.source_sha256, old.target, old.task) == (new.source_sha256, new.target, new.task)
 
@@ -224,7 +229,7 @@ def record(job: Job) -> None:
         return
     job.recorded = True
     if job.run.history:
-        st.session_state.setdefault("runs", []).append(run_row(job))
+        st.session_state.setdefault(keys.RUNS, []).append(run_row(job))
 
 
 def ended_by(job: Job) -> str:
@@ -279,7 +284,7 @@ def let_go(job: Job) -> None:
         slot().job = None
 
 
-def evaluation(job: Job, threshold: float) -> "tapeapp.Evaluation":
+def evaluation(job: Job, threshold: float) -> tapeapp.Evaluation:
     """Scores on the validation rows, computed once per threshold."""
     if threshold not in job.evaluations:
         job.evaluations[threshold] = tapeapp.evaluate(job.run, threshold)
@@ -302,7 +307,7 @@ def download(job: Job, name: str) -> Callable[[], bytes]:
     return lambda: exports(job)[name]
 
 
-def predictions(job: Job, table: "tapeapp.Table") -> pd.DataFrame:
+def predictions(job: Job, table: tapeapp.Table) -> pd.DataFrame:
     """Predictions for an uploaded table, once per file content."""
     key = table.info.sha256
     if key not in job.predicted:

@@ -14,7 +14,7 @@ import tapeapp
 from tapeapp import words
 from tapeapp.config import BOUNDS
 from tapeapp.errors import clipped
-from ui import rate_finder
+from ui import keys, rate_finder
 from ui.safe import md
 
 DEFAULT = tapeapp.TrainConfig()
@@ -40,15 +40,15 @@ def load_link() -> None:
             good[key] = value
         except tapeapp.TapeError as error:
             problems.append(f"Ignored {clipped(key)}={clipped(value)} from the link: {error}")
-    st.session_state["config"] = tapeapp.TrainConfig.from_dict(good)
-    st.session_state["link_extras"] = extras
-    st.session_state["link_problems"] = problems
-    st.session_state["preset"] = matching_preset(st.session_state["config"])
+    st.session_state[keys.CONFIG] = tapeapp.TrainConfig.from_dict(good)
+    st.session_state[keys.LINK_EXTRAS] = extras
+    st.session_state[keys.LINK_PROBLEMS] = problems
+    st.session_state[keys.PRESET] = matching_preset(st.session_state[keys.CONFIG])
 
 
 def link_extra(name: str) -> str | None:
     """A non-knob setting from the link (which sample, which target), used once and then forgotten."""
-    return st.session_state.get("link_extras", {}).pop(name, None)
+    return st.session_state.get(keys.LINK_EXTRAS, {}).pop(name, None)
 
 
 def matching_preset(config: tapeapp.TrainConfig) -> str:
@@ -56,9 +56,9 @@ def matching_preset(config: tapeapp.TrainConfig) -> str:
 
 
 def _widget_values(config: tapeapp.TrainConfig) -> dict[str, Any]:
-    values = {f"cfg_{name}": value for name, value in config.to_dict().items() if name != "hidden"}
-    values["cfg_layers"] = len(config.hidden)
-    values.update({f"cfg_width_{i}": width for i, width in enumerate(config.hidden)})
+    values = {keys.knob(name): value for name, value in config.to_dict().items() if name != "hidden"}
+    values[keys.LAYERS] = len(config.hidden)
+    values.update({keys.width(i): width for i, width in enumerate(config.hidden)})
     return values
 
 
@@ -68,36 +68,36 @@ def _seed_widgets(config: tapeapp.TrainConfig) -> None:
         st.session_state.setdefault(key, value)
     last = config.hidden[-1]
     for i in range(len(config.hidden), MAX_LAYERS):
-        st.session_state.setdefault(f"cfg_width_{i}", last)
+        st.session_state.setdefault(keys.width(i), last)
 
 
 def _config_from_widgets() -> tapeapp.TrainConfig:
     state = st.session_state
     names = [name for name in DEFAULT.to_dict() if name != "hidden"]
-    values = {name: state[f"cfg_{name}"] for name in names}
-    hidden = tuple(int(state[f"cfg_width_{i}"]) for i in range(int(state["cfg_layers"])))
+    values = {name: state[keys.knob(name)] for name in names}
+    hidden = tuple(int(state[keys.width(i)]) for i in range(int(state[keys.LAYERS])))
     return tapeapp.TrainConfig(hidden=hidden, **values)
 
 
 def _apply_preset() -> None:
-    key = st.session_state["preset"]
+    key = st.session_state[keys.PRESET]
     if key == CUSTOM:
         return
     config = tapeapp.PRESETS[key].config
-    st.session_state["config"] = config
+    st.session_state[keys.CONFIG] = config
     st.session_state.update(_widget_values(config))
-    st.session_state["link_problems"] = []
+    st.session_state[keys.LINK_PROBLEMS] = []
 
 
 def _knob_changed() -> None:
     try:
         config = _config_from_widgets()
     except tapeapp.TapeError:
-        st.session_state["preset"] = CUSTOM
+        st.session_state[keys.PRESET] = CUSTOM
         return
-    st.session_state["config"] = config
-    st.session_state["preset"] = matching_preset(config)
-    st.session_state["link_problems"] = []
+    st.session_state[keys.CONFIG] = config
+    st.session_state[keys.PRESET] = matching_preset(config)
+    st.session_state[keys.LINK_PROBLEMS] = []
 
 
 def _options_with(options: tuple, value: Any) -> list:
@@ -110,7 +110,7 @@ def _top(key: str, usual: float) -> float:
 
     Fixed once per session: a slider whose range changed would be a new widget and lose its value.
     """
-    return st.session_state.setdefault(f"{key}_max", max(usual, type(usual)(st.session_state[key])))
+    return st.session_state.setdefault(keys.slider_top(key), max(usual, type(usual)(st.session_state[key])))
 
 
 def _lr_label(value: float) -> str:
@@ -120,16 +120,16 @@ def _lr_label(value: float) -> str:
 def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.TrainConfig | None:
     """Every knob with help for a non-programmer; returns the config, or None (with an error shown) if invalid."""
     load_link()
-    config: tapeapp.TrainConfig = st.session_state["config"]
+    config: tapeapp.TrainConfig = st.session_state[keys.CONFIG]
     _seed_widgets(config)
-    for problem in st.session_state.get("link_problems", []):
+    for problem in st.session_state.get(keys.LINK_PROBLEMS, []):
         st.warning(md(problem))
     presets = [*tapeapp.PRESETS, CUSTOM]
     names = {key: p.name for key, p in tapeapp.PRESETS.items()} | {CUSTOM: "Custom (your own settings)"}
     left, right = st.columns([1, 2], vertical_alignment="bottom")
-    left.selectbox("Start from a preset", presets, format_func=names.get, key="preset", on_change=_apply_preset,
+    left.selectbox("Start from a preset", presets, format_func=names.get, key=keys.PRESET, on_change=_apply_preset,
                    disabled=busy, help=words.KNOB_HELP["preset"])
-    chosen = st.session_state["preset"]
+    chosen = st.session_state[keys.PRESET]
     right.caption(tapeapp.PRESETS[chosen].why if chosen in tapeapp.PRESETS
                   else "Your own combination of knobs. Pick a preset to start again from a known-good setup.")
     network, learning, checking = st.columns(3, gap="large")
@@ -144,58 +144,61 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     except tapeapp.TapeError as error:
         st.error(md(error))
         return None
-    st.session_state["config"] = config
+    st.session_state[keys.CONFIG] = config
     return config
 
 
 def _network_knobs(busy: bool) -> None:
     st.markdown("**The network**")
     kw = dict(on_change=_knob_changed, disabled=busy)
-    layers = st.slider("Hidden layers", int(BOUNDS["layers"].low), MAX_LAYERS, key="cfg_layers",
+    layers = st.slider("Hidden layers", int(BOUNDS["layers"].low), MAX_LAYERS, key=keys.LAYERS,
                        help=words.KNOB_HELP["layers"], **kw)
     columns = st.columns(min(layers, 3))
     width = BOUNDS["width"]
     for i in range(layers):
         columns[i % len(columns)].number_input(f"Neurons in layer {i + 1}", int(width.low), int(width.high), step=8,
-                                               key=f"cfg_width_{i}", help=words.KNOB_HELP["width"], **kw)
-    st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATIONS.get, key="cfg_activation",
+                                               key=keys.width(i), help=words.KNOB_HELP["width"], **kw)
+    st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATIONS.get, key=keys.knob("activation"),
                  help=words.KNOB_HELP["activation"], **kw)
-    st.slider("Dropout", 0.0, _top("cfg_dropout", 0.9), step=0.05, key="cfg_dropout", help=words.KNOB_HELP["dropout"],
-              **kw)
-    st.select_slider("L2 penalty on weights", _options_with(L2_PENALTIES, st.session_state["cfg_l2"]),
-                     format_func=lambda v: "off" if v == 0 else f"{v:g}", key="cfg_l2", help=words.KNOB_HELP["l2"], **kw)
+    st.slider("Dropout", 0.0, _top(keys.knob("dropout"), 0.9), step=0.05, key=keys.knob("dropout"),
+              help=words.KNOB_HELP["dropout"], **kw)
+    st.select_slider("L2 penalty on weights", _options_with(L2_PENALTIES, st.session_state[keys.knob("l2")]),
+                     format_func=lambda v: "off" if v == 0 else f"{v:g}", key=keys.knob("l2"),
+                     help=words.KNOB_HELP["l2"], **kw)
 
 
 def _learning_knobs(busy: bool, can_find: bool) -> None:
     st.markdown("**How it learns**")
     kw = dict(on_change=_knob_changed, disabled=busy)
-    optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=words.OPTIMIZER_CHOICES.get, key="cfg_optimizer",
-                             help=words.KNOB_HELP["optimizer"], **kw)
-    st.select_slider("Learning rate", _options_with(LEARNING_RATES, st.session_state["cfg_learning_rate"]),
-                     format_func=_lr_label, key="cfg_learning_rate", help=words.KNOB_HELP["learning_rate"], **kw)
+    optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=words.OPTIMIZER_CHOICES.get,
+                             key=keys.knob("optimizer"), help=words.KNOB_HELP["optimizer"], **kw)
+    st.select_slider("Learning rate", _options_with(LEARNING_RATES, st.session_state[keys.knob("learning_rate")]),
+                     format_func=_lr_label, key=keys.knob("learning_rate"), help=words.KNOB_HELP["learning_rate"], **kw)
     rate_finder.find_button(busy, can_find)
-    st.slider("Momentum (SGD only)", 0.0, _top("cfg_momentum", 0.99), step=0.01, key="cfg_momentum",
+    st.slider("Momentum (SGD only)", 0.0, _top(keys.knob("momentum"), 0.99), step=0.01, key=keys.knob("momentum"),
               help=words.KNOB_HELP["momentum"], on_change=_knob_changed, disabled=busy or optimizer != "sgd")
-    st.select_slider("Batch size (rows per step)", _options_with(BATCH_SIZES, st.session_state["cfg_batch_size"]),
-                     key="cfg_batch_size", help=words.KNOB_HELP["batch_size"], **kw)
-    st.slider("Epochs (full passes over the data)", 1, _top("cfg_epochs", 500), key="cfg_epochs",
+    st.select_slider("Batch size (rows per step)",
+                     _options_with(BATCH_SIZES, st.session_state[keys.knob("batch_size")]),
+                     key=keys.knob("batch_size"), help=words.KNOB_HELP["batch_size"], **kw)
+    st.slider("Epochs (full passes over the data)", 1, _top(keys.knob("epochs"), 500), key=keys.knob("epochs"),
               help=words.KNOB_HELP["epochs"], **kw)  # a link may ask for more, up to BOUNDS["epochs"]
 
 
 def _checking_knobs(task: str, busy: bool) -> None:
     st.markdown("**Checking and data handling**")
     kw = dict(on_change=_knob_changed, disabled=busy)
-    st.slider("Validation share (rows held back)", 0.05, 0.9, step=0.05, key="cfg_val_fraction",
+    st.slider("Validation share (rows held back)", 0.05, 0.9, step=0.05, key=keys.knob("val_fraction"),
               format="percent", help=words.KNOB_HELP["val_fraction"], **kw)
-    st.slider("End early after this many epochs with no progress (0 = off)", 0, _top("cfg_patience", 100),
-              key="cfg_patience", help=words.KNOB_HELP["patience"], **kw)
-    st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHTS.get, key="cfg_class_weight",
-                 help=words.KNOB_HELP["class_weight"], on_change=_knob_changed, disabled=busy or task == "regression")
+    st.slider("End early after this many epochs with no progress (0 = off)", 0, _top(keys.knob("patience"), 100),
+              key=keys.knob("patience"), help=words.KNOB_HELP["patience"], **kw)
+    st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHTS.get,
+                 key=keys.knob("class_weight"), help=words.KNOB_HELP["class_weight"], on_change=_knob_changed,
+                 disabled=busy or task == "regression")
     st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=words.PREPROCESSING.get,
-                 key="cfg_preprocessing", help=words.KNOB_HELP["preprocessing"], **kw)
-    st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLITS.get, key="cfg_split",
+                 key=keys.knob("preprocessing"), help=words.KNOB_HELP["preprocessing"], **kw)
+    st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLITS.get, key=keys.knob("split"),
                  help=words.KNOB_HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
-    st.number_input("Random seed", int(BOUNDS["seed"].low), int(BOUNDS["seed"].high), step=1, key="cfg_seed",
+    st.number_input("Random seed", int(BOUNDS["seed"].low), int(BOUNDS["seed"].high), step=1, key=keys.knob("seed"),
                     help=words.KNOB_HELP["seed"], **kw)
 
 
@@ -206,13 +209,13 @@ def describe_changes(changes: dict[str, Any]) -> str:
 
 def apply_changes(changes: dict[str, Any]) -> None:
     """An Apply button's callback: set these knobs on the widgets (the user then presses Train)."""
-    config = st.session_state["config"].replace(**changes)
-    st.session_state["config"] = config
+    config = st.session_state[keys.CONFIG].replace(**changes)
+    st.session_state[keys.CONFIG] = config
     st.session_state.update(_widget_values(config))
     for i in range(len(config.hidden), MAX_LAYERS):
-        st.session_state.setdefault(f"cfg_width_{i}", config.hidden[-1])
-    st.session_state["preset"] = matching_preset(config)
-    st.session_state["link_problems"] = []
+        st.session_state.setdefault(keys.width(i), config.hidden[-1])
+    st.session_state[keys.PRESET] = matching_preset(config)
+    st.session_state[keys.LINK_PROBLEMS] = []
 
 
 def sync_link(config: tapeapp.TrainConfig, extras: dict[str, str]) -> None:

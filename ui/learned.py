@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from ui import keys
 from ui.safe import md
 from ui.templates import spec_of, spec_with_rows
 
@@ -31,7 +32,7 @@ def _insight():
     return insight
 
 
-def _cached(job: "Job", key: tuple, make):
+def _cached(job: Job, key: tuple, make):
     """Views of a finished run, computed once per run and choice (the weights no longer change)."""
     if key not in job.views:
         job.views[key] = make()
@@ -51,7 +52,7 @@ class LearnedView:
     drawn: bool = False
 
     @classmethod
-    def create(cls, job: "Job") -> "LearnedView":
+    def create(cls, job: Job) -> LearnedView:
         axes = choose_axes(job)
         left, right = st.columns(2, gap="large")
         with left:
@@ -62,7 +63,7 @@ class LearnedView:
             hidden, hidden_note = st.empty(), st.empty()
         return cls(decision, decision_note, hidden, hidden_note, st.container(), axes)
 
-    def draw(self, job: "Job", fine: bool = False) -> None:
+    def draw(self, job: Job, fine: bool = False) -> None:
         """Both pictures from the weights the model holds now; a fault here never stops the training."""
         try:
             self.draw_map(job, fine)
@@ -74,7 +75,7 @@ class LearnedView:
 
             self.decision.warning(md(problem(error, "drawing what the network learned")))
 
-    def draw_map(self, job: "Job", fine: bool) -> None:
+    def draw_map(self, job: Job, fine: bool) -> None:
         """Small grids while training (a few milliseconds), finer once finished, as the Playground does."""
         from tapeapp import charts
 
@@ -98,7 +99,7 @@ class LearnedView:
         shown = min(len(run.prepared.y_val), rows)
         self.decision_note.caption(md(insight.explanation("decision_map", rows=f"{shown:,}")))
 
-    def draw_hidden(self, job: "Job") -> None:
+    def draw_hidden(self, job: Job) -> None:
         from tapeapp import charts
 
         insight, run = _insight(), job.run
@@ -110,7 +111,7 @@ class LearnedView:
         self.hidden_note.caption(md(insight.explanation("hidden_map", width=width) +
                                     f" {len(frame):,} of the {len(run.prepared.y_val):,} validation rows are shown."))
 
-    def finish(self, job: "Job") -> None:
+    def finish(self, job: Job) -> None:
         """After the results are on the page: the finer map, which columns matter and one step under the tape.
 
         Drawn last so that the results never wait for them; they fill places kept for them above the results.
@@ -135,26 +136,26 @@ def live_rows(run) -> int:
     return max(8, min(LIVE_ROWS, LIVE_NUMBERS // (LIVE_RESOLUTION ** 2 * width)))
 
 
-def choose_axes(job: "Job") -> tuple[str, str] | None:
+def choose_axes(job: Job) -> tuple[str, str] | None:
     """Two selectboxes for the map's axes; the defaults are the two columns that tell most about the target."""
     features = list(job.run.prepared.features)
     if len(features) < 2:
         return None
     ranked = _cached(job, ("useful",), lambda: _insight().useful_columns(job.run))
     state = st.session_state
-    if state.get("map_x") not in features:
-        state["map_x"] = ranked[0]
-    if state.get("map_y") not in features or state["map_y"] == state["map_x"]:
-        state["map_y"] = next(c for c in ranked if c != state["map_x"])
+    if state.get(keys.MAP_X) not in features:
+        state[keys.MAP_X] = ranked[0]
+    if state.get(keys.MAP_Y) not in features or state[keys.MAP_Y] == state[keys.MAP_X]:
+        state[keys.MAP_Y] = next(c for c in ranked if c != state[keys.MAP_X])
     left, right, _ = st.columns([1, 1, 2])
-    left.selectbox("Decision map: across", features, key="map_x",
+    left.selectbox("Decision map: across", features, key=keys.MAP_X,
                    help="The column along the map's horizontal axis.")
-    right.selectbox("Decision map: up", [c for c in features if c != state["map_x"]], key="map_y",
+    right.selectbox("Decision map: up", [c for c in features if c != state[keys.MAP_X]], key=keys.MAP_Y,
                     help="The column along the map's vertical axis.")
-    return state["map_x"], state["map_y"]
+    return state[keys.MAP_X], state[keys.MAP_Y]
 
 
-def learned_section(job: "Job | None") -> LearnedView | None:
+def learned_section(job: Job | None) -> LearnedView | None:
     """The section's header and live pictures (their finer and slower parts come with ``LearnedView.finish``)."""
     if job is None or not (job.run.history or job.running):
         return None
@@ -167,7 +168,7 @@ def learned_section(job: "Job | None") -> LearnedView | None:
     return view
 
 
-def importance_part(job: "Job") -> None:
+def importance_part(job: Job) -> None:
     from tapeapp import charts
 
     insight, run = _insight(), job.run
@@ -180,7 +181,7 @@ def importance_part(job: "Job") -> None:
     st.caption(md(insight.explanation("importance", score=score, rows=f"{rows:,}", repeats=REPEATS)))
 
 
-def step_part(job: "Job") -> None:
+def step_part(job: Job) -> None:
     from tapeapp.explain import explain_step
 
     step = _cached(job, ("step",), lambda: explain_step(job.run))

@@ -38,7 +38,7 @@ class LiveView:
     drawn_running: bool = False  # the buttons above were drawn for a running job: this pass must see its end
 
     @classmethod
-    def create(cls, running: bool = False) -> "LiveView":
+    def create(cls, running: bool = False) -> LiveView:
         progress, waiting = st.empty(), st.empty()
         left, right = st.columns(2, gap="medium")
         grads, explain = st.columns(2, gap="medium")
@@ -51,7 +51,7 @@ class LiveView:
         with self.ending.container():
             end_message(job)
 
-    def draw_waiting(self, job: jobs.Job, place: "tapeapp.queueing.Place | None") -> None:
+    def draw_waiting(self, job: jobs.Job, place: tapeapp.queueing.Place | None) -> None:
         """Where this run stands in the line for the CPU, or nothing once it is its turn."""
         if place is None or place.position == 0:
             self.waiting.empty()

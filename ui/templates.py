@@ -17,7 +17,7 @@ import tapeapp
 if TYPE_CHECKING:
     import pandas as pd
 
-def baseline_marks(run: "tapeapp.Run") -> dict[str, float]:
+def baseline_marks(run: tapeapp.Run) -> dict[str, float]:
     """The simpler models' validation score in the run's main metric, once they are fitted (else nothing)."""
     ready = run.baselines
     if ready is None:

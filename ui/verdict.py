@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import tapeapp
+from ui import keys
 from ui import knobs as ui_knobs
 from ui.safe import md
 
@@ -22,7 +23,7 @@ SUBHEADER = "Compared with simpler models"
 SHARES = ("accuracy", "auc")
 
 
-def compare_section(job: "Job") -> None:
+def compare_section(job: Job) -> None:
     st.subheader(SUBHEADER)
     if job.run.baselines_future is None:
         st.caption("No simpler models were fitted for this run.")
@@ -30,15 +31,15 @@ def compare_section(job: "Job") -> None:
     st.fragment(_comparison, run_every=None if job.run.baselines is not None else 1.0)(job)
 
 
-def _comparison(job: "Job") -> None:
+def _comparison(job: Job) -> None:
     """The table and one sentence; while the simpler models are still fitting, a note (and a look every second)."""
     run = job.run
     frame = tapeapp.comparison_frame(run)
     if frame is None:
         st.caption("The simpler models are still being fitted on the same training rows…")
-        st.session_state["baselines_pending"] = job.number
+        st.session_state[keys.BASELINES_PENDING] = job.number
         return
-    if st.session_state.pop("baselines_pending", None) == job.number:
+    if st.session_state.pop(keys.BASELINES_PENDING, None) == job.number:
         st.rerun()  # they arrived during a look of the fragment: draw the whole page with them once
     sentence = tapeapp.compare_with_baselines(run)
     if sentence:
@@ -53,7 +54,7 @@ def _comparison(job: "Job") -> None:
                "boosted trees read the raw columns." + (f" {md(note)}" if note else ""))
 
 
-def advice_section(job: "Job") -> None:
+def advice_section(job: Job) -> None:
     """What to change, each with an Apply button that sets those knobs (then press Train)."""
     ready = job.run.baselines is not None
     advice = job.views.get("advice") if ready else None
@@ -69,6 +70,6 @@ def advice_section(job: "Job") -> None:
         changes = ui_knobs.describe_changes(item.changes)
         text.warning(md(item.message) + (f" *Apply sets: {md(changes)}\\.*" if changes else ""), icon="💡")
         if item.changes:
-            button.button("Apply", key=f"apply_{job.number}_{i}_{item.code}", on_click=ui_knobs.apply_changes,
+            button.button("Apply", key=keys.apply(job.number, i, item.code), on_click=ui_knobs.apply_changes,
                           args=(dict(item.changes),), width="stretch",
                           help="Set these knobs above; then press Train to try them.")

@@ -5,6 +5,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+
+def make_binary(n: int = 160, seed: int = 0) -> pd.DataFrame:
+    """Two numbers, one category, a learnable yes/no target."""
+    rng = np.random.default_rng(seed)
+    age = rng.normal(50, 10, n).round()
+    dose = rng.normal(0, 1, n)
+    color = rng.choice(["red", "green", "blue"], n)
+    score = 0.08 * (age - 50) + 1.5 * dose + (color == "red") * 1.0 + rng.normal(0, 0.5, n)
+    return pd.DataFrame({"age": age, "dose": dose, "color": color, "target": (score > 0.3).astype(int)})
+
+
+def make_multiclass(n: int = 150, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    label = np.where(x1 > 0.4, "alpha", np.where(x2 > 0, "beta", "gamma"))
+    return pd.DataFrame({"x1": x1, "x2": x2, "noise": rng.normal(size=n), "species": label})
+
+
+def make_regression(n: int = 150, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    size = rng.uniform(50, 200, n)
+    rooms = rng.integers(1, 6, n)
+    area = rng.choice(["north", "south"], n)
+    price = 1000 * size + 5000 * rooms + np.where(area == "north", 20000, 0) + rng.normal(0, 5000, n)
+    return pd.DataFrame({"size": size, "rooms": rooms, "area": area, "price": price})
+
+
+def make_dates(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A date written day first, a number, and a season that only the date tells (one date missing, one garbled)."""
+    rng = np.random.default_rng(seed)
+    day = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, n), unit="D")
+    season = np.array(["winter", "spring", "summer", "autumn"])[(day.month.to_numpy() % 12) // 3]
+    when = pd.Series(day.strftime("%d/%m/%Y"), dtype=object)
+    when[5], when[7] = None, "someday"
+    return pd.DataFrame({"when": when, "noise": rng.normal(size=n), "season": season})
+
+
 EVIL = "evil.test"
 HOSTILE_NAMES = [
     f"![x](http://{EVIL}/t.png)",

@@ -1,0 +1,77 @@
+"""Every key the page keeps in ``st.session_state``, named once: the page's own state and its widgets' keys.
+
+Streamlit keeps a widget's value under its key, so both kinds live in the same place; tests find widgets by these
+same strings (``at.button(key="train")``).
+"""
+
+from __future__ import annotations
+
+# --- the page's own state ----------------------------------------------------------------------------------------
+TRAINING = "training"  # ui.jobs.Slot: the session's training job
+TRAIN_REQUESTED = "train_requested"  # Train was clicked: the next pass starts a job
+TRAIN_ERROR = "train_error"  # why the last Train could not start, shown once
+RUNS = "runs"  # one row per finished or stopped run, for "Your runs in this session"
+SOURCE = "source"  # "upload", or the key of the built-in sample in use
+UPLOAD_TABLE = "upload_table"  # (file id, Table or TapeError): the upload, read once
+PREDICT_TABLE = "predict_table"  # the same for "Predict new rows"
+DATA_ERROR = "data_error"  # why a sample could not be loaded, shown once
+CONFIG = "config"  # the last valid TrainConfig (widgets forget values on runs that do not draw them)
+LINK_EXTRAS = "link_extras"  # sample and target asked for by the link, used once
+LINK_PROBLEMS = "link_problems"  # the link's values that were ignored, and why
+LR_FIND_REQUESTED = "lr_find_requested"
+LR_FINDING = "lr_finding"  # (what it depends on, LearningRateFinding)
+BASELINES_PENDING = "baselines_pending"  # the run whose simpler models were still fitting when drawn
+
+# --- widgets -----------------------------------------------------------------------------------------------------
+UPLOAD = "upload"
+SAMPLE_PICK = "sample_pick"
+READ_AGAIN = "read_again"
+PRESET = "preset"
+FIND_LR = "find_lr"
+USE_LR = "use_lr"
+TRAIN = "train"
+STOP = "stop"
+THRESHOLD = "threshold"
+MAP_X = "map_x"
+MAP_Y = "map_y"
+PREDICT_UPLOAD = "predict_upload"
+PREDICT_READ_AGAIN = "predict_read_again"
+NEW_PREDICTIONS = "download_new_predictions"
+LAYERS = "cfg_layers"
+
+
+def knob(name: str) -> str:
+    """The widget of one TrainConfig field (``cfg_epochs``)."""
+    return f"cfg_{name}"
+
+
+def width(layer: int) -> str:
+    """The neurons of hidden layer ``layer`` (from 0)."""
+    return f"cfg_width_{layer}"
+
+
+def slider_top(key: str) -> str:
+    """A slider's maximum, raised for the session when a link asked for more."""
+    return f"{key}_max"
+
+
+def target(table_sha: str) -> str:
+    """The column to predict, per table (a new upload starts from its own guess)."""
+    return f"target_{table_sha}"
+
+
+def task(table_sha: str, target_name: str) -> str:
+    return f"task_{table_sha}_{target_name}"
+
+
+def roles(table_sha: str, target_name: str, task_name: str) -> str:
+    return f"roles_{table_sha}_{target_name}_{task_name}"
+
+
+def download(file_name: str) -> str:
+    return f"download_{file_name.replace('.', '_')}"
+
+
+def apply(run_number: int, index: int, code: str) -> str:
+    """An advice's Apply button."""
+    return f"apply_{run_number}_{index}_{code}"
