@@ -166,8 +166,8 @@ class Explainer:
         model = self.model
         frame = as_row(model, row)
         encoded = model.encode(frame)
-        own = np.asarray(model.forward(encoded), dtype="float64")
         shares = shapley_values(model.forward, encoded, self.encoded, model.owners, EXACT_COLUMNS, model.budget, seed)
+        own = shares.output[None]  # the row alone through the model: what run.predict computes for it
         predicted = prediction_frame(model.task, model.target, model.classes, own, frame.index)
         prediction = _plain(predicted[f"predicted_{model.target}"].iloc[0])
         probabilities = None if model.task == "regression" else {

@@ -53,12 +53,13 @@ def shapley_values(forward: Forward, row: Parts, background: Parts, owners: Sequ
     n_background = len(background[0])
     if n_background == 0:
         raise ValueError("no background rows")
+    full = np.asarray(forward(row), dtype="float64")[0]  # the row alone, as a prediction of it computes it
     if k <= max(exact_columns, 1):  # one column: its share is the whole difference
         used = min(n_background, max(MIN_BACKGROUND, budget // 2 ** k))
-        return exact_shapley(forward, row, _head(background, used), owners, k)
+        return exact_shapley(forward, row, _head(background, used), owners, k, full)
     used = min(n_background, max(MIN_BACKGROUND, budget // (2 * max(k - 1, 1))))
     orders = max(2, 2 * (budget // (2 * used * max(k - 1, 1))))
-    return sampled_shapley(forward, row, _head(background, used), owners, k, orders, seed)
+    return sampled_shapley(forward, row, _head(background, used), owners, k, orders, seed, full)
 
 
 def _head(parts: Parts, n: int) -> Parts:
@@ -80,24 +81,29 @@ def outputs(forward: Forward, row: Parts, background: Parts, owners: Sequence[np
     return np.concatenate(pieces).reshape(len(which), -1)
 
 
-def exact_shapley(forward: Forward, row: Parts, background: Parts, owners: Sequence[np.ndarray], k: int) -> Shapley:
-    """Every set of columns, each averaged over every background row: 2^k x rows, in few forward passes."""
+def exact_shapley(forward: Forward, row: Parts, background: Parts, owners: Sequence[np.ndarray], k: int,
+                  full: np.ndarray | None = None) -> Shapley:
+    """Every set of columns but the full one, each averaged over every background row: (2^k - 1) x rows, in few
+    forward passes. ``full`` is the row's own output (computed here when not given)."""
     n = len(background[0])
     sets = ((np.arange(2 ** k)[:, None] >> np.arange(k)) & 1).astype(bool)  # set number s holds column j if bit j
-    value = outputs(forward, row, background, owners, np.repeat(sets, n, axis=0), np.tile(np.arange(n), 2 ** k))
-    value = value.reshape(2 ** k, n, -1).mean(axis=1)
+    if full is None:
+        full = np.asarray(forward(row), dtype="float64")[0]
+    value = outputs(forward, row, background, owners, np.repeat(sets[:-1], n, axis=0),
+                    np.tile(np.arange(n), 2 ** k - 1))
+    value = np.concatenate([value.reshape(2 ** k - 1, n, -1).mean(axis=1), full[None]])
     size = sets.sum(axis=1)
     weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)])
     phi = np.zeros((k, value.shape[1]))
     for j in range(k):
         without = np.flatnonzero(~sets[:, j])
         phi[j] = (weight[size[without]][:, None] * (value[without | (1 << j)] - value[without])).sum(axis=0)
-    return Shapley(values=phi, base=value[0], output=value[-1], exact=True, background_rows=n, orders=0,
-                   evaluations=2 ** k * n)
+    return Shapley(values=phi, base=value[0], output=full, exact=True, background_rows=n, orders=0,
+                   evaluations=(2 ** k - 1) * n + 1)
 
 
 def sampled_shapley(forward: Forward, row: Parts, background: Parts, owners: Sequence[np.ndarray], k: int,
-                    orders: int, seed: int = 0) -> Shapley:
+                    orders: int, seed: int = 0, full: np.ndarray | None = None) -> Shapley:
     """Random orders of the columns, ``orders`` per background row, each order with its reverse (antithetic).
 
     Along one order, the columns switch one by one from the background row's values to the explained row's, and
@@ -112,7 +118,8 @@ def sampled_shapley(forward: Forward, row: Parts, background: Parts, owners: Seq
     which = np.tile(np.arange(n), 2 * half)
     rank = np.argsort(order, axis=1)  # rank[i, j]: when column j switches in order i
     empty = outputs(forward, row, background, owners, np.zeros((n, k), bool), np.arange(n))
-    full = outputs(forward, row, background, owners, np.ones((1, k), bool), np.zeros(1, int))[0]
+    if full is None:
+        full = np.asarray(forward(row), dtype="float64")[0]
     steps = np.arange(1, k)
     per_chunk = max(1, CHUNK_ROWS // max(k - 1, 1))
     total = np.zeros((k, empty.shape[1]))
