@@ -17,7 +17,6 @@ sample of its validation rows (raw rows it does keep): a different, equally fair
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -123,10 +122,13 @@ def file_model(model, meta: dict) -> RowModel:
             out.append(np.column_stack(values).astype("float32" if kind == "number" else object))
         return tuple(out)
 
+    specs = {i["input"]: tf.TensorSpec([None, 1], tf.float32 if i["kind"] == "number" else tf.string) for i in inputs}
+    compiled = tf.function(lambda feed: model(feed, training=False), input_signature=[specs])  # traced once
+
     def forward(parts: Parts) -> np.ndarray:
         feed = {inputs[k]["input"]: tf.constant(array[:, i:i + 1]) for array, group in zip(parts, groups)
                 for i, k in enumerate(group)}
-        return np.asarray(model(feed, training=False))
+        return compiled(feed).numpy()
 
     return RowModel(task=meta["task"], target=meta["target"], classes=tuple(meta["classes"]), columns=columns,
                     kinds=kinds, date_formats=formats, owners=tuple(np.array(g, dtype=np.int64) for g in groups),
@@ -220,8 +222,9 @@ def _plain(value: object) -> object:
 def as_row(source, row) -> pd.DataFrame:
     """One row of raw values as the model reads it: a dict, a Series or a one-row DataFrame, extra keys ignored.
 
-    A date column given dates (``datetime.date``, ``pd.Timestamp``: what a date editor returns) is read as dates,
-    whatever way the training file wrote them; ``Run.predict`` on this frame gives the same answer as the model here.
+    A date column may hold dates (``datetime.date``, ``pd.Timestamp``: what a date editor returns) whatever way the
+    training file wrote them: every date format also reads ISO 8601, which is how dates are written as text.
+    ``Run.predict`` on this frame gives the same answer as the explanation.
     """
     model = _model(source)
     if isinstance(row, pd.Series):
@@ -235,13 +238,7 @@ def as_row(source, row) -> pd.DataFrame:
     if len(frame) != 1:
         raise TapeError(f"Choose exactly one row to explain (there are {len(frame):,}).")
     require_columns(frame, model.columns)
-    frame = frame[list(model.columns)].copy()
-    for column in model.columns:
-        if model.kinds[column] == "date" and not pd.api.types.is_datetime64_any_dtype(frame[column].dtype):
-            value = frame[column].iloc[0]
-            if isinstance(value, (_dt.date, np.datetime64)) and not pd.isna(value):
-                frame[column] = pd.to_datetime(frame[column])
-    return frame
+    return frame[list(model.columns)]
 
 
 def _model(source) -> RowModel:
@@ -276,15 +273,15 @@ def background_rows(run, frame: pd.DataFrame, rows: int = BACKGROUND_ROWS, seed:
 
 
 def explainer(run, background: pd.DataFrame | None = None) -> Explainer:
-    """The Run's explainer over ``background`` (default: ``validation_background``), kept with the run while the
-    same background object is passed, so the what-if page transforms it once and not at every edit."""
-    held = run.cache.get("explainer")
-    if held is not None and held[0] is background:
-        return held[1]
+    """The Run's explainer over ``background`` (default: ``validation_background``). The background transformed
+    is kept with the run while the same background object is passed, so the what-if page transforms it once and
+    not at every edit (only arrays are kept: nothing in the run's cache refers back to the run)."""
     model = run_model(run)
-    rows = validation_background(run) if background is None else background
-    made = make_explainer(model, rows)
-    run.cache["explainer"] = (background, made)
+    held = run.cache.get("explain background")
+    if held is not None and held[0] is background:
+        return Explainer(model=model, background=held[1], encoded=held[2])
+    made = make_explainer(model, validation_background(run) if background is None else background)
+    run.cache["explain background"] = (background, made.background, made.encoded)
     return made
 
 

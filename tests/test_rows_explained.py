@@ -266,6 +266,10 @@ def test_the_background_is_training_rows_of_the_table_the_run_started_from(runs)
     assert background.equals(contributions.background_rows(run, frame, rows=30))  # seeded
     with pytest.raises(tapeapp.TapeError, match="not the table the model was trained on"):
         contributions.background_rows(run, frame.head(20))
+    first = contributions.explainer(run, background)
+    assert contributions.explainer(run, background).encoded[0] is first.encoded[0]  # transformed once per background
+    other = contributions.explainer(run, background.head(10))
+    assert len(other.background) == 10 and other.encoded[0] is not first.encoded[0]
 
 
 # ------------------------------------------------------------------------------------------------- the rows behind
