@@ -66,8 +66,8 @@ def measure(name: str, frame: pd.DataFrame, target: str, rows: int, epochs: int,
     tracemalloc.stop()
     rss_peak = proc_status("VmHWM") - before if exact else float("nan")
     out = [[name, k, "explainer (background transformed once)", _ms(made), ""],
-           [name, k, f"explain one row ({'exact' if last.exact else 'sampled'}, {last.background_rows} background "
-                     f"rows, budget {held.model.budget:,} rows)", _ms(statistics.median(times)),
+           [name, k, (f"explain one row ({'exact' if last.exact else 'sampled'}, {last.background_rows} background "
+                      f"rows, budget {held.model.budget:,} rows)"), _ms(statistics.median(times)),
             f"peak RSS +{mb(rss_peak)}, NumPy peak {mb(numpy_peak)}"]]
     started = time.perf_counter()
     edited = {**contributions.typical_row(run)}

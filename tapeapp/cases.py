@@ -191,9 +191,12 @@ def _date_groups(moments: np.ndarray, reference: np.ndarray, bins: int, index: p
         known = reference[~np.isnat(reference)].astype("int64")
         edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1]).round()) if len(known) else []
         edges = np.asarray(edges, dtype="int64")
-        show = lambda v: str(np.datetime64(int(v), "s").astype("datetime64[D]"))  # noqa: E731
-        labels[present] = _range_labels(moments[present].astype("int64"), edges, show)
+        labels[present] = _range_labels(moments[present].astype("int64"), edges, _day)
     return pd.Series(labels, index=index)
+
+
+def _day(seconds: float) -> str:
+    return str(np.datetime64(int(seconds), "s").astype("datetime64[D]"))
 
 
 def slices(run, column: str, bins: int = 4, threshold: float = 0.5, min_rows: int = MIN_ROWS,
@@ -204,18 +207,28 @@ def slices(run, column: str, bins: int = 4, threshold: float = 0.5, min_rows: in
     ``too_few`` (fewer than ``min_rows`` rows: listed after the groups large enough to judge, still weakest first).
     The rows add up to the validation rows.
     """
-    labels = groups(run, column, bins, edges_from)
-    actual, predicted, _ = _validation(run, threshold)
+    return _slices(run, column, bins, min_rows, edges_from, _validation(run, threshold))
+
+
+def _slices(run, column: str, bins: int, min_rows: int, edges_from: pd.DataFrame | None,
+            validation: tuple) -> pd.DataFrame:
+    labels = groups(run, column, bins, edges_from).to_numpy(dtype=object)
+    actual, predicted, _ = validation
     per_row = (predicted - actual) ** 2 if run.task == "regression" else (predicted == actual).astype("float64")
-    table = pd.DataFrame({"group": labels.to_numpy(), "value": per_row}).groupby("group")["value"].agg(["size", "mean"])
-    out = pd.DataFrame({"group": table.index.astype(str), "rows": table["size"].to_numpy(),
-                        "score": table["mean"].to_numpy()})
-    if run.task == "regression":
-        out["score"] = np.sqrt(out["score"])
+    codes, names = pd.factorize(labels, sort=True)
+    rows = np.bincount(codes, minlength=len(names))
+    score = np.bincount(codes, weights=per_row, minlength=len(names)) / np.maximum(rows, 1)
+    out = pd.DataFrame({"group": [str(n) for n in names], "rows": rows,
+                        "score": np.sqrt(score) if run.task == "regression" else score})
     out["too_few"] = out["rows"] < min_rows
-    weakness = -out["score"] if run.task != "regression" else out["score"]
-    out = out.assign(_weak=weakness).sort_values(["too_few", "_weak"], ascending=[True, False], kind="stable")
-    return out.drop(columns="_weak").reset_index(drop=True)
+    return _weakest_first(out, run.task)
+
+
+def _weakest_first(table: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Groups large enough to judge first, each part from the lowest accuracy (or the highest RMSE) up."""
+    weakness = table["score"].to_numpy() if task == "regression" else -table["score"].to_numpy()
+    order = np.lexsort((-np.nan_to_num(weakness, nan=-np.inf), table["too_few"].to_numpy()))
+    return table.iloc[order].reset_index(drop=True)
 
 
 def weakest_slices(run, bins: int = 4, threshold: float = 0.5, min_rows: int = MIN_ROWS, top: int | None = 10,
@@ -223,16 +236,15 @@ def weakest_slices(run, bins: int = 4, threshold: float = 0.5, min_rows: int = M
     """``slices`` of every input column in one table (a ``column`` column first), weakest groups first; a column
     with a single group says nothing and is left out. ``top`` keeps the first rows (None: all)."""
     parts = []
+    validation = _validation(run, threshold)  # one forward pass for every column
     for column in run.prepared.features:
-        part = slices(run, column, bins, threshold, min_rows, edges_from)
+        part = _slices(run, column, bins, min_rows, edges_from, validation)
         if len(part) > 1:
             parts.append(part.assign(column=column))
     if not parts:
         return pd.DataFrame(columns=["column", "group", "rows", "score", "too_few"])
-    out = pd.concat(parts, ignore_index=True)[["column", "group", "rows", "score", "too_few"]]
-    weakness = -out["score"] if run.task != "regression" else out["score"]
-    out = out.assign(_weak=weakness).sort_values(["too_few", "_weak"], ascending=[True, False], kind="stable")
-    out = out.drop(columns="_weak").reset_index(drop=True)
+    out = _weakest_first(pd.concat(parts, ignore_index=True)[["column", "group", "rows", "score", "too_few"]],
+                         run.task)
     return out if top is None else out.head(top)
 
 

@@ -14,8 +14,8 @@ whichever estimator ran. No TensorFlow here: the estimator only calls ``forward`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ Forward = Callable[[Parts], np.ndarray]
 
 EXACT_COLUMNS = 6  # up to this many columns every one of the 2^k sets is evaluated (64 x the background rows)
 ROW_BUDGET = 40_000  # rows through the model for one explanation when sampling (about 0.1 s for a 64 x 64 network)
-CHUNK_ROWS = 16_384  # rows assembled and passed through the model at once: bounded memory for wide tables
+CHUNK_ROWS = 8_192  # rows assembled and passed through the model at once: about 10 MB for 300 inputs
 MIN_BACKGROUND = 10  # a model too big for the budget still averages over at least this many background rows
 
 
@@ -69,7 +69,12 @@ def _head(parts: Parts, n: int) -> Parts:
 def mixed_rows(row: Parts, background: Parts, owners: Sequence[np.ndarray], take_row: np.ndarray,
                which: np.ndarray) -> Parts:
     """Rows that take column j from ``row`` where ``take_row[:, j]``, and from background row ``which`` elsewhere."""
-    return tuple(np.where(take_row[:, o], r, b[which]) for r, b, o in zip(row, background, owners))
+    out = []
+    for r, b, o in zip(row, background, owners):
+        rows = b[which]  # a copy, overwritten in place: no third array the size of the chunk
+        np.copyto(rows, r, where=take_row[:, o])
+        out.append(rows)
+    return tuple(out)
 
 
 def outputs(forward: Forward, row: Parts, background: Parts, owners: Sequence[np.ndarray], take_row: np.ndarray,

@@ -110,7 +110,7 @@ def test_xor_columns_carry_the_answer_and_the_noise_column_does_not(xor_run):
 
 @pytest.mark.parametrize("name", ["binary", "multiclass", "regression", "dates"])
 def test_base_plus_contributions_is_the_rows_output_and_run_predicts_the_same(runs, name):
-    frame, run = runs[name]
+    _, run = runs[name]
     pre = run.prepared.preprocessor
     for position in (0, 7):
         row = run.prepared.raw_val.iloc[[position]]
@@ -136,7 +136,7 @@ def test_base_plus_contributions_is_the_rows_output_and_run_predicts_the_same(ru
 
 @pytest.mark.parametrize("name", ["binary", "regression", "dates"])
 def test_few_columns_give_exact_shapley_values(runs, name):
-    frame, run = runs[name]
+    _, run = runs[name]
     background = contributions.validation_background(run, rows=15, seed=5)
     row = run.prepared.raw_val.iloc[[3]]
     explained = contributions.explain_row(run, row, background)
@@ -222,7 +222,7 @@ def test_the_estimators_agree_with_the_formula_on_a_plain_function():
 
 
 def test_an_edited_row_is_predicted_as_run_predict_does(runs):
-    frame, run = runs["binary"]
+    _, run = runs["binary"]
     row = contributions.typical_row(run)
     assert set(row) == {"age", "dose", "color"} and isinstance(row["age"], int)
     ranges = {r.column: r for r in contributions.column_ranges(run)}
@@ -235,7 +235,7 @@ def test_an_edited_row_is_predicted_as_run_predict_does(runs):
         predicted = run.predict(pd.DataFrame([edited]))
         assert explained.prediction == predicted["predicted_target"].iloc[0]
         assert explained.output == pytest.approx(predicted["probability_1"].iloc[0], abs=1e-6)
-    frame, run = runs["dates"]
+    _, run = runs["dates"]
     row = contributions.typical_row(run)
     assert isinstance(row["when"], pd.Timestamp)
     assert contributions.column_ranges(run)[-1].kind == "date"
@@ -332,7 +332,7 @@ def test_region_rows_are_the_points_inside_the_rectangle(runs):
 # ------------------------------------------------------------------------------------------------- weak groups
 
 def test_slices_add_up_to_the_validation_rows_and_the_weakest_group_comes_first(runs):
-    frame, run = runs["binary"]
+    _, run = runs["binary"]
     n = len(run.prepared.y_val)
     predicted = run.predict(run.prepared.raw_val)["predicted_target"].to_numpy()
     right = pd.Series(predicted == run.prepared.raw_val["target"].to_numpy())
