@@ -24,7 +24,8 @@ Forward = Callable[[Parts], np.ndarray]
 
 EXACT_COLUMNS = 6  # up to this many columns every one of the 2^k sets is evaluated (64 x the background rows)
 ROW_BUDGET = 40_000  # rows through the model for one explanation when sampling (about 0.1 s for a 64 x 64 network)
-CHUNK_ROWS = 8_192  # rows assembled and passed through the model at once: about 10 MB for 300 inputs
+CELL_BUDGET = 12_000_000  # values assembled for one explanation: 40,000 rows of 300 inputs (wide tables get fewer)
+CHUNK_CELLS = 2_500_000  # values assembled and passed through the model at once: 10 MB of float32
 MIN_BACKGROUND = 10  # a model too big for the budget still averages over at least this many background rows
 
 
@@ -43,7 +44,8 @@ class Shapley:
 
 def shapley_values(forward: Forward, row: Parts, background: Parts, owners: Sequence[np.ndarray],
                    exact_columns: int = EXACT_COLUMNS, budget: int = ROW_BUDGET, seed: int = 0) -> Shapley:
-    """Exact (all 2^k sets) for at most ``exact_columns`` columns, else sampled orders within ``budget`` rows.
+    """Exact (all 2^k sets) for at most ``exact_columns`` columns, else sampled orders within ``budget`` rows (and
+    CELL_BUDGET values: rows hundreds of inputs wide cost their assembly more than the model).
 
     ``row`` holds one row, ``background`` the background rows, in the same arrays as ``forward`` takes. Fewer
     background rows are used (the first ones: pass a random sample) when even the minimum work would exceed the
@@ -54,12 +56,22 @@ def shapley_values(forward: Forward, row: Parts, background: Parts, owners: Sequ
     if n_background == 0:
         raise ValueError("no background rows")
     full = np.asarray(forward(row), dtype="float64")[0]  # the row alone, as a prediction of it computes it
+    budget = min(budget, CELL_BUDGET // _width(row))
     if k <= max(exact_columns, 1):  # one column: its share is the whole difference
         used = min(n_background, max(MIN_BACKGROUND, budget // 2 ** k))
         return exact_shapley(forward, row, _head(background, used), owners, k, full)
     used = min(n_background, max(MIN_BACKGROUND, budget // (2 * max(k - 1, 1))))
     orders = max(2, 2 * (budget // (2 * used * max(k - 1, 1))))
     return sampled_shapley(forward, row, _head(background, used), owners, k, orders, seed, full)
+
+
+def _width(parts: Parts) -> int:
+    return max(1, sum(p.shape[1] for p in parts))
+
+
+def _chunk_rows(parts: Parts) -> int:
+    """Rows assembled at once, so that a chunk holds about CHUNK_CELLS values however wide the rows are."""
+    return max(1, CHUNK_CELLS // _width(parts))
 
 
 def _head(parts: Parts, n: int) -> Parts:
@@ -79,10 +91,10 @@ def mixed_rows(row: Parts, background: Parts, owners: Sequence[np.ndarray], take
 
 def outputs(forward: Forward, row: Parts, background: Parts, owners: Sequence[np.ndarray], take_row: np.ndarray,
             which: np.ndarray) -> np.ndarray:
-    """The model's outputs (float64, one row per mask) for the mixed rows, CHUNK_ROWS at a time."""
-    pieces = [np.asarray(forward(mixed_rows(row, background, owners, take_row[s:s + CHUNK_ROWS],
-                                            which[s:s + CHUNK_ROWS])), dtype="float64")
-              for s in range(0, len(which), CHUNK_ROWS)]
+    """The model's outputs (float64, one row per mask) for the mixed rows, a chunk (``_chunk_rows``) at a time."""
+    step = _chunk_rows(row)
+    pieces = [np.asarray(forward(mixed_rows(row, background, owners, take_row[s:s + step], which[s:s + step])),
+                         dtype="float64") for s in range(0, len(which), step)]
     return np.concatenate(pieces).reshape(len(which), -1)
 
 
@@ -126,7 +138,7 @@ def sampled_shapley(forward: Forward, row: Parts, background: Parts, owners: Seq
     if full is None:
         full = np.asarray(forward(row), dtype="float64")[0]
     steps = np.arange(1, k)
-    per_chunk = max(1, CHUNK_ROWS // max(k - 1, 1))
+    per_chunk = max(1, _chunk_rows(row) // max(k - 1, 1))
     total = np.zeros((k, empty.shape[1]))
     for s in range(0, len(order), per_chunk):
         r, w = rank[s:s + per_chunk], which[s:s + per_chunk]
