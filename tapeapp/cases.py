@@ -5,7 +5,8 @@ Every function looks at the validation rows with the weights the run's model hol
 ``tapeapp.evaluate.evaluate`` computes its scores, so the rows listed are exactly the rows counted there. Row tables
 have the columns ``row`` (the row's label in the table, as in predictions.csv), the input columns and the target
 (raw values), ``predicted_<target>``, and then ``probability`` (the probability the model gave the class it
-predicted) or ``error`` (predicted minus actual, in the target's units).
+predicted) or ``error`` (predicted minus actual, in the target's units); an added column whose name an input
+column already has gets a trailing '_'.
 """
 
 from __future__ import annotations
@@ -41,20 +42,29 @@ def _validation(run, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return data.y_val, predicted, proba[np.arange(len(predicted)), predicted].astype("float64")
 
 
+def _free(name: str, taken: set) -> str:
+    """``name``, or ``name_`` (and so on) when the table already has a column of that name."""
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
 def _rows(run, positions: np.ndarray, predicted: np.ndarray, last: str, values: np.ndarray) -> pd.DataFrame:
-    """Validation rows by position: label, raw inputs and target, the prediction and one more column."""
+    """Validation rows by position: label, raw inputs and target, the prediction and one more column (the added
+    columns get a trailing '_' when an input column has their name)."""
     data = run.prepared
     raw = data.raw_val.iloc[positions]
-    out = pd.DataFrame({"row": data.val_rows[positions]})
-    for column in (*data.features, data.target):
-        out[column] = raw[column].to_numpy()
+    taken = {*data.features, data.target}
+    columns = {_free("row", taken): data.val_rows[positions]}
+    columns.update({column: raw[column].to_numpy() for column in (*data.features, data.target)})
     if run.task == "regression":
-        out[f"predicted_{data.target}"] = predicted[positions]
+        columns[_free(f"predicted_{data.target}", taken)] = predicted[positions]
     else:
         classes = data.target_encoder.classes_
-        out[f"predicted_{data.target}"] = [classes[k] for k in predicted[positions]]
-    out[last] = values[positions]
-    return out
+        columns[_free(f"predicted_{data.target}", taken)] = [classes[k] for k in predicted[positions]]
+    columns[_free(last, taken)] = values[positions]
+    return pd.DataFrame(columns)
 
 
 def mistakes(run, n: int = 20, threshold: float = 0.5) -> pd.DataFrame:

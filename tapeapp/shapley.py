@@ -25,7 +25,8 @@ Forward = Callable[[Parts], np.ndarray]
 EXACT_COLUMNS = 6  # up to this many columns every one of the 2^k sets is evaluated (64 x the background rows)
 ROW_BUDGET = 40_000  # rows through the model for one explanation when sampling (about 0.1 s for a 64 x 64 network)
 CELL_BUDGET = 12_000_000  # values assembled for one explanation: 40,000 rows of 300 inputs (wide tables get fewer)
-CHUNK_CELLS = 2_500_000  # values assembled and passed through the model at once: 10 MB of float32
+CHUNK_CELLS = 2_500_000  # values assembled and passed through the model at once: 10 MB of float32 ...
+CHUNK_ROWS = 8_192  # ... in at most this many rows, whose hidden values the network holds at once (3 x 512: 50 MB)
 MIN_BACKGROUND = 10  # a model too big for the budget still averages over at least this many background rows
 
 
@@ -71,7 +72,7 @@ def _width(parts: Parts) -> int:
 
 def _chunk_rows(parts: Parts) -> int:
     """Rows assembled at once, so that a chunk holds about CHUNK_CELLS values however wide the rows are."""
-    return max(1, CHUNK_CELLS // _width(parts))
+    return max(1, min(CHUNK_ROWS, CHUNK_CELLS // _width(parts)))
 
 
 def _head(parts: Parts, n: int) -> Parts:

@@ -314,6 +314,15 @@ def test_mistakes_are_the_most_confidently_wrong_rows_first(runs):
     assert worst["error"].abs().iloc[0] == pytest.approx(points["residual"].abs().max())
 
 
+def test_row_tables_keep_input_columns_named_like_their_own():
+    frame = make_binary(120).rename(columns={"age": "row", "dose": "probability"})
+    run = _train(frame, "target", epochs=1)
+    table = cases.mistakes(run, n=3)
+    assert list(table.columns) == ["row_", "row", "probability", "color", "target", "predicted_target",
+                                   "probability_"]
+    assert set(table["row"]) <= set(frame["row"]) and set(table["row_"]) <= set(run.prepared.val_rows)
+
+
 def test_region_rows_are_the_points_inside_the_rectangle(runs):
     _, run = runs["regression"]
     points = tapeapp.evaluate(run).points
