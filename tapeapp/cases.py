@@ -2,7 +2,7 @@
 matrix or a corner of the predicted-against-actual chart, and in which groups of rows it is weakest.
 
 Every function looks at the validation rows with the weights the run's model holds now, computed the way
-``tapeapp.evaluate.evaluate`` computes its scores, so the rows listed are exactly the rows counted there. Row tables
+``tapeapp.evaluation.evaluate`` computes its scores, so the rows listed are exactly the rows counted there. Row tables
 have the columns ``row`` (the row's label in the table, as in predictions.csv), the input columns and the target
 (raw values), ``predicted_<target>``, and then ``probability`` (the probability the model gave the class it
 predicted) or ``error`` (predicted minus actual, in the target's units); an added column whose name an input
@@ -18,7 +18,7 @@ import pandas as pd
 
 from tapeapp.dates import parse_dates
 from tapeapp.errors import TapeError, quoted
-from tapeapp.evaluate import predicted_labels
+from tapeapp.evaluation import predicted_labels
 from tapeapp.metrics import MAIN_METRIC, probabilities
 from tapeapp.preprocess import MISSING_TOKEN, text_values
 

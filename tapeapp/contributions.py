@@ -275,13 +275,13 @@ def background_rows(run, frame: pd.DataFrame, rows: int = BACKGROUND_ROWS, seed:
 def explainer(run, background: pd.DataFrame | None = None) -> Explainer:
     """The Run's explainer over ``background`` (default: ``validation_background``). The background transformed
     is kept with the run while the same background object is passed, so the what-if page transforms it once and
-    not at every edit (only arrays are kept: nothing in the run's cache refers back to the run)."""
+    not at every edit (only arrays are kept: nothing in run.views refers back to the run)."""
     model = run_model(run)
-    held = run.cache.get("explain background")
+    held = run.views.get("explain background")
     if held is not None and held[0] is background:
         return Explainer(model=model, background=held[1], encoded=held[2])
     made = make_explainer(model, validation_background(run) if background is None else background)
-    run.cache["explain background"] = (background, made.background, made.encoded)
+    run.views["explain background"] = (background, made.background, made.encoded)
     return made
 
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import tapeapp
+from helpers.tables import make_binary, make_dates, make_multiclass, make_regression
 from tapeapp import cases, contributions, explain_files, shapley
 from tapeapp.export import save_run
-from conftest import make_binary, make_dates, make_multiclass, make_regression
 
 
 def _train(frame: pd.DataFrame, target: str, **knobs) -> tapeapp.Run:
