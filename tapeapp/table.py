@@ -64,6 +64,7 @@ class TableInfo:
     columns: int
     sha256: str
     notes: tuple[str, ...]
+    fraction: float = 1.0  # the share of the file's rows read: below 1 when it was too big to read whole
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,14 +76,15 @@ class Table:
 
 
 def read_table(source: str | os.PathLike | bytes | BinaryIO, name: str | None = None, *, sample: bool = True,
-               budget: int | None = None, used: int | None = None) -> Table:
+               budget: int | None = None, used: int | None = None, fraction: float | None = None) -> Table:
     """Read a CSV/TSV, Excel or Parquet table from bytes, a path or a binary file, detecting its layout.
 
     What the file becomes in memory is measured before it is parsed (unpacked size, the text's rows and columns,
     the workbook's sheet, the Parquet footer) and checked against the server's memory budget
     (``tapeapp.budget.reading_plan``): a file too big to read whole is read as a random sample of its rows
     (``sample=False`` refuses instead, for rows to predict) or waits (``NoRoomYet``) while the server is busy.
-    ``budget`` and ``used`` override the budget and the memory in use (tests).
+    ``budget`` and ``used`` override the budget and the memory in use (tests). ``fraction`` reads that share of the
+    rows again (``TableInfo.fraction`` of an earlier read: the same seeded sample), when memory allows it now.
     """
     raw, name = _load(source, name)
     digest = hashlib.sha256(raw).hexdigest()
@@ -91,7 +93,7 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, name: str | None = 
     content = _unwrap(raw, name, notes, hold=max(0, free) // HOLD_SHARE)
     del raw
     fmt = _binary_format(content.head, content.name)
-    plan = partial(memory.reading_plan, sample=sample, budget=budget, used=used)
+    plan = partial(_plan, sample=sample, budget=budget, used=used, fraction=fraction)
     text = None
     if fmt in ("excel", "parquet") and content.data is None:
         raise TapeError(f"This {fmt} file is too big to unpack on this server; upload it uncompressed.")
@@ -126,8 +128,20 @@ def read_table(source: str | os.PathLike | bytes | BinaryIO, name: str | None = 
         columns=frame.shape[1],
         sha256=digest,
         notes=tuple(notes),
+        fraction=chosen.fraction,
     )
     return Table(frame=frame, info=info)
+
+
+def _plan(need: int, rows: int, sample: bool, budget: int | None, used: int | None,
+          fraction: float | None) -> memory.ReadPlan:
+    """The reading plan; with ``fraction``, that share again (a table read before, restored), if it fits now."""
+    if fraction is None or fraction >= 1.0:
+        return memory.reading_plan(need, rows, sample=sample if fraction is None else False, budget=budget, used=used)
+    plan = memory.reading_plan(int(need * fraction), max(1, int(rows * fraction)), sample=False, budget=budget,
+                               used=used)
+    return memory.ReadPlan(fraction, plan.note) if plan.note else memory.ReadPlan(
+        fraction, f"A random {fraction:.0%} of the file's rows was read, as when it was first opened.")
 
 
 def _load(source: str | os.PathLike | bytes | BinaryIO, name: str | None) -> tuple[bytes, str]:

@@ -184,3 +184,17 @@ def test_a_file_read_whole_or_sampled_gives_the_same_columns_and_kinds(tmp_path)
 def test_knob_values_from_links_and_the_command_line_are_refused_in_plain_words(settings, words):
     with pytest.raises(TapeError, match=words):
         TrainConfig.from_dict(settings)
+
+
+def test_a_sample_read_once_is_read_again_the_same_for_a_restored_session():
+    """A table read as a sample (its TableInfo.fraction) reads the same rows again: a session restored from the
+    run store trains on the very rows it had."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=5_000).round(3), "colour": rng.choice(["red", "blue"], 5_000),
+                          "y": rng.integers(0, 2, 5_000)})
+    data = frame.to_csv(index=False).encode()
+    first = read_table(data, "t.csv", budget=900_000, used=700_000)
+    assert first.info.fraction < 1
+    again = read_table(data, "t.csv", fraction=first.info.fraction)
+    assert again.frame.equals(first.frame) and again.info.fraction == first.info.fraction
+    assert read_table(data, "t.csv").info.fraction == 1.0
