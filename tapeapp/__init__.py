@@ -37,21 +37,28 @@ _EXPORTS = {
     "compare_with_baselines": "comparison", "comparison_frame": "comparison",
     "diagnose": "advice", "Advice": "advice",
     "find_learning_rate": "lr_find", "LearningRateFinding": "lr_find",
+    "mistakes": "cases", "confusion_rows": "cases", "region_rows": "cases", "slices": "cases",
+    "weakest_slices": "cases",
+    "explain_row": "contributions", "RowExplained": "contributions", "typical_row": "contributions",
+    "column_ranges": "contributions", "background_rows": "contributions",
 }
 
 # sorted(_EXPORTS), written out for editors and linters (tests/test_structure.py checks they agree)
 __all__ = ["ACTIVATIONS", "Advice", "BOUNDS", "BaselineScore", "Baselines", "CLASS_WEIGHTS", "ColumnInfo",
            "DateFormat", "EpochUpdate", "Evaluation", "KINDS", "LearningRateFinding", "MAIN_METRIC", "OPTIMIZERS",
-           "PREPROCESSING", "PRESETS", "Preset", "Run", "SAMPLES", "SPLITS", "STOP_REASONS", "Schema",
-           "StepExplained", "TASKS", "Table", "TableInfo", "TapeError", "TrainConfig", "compare_with_baselines",
-           "comparison_frame", "date_parts", "decision_map", "diagnose", "evaluate", "explain_step", "export_files",
+           "PREPROCESSING", "PRESETS", "Preset", "RowExplained", "Run", "SAMPLES", "SPLITS", "STOP_REASONS",
+           "Schema", "StepExplained", "TASKS", "Table", "TableInfo", "TapeError", "TrainConfig", "background_rows",
+           "column_ranges", "compare_with_baselines", "comparison_frame", "confusion_rows", "date_parts",
+           "decision_map", "diagnose", "evaluate", "explain_row", "explain_step", "export_files",
            "find_learning_rate", "fit_baselines", "hidden_map", "importance", "inspect_frame", "load_model",
-           "load_sample", "no_better_than_guessing", "predict_with_model", "preset", "read_table", "row_hash",
-           "save_run", "start_baselines", "start_run"]
+           "load_sample", "mistakes", "no_better_than_guessing", "predict_with_model", "preset", "read_table",
+           "region_rows", "row_hash", "save_run", "slices", "start_baselines", "start_run", "typical_row",
+           "weakest_slices"]
 
 if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type checkers
     from tapeapp.advice import Advice, diagnose
     from tapeapp.baselines import fit_baselines, start_baselines
+    from tapeapp.cases import confusion_rows, mistakes, region_rows, slices, weakest_slices
     from tapeapp.comparison import compare_with_baselines, comparison_frame
     from tapeapp.config import (
         ACTIVATIONS,
@@ -65,6 +72,7 @@ if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type 
         TrainConfig,
         preset,
     )
+    from tapeapp.contributions import RowExplained, background_rows, column_ranges, explain_row, typical_row
     from tapeapp.dates import DateFormat, date_parts
     from tapeapp.errors import TapeError
     from tapeapp.evaluation import Evaluation, evaluate, no_better_than_guessing

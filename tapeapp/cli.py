@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model")
     predict.add_argument("data")
     predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
+    explain = sub.add_parser("explain", help="take rows apart: each row's prediction and what each column "
+                                             "contributed to it (Shapley values), as CSV")
+    explain.add_argument("run", help="the folder 'train --out' wrote (or its model.keras)")
+    explain.add_argument("data")
+    explain.add_argument("--out", help="CSV file to write (default: print to stdout)")
     return parser
 
 
@@ -145,7 +150,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         from tapeapp.export import save_run
 
         info = table.info
-        written = save_run(run, args.out, source_name=Path(args.data).name,
+        written = save_run(run, args.out, source_name=Path(args.data).name, frame=table.frame,
                            read_options={"delimiter": info.delimiter, "encoding": info.encoding,
                                          "decimal": info.decimal, "header": info.header})
         written.append(_write_importance(run, Path(args.out)))
@@ -202,10 +207,24 @@ def cmd_predict(args: argparse.Namespace) -> None:
         sys.stdout.write(out.to_csv(index=False))
 
 
+def cmd_explain(args: argparse.Namespace) -> None:
+    from tapeapp.explain_files import explain_folder
+
+    result = explain_folder(args.run, args.data)
+    _warn(result.notes)
+    if args.out:
+        Path(args.out).write_text(result.csv)
+        print(f"wrote the explanations of {result.rows} rows to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(result.csv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        {"inspect": cmd_inspect, "train": cmd_train, "lr-find": cmd_lr_find, "predict": cmd_predict}[args.command](args)
+        commands = {"inspect": cmd_inspect, "train": cmd_train, "lr-find": cmd_lr_find, "predict": cmd_predict,
+                    "explain": cmd_explain}
+        commands[args.command](args)
     except TapeError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -29,9 +29,9 @@ import pandas as pd
 
 from tapeapp.contributions import BACKGROUND_ROWS, Explainer, background_rows, model_explainer
 from tapeapp.errors import TapeError, quoted
+from tapeapp.export import BACKGROUND_FILE
 from tapeapp.preprocess import unexpected_columns
 
-BACKGROUND_FILE = "background.csv"
 MODEL_FILE = "model.keras"
 MAX_ROWS = 1_000  # about a tenth of a second each: a bigger file is a job for a script, in pieces
 MIN_OWN_BACKGROUND = 10  # without background.csv, the rows themselves serve as background if there are this many

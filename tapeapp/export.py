@@ -20,6 +20,7 @@ from tapeapp.reproduce_script import render_reproduce
 from tapeapp.run import Run, prediction_frame
 
 METADATA = "tapeapp.json"
+BACKGROUND_FILE = "background.csv"  # training rows that ``tapeapp explain`` compares each row with
 
 
 def model_metadata(run: Run) -> dict:
@@ -91,15 +92,24 @@ def validation_predictions(run: Run) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def export_files(run: Run, source_name: str = "data.csv", read_options: dict | None = None) -> dict[str, bytes]:
-    """Every download, as bytes, so the page never writes a user's data to disk."""
-    return {
+def export_files(run: Run, source_name: str = "data.csv", read_options: dict | None = None,
+                 frame: pd.DataFrame | None = None) -> dict[str, bytes]:
+    """Every download, as bytes, so the page never writes a user's data to disk.
+
+    With ``frame`` (the table the run was started from), also ``background.csv``: a seeded sample of training rows
+    that ``tapeapp explain`` compares rows with (``tapeapp.explain_files``)."""
+    files = {
         "model.keras": model_bytes(run),
         "history.csv": run.history_frame().to_csv(index=False).encode(),
         "config.json": json.dumps(config_record(run), indent=2, default=str).encode(),
         "predictions.csv": validation_predictions(run).to_csv(index=False).encode(),
         "reproduce.py": render_reproduce(run, source_name, read_options or {}).encode(),
     }
+    if frame is not None:
+        from tapeapp.contributions import background_rows
+
+        files[BACKGROUND_FILE] = background_rows(run, frame).to_csv(index=False).encode()
+    return files
 
 
 def save_run(run: Run, directory: str | os.PathLike, **kwargs) -> list[Path]:

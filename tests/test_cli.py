@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cli import cli
+from helpers.cli import cli, one_error_line
 
 pytestmark = pytest.mark.subprocess
 
@@ -209,3 +211,22 @@ def test_inspect_on_a_cell_with_a_long_run_of_spaces(tmp_path):
     result = cli("inspect", path)
     assert result.returncode == 0, result.stderr
     assert "2 rows x 2 columns" in result.stdout
+
+
+def test_explain_takes_rows_apart_with_the_run_folder_train_wrote(csv_path, tmp_path):
+    """`train --out` writes background.csv beside model.keras; `explain FOLDER ROWS` prints the contributions."""
+    out = tmp_path / "run"
+    trained = cli("train", csv_path, "--target", "target", "--epochs", "3", "--no-baselines", "--out", out)
+    assert trained.returncode == 0, trained.stderr
+    assert (out / "background.csv").is_file()
+    result = cli("explain", out, csv_path)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert list(frame.columns) == ["row", "prediction", "class", "probability", "base", "column", "value",
+                                   "contribution"]
+    assert set(frame["column"]) == {"age", "dose", "color"}
+    sums = frame.groupby("row").apply(lambda rows: rows["base"].iloc[0] + rows["contribution"].sum(),
+                                      include_groups=False)
+    assert np.allclose(sums, frame.groupby("row")["probability"].first(), atol=1e-3)
+    refused = cli("explain", tmp_path / "nowhere", csv_path)
+    assert refused.returncode == 2 and one_error_line(refused)
