@@ -16,6 +16,7 @@ import streamlit as st
 import tapeapp
 from tapeapp import words
 from tapeapp.budget import NoRoomYet
+from ui import cases as ui_cases
 from ui import data as ui_data
 from ui import jobs as ui_jobs
 from ui import keys
@@ -199,7 +200,9 @@ def watch_training(view: ui_live.LiveView | None, learned: ui_learned.LearnedVie
     return True
 
 
-def results_section(job: ui_jobs.Job) -> None:
+def results_section(job: ui_jobs.Job) -> tuple[float, object]:
+    """The scores, the charts (a cell or region picked on them is the user's selection), the simpler models and
+    advice; returns the decision threshold and the selection, for the section after."""
     st.header("5. Results", divider="orange")
     run = job.run
     epochs = f"{len(run.history)} epoch" + ("" if len(run.history) == 1 else "s")
@@ -222,15 +225,31 @@ def results_section(job: ui_jobs.Job) -> None:
         from tapeapp import charts
 
         left, right = st.columns(2, gap="large")
-        show(left, charts.predicted_actual_chart(evaluation.points, run.target))
+        picked = left.altair_chart(charts.predicted_actual_chart(evaluation.points, run.target, pickable=True),
+                                   width="stretch", on_select="rerun", key=keys.REGION_PICK)
         show(right, charts.residual_chart(evaluation.points, run.target))
     else:
-        classification_charts(evaluation)
+        picked = classification_charts(evaluation)
     ui_verdict.compare_section(job)
     ui_verdict.advice_section(job)
     with st.expander("What the preprocessing learned from the training rows"):
         st.dataframe(run.prepared.preprocessor.summary(), hide_index=True, width="stretch")
     runs_table()
+    return threshold, picked
+
+
+def cases_section(job: ui_jobs.Job, threshold: float, picked) -> None:
+    """Why did it say that: the rows behind the picked number, one row taken apart, the weakest groups."""
+    st.header(ui_cases.HEADER, divider="orange")
+    st.caption("Why did it say that? The rows behind a number, one row taken apart, and the groups of rows where "
+               "the model is weakest.")
+    for part, doing in ((lambda: ui_cases.behind_the_numbers(job, threshold, picked), "listing those rows"),
+                        (lambda: ui_cases.try_one_row(job, job.background), "taking the row apart"),
+                        (lambda: ui_cases.weak_groups(job, threshold), "scoring the groups")):
+        try:
+            part()
+        except Exception as error:  # noqa: BLE001  (each part words its own trouble; the others still draw)
+            st.warning(md(ui_data.problem(error, doing)))
 
 
 def runs_table() -> None:
@@ -253,11 +272,13 @@ def headline_metrics(evaluation: tapeapp.Evaluation, previous: dict | None) -> N
                       delta_description="vs. previous run" if delta else None)
 
 
-def classification_charts(evaluation: tapeapp.Evaluation) -> None:
+def classification_charts(evaluation: tapeapp.Evaluation):
+    """The confusion matrix (a click picks a cell), ROC and PR curves and the per-class table; returns the pick."""
     from tapeapp import charts
 
     matrix, roc, pr = st.columns(3, gap="medium")
-    show(matrix, charts.confusion_chart(evaluation.confusion))
+    picked = matrix.altair_chart(charts.confusion_chart(evaluation.confusion, pickable=True), width="stretch",
+                                 on_select="rerun", key=keys.CONFUSION_PICK)
     if len(evaluation.roc):
         show(roc, charts.roc_chart(evaluation.roc))
         show(pr, charts.pr_chart(evaluation.pr))
@@ -267,10 +288,11 @@ def classification_charts(evaluation: tapeapp.Evaluation) -> None:
              for name in ("precision", "recall", "f1")}
     st.dataframe(evaluation.per_class, hide_index=True, width="stretch",
                  column_config=share | {"support": st.column_config.NumberColumn("rows", format="%d")})
+    return picked
 
 
 def use_section(job: ui_jobs.Job) -> None:
-    st.header("6. Use it and take it home", divider="orange")
+    st.header("7. Use it and take it home", divider="orange")
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**Predict new rows**")
@@ -346,7 +368,8 @@ def main() -> None:
     learned = ui_learned.learned_section(job)
     ended = watch_training(view, learned, job)
     if job is not None and not job.running and job.run.history:
-        results_section(job)
+        threshold, picked = results_section(job)
+        cases_section(job, threshold, picked)
         use_section(job)
     if learned is not None:
         learned.finish(job)

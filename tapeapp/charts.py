@@ -179,8 +179,13 @@ def grad_norm_chart(history: pd.DataFrame, epochs: int | None = None, data_name:
     )
 
 
-def confusion_chart(confusion: pd.DataFrame) -> alt.LayerChart:
-    """Counts of actual (rows) against predicted (columns) classes; the diagonal is what the model got right."""
+CELL, REGION = "cell", "region"  # the selections a user makes on the results' charts (their names in the spec)
+
+
+def confusion_chart(confusion: pd.DataFrame, pickable: bool = False) -> alt.LayerChart:
+    """Counts of actual (rows) against predicted (columns) classes; the diagonal is what the model got right.
+
+    ``pickable``: a click selects one cell (the selection ``CELL``, over ``actual`` and ``predicted``), outlined."""
     frame = confusion.copy()
     frame["actual"] = frame["actual"].astype(str)
     frame["predicted"] = frame["predicted"].astype(str)
@@ -197,6 +202,11 @@ def confusion_chart(confusion: pd.DataFrame) -> alt.LayerChart:
         tooltip=[alt.Tooltip("actual:N", title="Actual"), alt.Tooltip("predicted:N", title="Predicted"),
                  alt.Tooltip("count:Q", title="Rows"), alt.Tooltip("share:Q", title="Share of actual", format=".0%")],
     )
+    if pickable:
+        picked = alt.selection_point(name=CELL, fields=["actual", "predicted"], on="click", clear="dblclick")
+        cells = cells.add_params(picked).encode(
+            stroke=alt.when(picked).then(alt.value("#e8590c")).otherwise(alt.value("transparent")),
+            strokeWidth=alt.value(3))
     text = base.mark_text(fontSize=15, fontWeight="bold").encode(
         **encode, text=alt.Text("count:Q", format="d"),
         color=alt.when(alt.datum["count"] > dark).then(alt.value("white")).otherwise(alt.value("#262730")),
@@ -246,8 +256,10 @@ def _sample(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return frame.sample(MAX_POINTS, random_state=seed) if len(frame) > MAX_POINTS else frame
 
 
-def predicted_actual_chart(points: pd.DataFrame, target: str = "target") -> alt.LayerChart:
-    """Each validation row as a dot; on the dashed line the prediction is exactly right."""
+def predicted_actual_chart(points: pd.DataFrame, target: str = "target", pickable: bool = False) -> alt.LayerChart:
+    """Each validation row as a dot; on the dashed line the prediction is exactly right.
+
+    ``pickable``: dragging a rectangle selects the rows inside it (the selection ``REGION``, over the two axes)."""
     frame = _sample(points)
     low = float(min(frame["actual"].min(), frame["predicted"].min())) if len(frame) else 0.0
     high = float(max(frame["actual"].max(), frame["predicted"].max())) if len(frame) else 1.0
@@ -256,6 +268,8 @@ def predicted_actual_chart(points: pd.DataFrame, target: str = "target") -> alt.
         y=alt.Y("predicted:Q", title=f"Predicted {target}", scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("actual:Q", format=".4~g"), alt.Tooltip("predicted:Q", format=".4~g")],
     )
+    if pickable:
+        dots = dots.add_params(alt.selection_interval(name=REGION, encodings=["x", "y"]))
     return alt.layer(_diagonal(low, high, low, high), dots).properties(
         height=HEIGHT, autosize=AUTOSIZE,
         title=_title("Predicted against actual", "Dots on the dashed line are exactly right."))
@@ -356,13 +370,16 @@ CLASS_PAIR = ["#174a87", "#a63c06"]  # two classes: the dark ends of the decisio
 
 
 def decision_map_data(grid: pd.DataFrame, points: pd.DataFrame, x_kind: str = "number",
-                      y_kind: str = "number") -> dict[str, pd.DataFrame]:
-    """The two data sets a decision map draws: the grid's cells and the validation rows on top."""
+                      y_kind: str = "number", marked: tuple | None = None) -> dict[str, pd.DataFrame]:
+    """The data sets a decision map draws: the grid's cells, the validation rows on top, and ``marked`` (the x and
+    y of one row being tried, or none)."""
     dots = _sample(points).copy()
+    mark = pd.DataFrame({"x": [marked[0]] if marked else [], "y": [marked[1]] if marked else []})
     for axis, kind in (("x", x_kind), ("y", y_kind)):
         if kind == "text":
             dots[axis] = dots[axis].astype(str)
-    return {"decision_cells": _cells(grid, x_kind, y_kind), "decision_dots": dots}
+            mark[axis] = mark[axis].astype(str)
+    return {"decision_cells": _cells(grid, x_kind, y_kind), "decision_dots": dots, "decision_mark": mark}
 
 
 def decision_map_template(x_name: str, y_name: str, task: str, target: str, classes: tuple = (),
@@ -408,7 +425,11 @@ def decision_map_template(x_name: str, y_name: str, task: str, target: str, clas
         stroke=alt.value("white"),
         tooltip=[x_tip, y_tip, truth_tip, alt.Tooltip("correct:N", title="Right?")],
     )
-    return alt.layer(heat, dots).resolve_scale(color=resolve).configure_legend(
+    mark = alt.Chart(alt.NamedData("decision_mark")).mark_point(
+        shape="diamond", size=260, filled=False, strokeWidth=3, color="#111111").encode(
+        x=_axis_encoding(alt.X, "x", x_name, x_kind), y=_axis_encoding(alt.Y, "y", y_name, y_kind),
+        tooltip=[alt.Tooltip("x:N", title="The row you are trying")])
+    return alt.layer(heat, dots, mark).resolve_scale(color=resolve).configure_legend(
         orient="bottom", direction="horizontal", titleLimit=150, labelLimit=90).properties(
         height=HEIGHT + 60, autosize=AUTOSIZE,
         title=_title("Decision map", f"The model's answer as {x_name} and {y_name} change."))
@@ -464,6 +485,30 @@ def importance_chart(frame: pd.DataFrame, measure: str, share: bool = True) -> a
     return alt.layer(bars, spread).properties(
         height=alt.Step(24), autosize=AUTOSIZE,
         title=_title("Which columns matter", "Longer bar: the model leans on that column more."))
+
+
+def contributions_chart(contributions: pd.DataFrame, toward: str, unit: str = "points", top: int = 12) -> alt.Chart:
+    """What pushed one row's answer: a bar per column, right for towards ``toward``, left for away from it.
+
+    ``contributions`` has ``column``, ``value`` and ``contribution`` (``tapeapp.contributions.RowExplained``); for
+    probabilities ``unit`` "points" shows them as percentage points. Only the ``top`` largest are drawn."""
+    frame = contributions.head(top).copy()
+    frame["value"] = frame["value"].astype(str)  # numbers, text and dates in one column: all drawn as text
+    frame["label"] = [f"{c} = {v}" for c, v in zip(frame["column"].astype(str), frame["value"])]
+    frame["direction"] = np.where(frame["contribution"] >= 0, f"towards {toward}", f"away from {toward}")
+    share = unit == "points"
+    bars = alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("label:N", title="", sort=list(frame["label"])),
+        x=alt.X("contribution:Q", title=f"Push on the answer ({'percentage points' if share else unit})",
+                axis=alt.Axis(format="+.0%" if share else "+~g")),
+        color=alt.Color("direction:N", title="", scale=alt.Scale(
+            domain=[f"towards {toward}", f"away from {toward}"], range=["#e8590c", "#4c78a8"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("column:N", title="Column"), alt.Tooltip("value:N", title="Value"),
+                 alt.Tooltip("contribution:Q", title="Push", format="+.1%" if share else "+.4~g")],
+    )
+    return bars.properties(height=alt.Step(22), autosize=AUTOSIZE,
+                           title=_title("What pushed it", "Each column's share of this answer, against the average."))
 
 
 def learning_rate_chart(learning_rates, losses, suggested: float) -> alt.LayerChart:

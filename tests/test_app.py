@@ -15,7 +15,16 @@ import pytest
 
 import tapeapp  # noqa: E402
 import tapeapp.samples  # noqa: E402
-from helpers.page import charts_on, job_of, ok, page_app, seen, train_on, upload_to  # puts the project on sys.path
+from helpers.page import (  # puts the project on sys.path
+    charts_on,
+    job_of,
+    ok,
+    page_app,
+    seen,
+    table_with,
+    train_on,
+    upload_to,
+)
 from ui import data as ui_data  # noqa: E402
 from ui import jobs as ui_jobs  # noqa: E402
 
@@ -78,11 +87,11 @@ def test_upload_change_target_and_epochs_then_train():
     (grads,) = charts["Under the hood: gradient norms per layer"]
     assert grads.groupby("layer")["epoch"].count().tolist() == [3, 3, 3]
     assert "Finished all 3 epochs." in [seen(s) for s in at.success]
-    assert {m.label for m in at.metric} == {"Accuracy", "AUC", "F1 score"}
+    assert {m.label for m in at.metric[:3]} == {"Accuracy", "AUC", "F1 score"}  # the headline scores
     assert {"Confusion matrix", "ROC curve", "Precision-recall curve"} <= set(charts)
     assert [d.proto.label for d in at.get("download_button")] == [
         "model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
-    runs = at.dataframe[-1].value
+    runs = table_with(at, "epochs run")
     assert runs.loc[0, "target"] == "smoker" and runs.loc[0, "epochs run"] == "3 of 3"
     _what_the_network_learned(at)
 
@@ -92,7 +101,7 @@ def _what_the_network_learned(at) -> None:
     headers = [h.value for h in at.header]
     assert headers[3:6] == ["4. Train and watch it learn", "What the network learned", "5. Results"]
     charts = charts_on(at)
-    grid, points = charts["Decision map"]
+    grid, points, _marked = charts["Decision map"]
     assert {"x", "y", "value"} <= set(grid.columns) and grid["value"].between(0, 1).all()
     assert len(points) == 48 and set(points["truth"]) == {"yes", "no"}  # every validation row, true class
     assert at.selectbox(key="map_x").value in ("height", "weight") and at.selectbox(key="map_y").value in (
@@ -105,7 +114,7 @@ def _what_the_network_learned(at) -> None:
     assert "tape.gradient" in step.code[0].value and "apply_gradients" in " ".join(seen(m) for m in step.markdown)
     at.selectbox(key="map_x").set_value("colour")
     ok(at.run())
-    grid, _ = charts_on(at)["Decision map"]
+    grid, *_ = charts_on(at)["Decision map"]
     assert set(grid["x"]) == {"red", "green", "blue"}, "a text axis: one line per category"
 
 
@@ -124,7 +133,7 @@ def test_second_run_draws_the_first_one_faded_and_is_compared():
     at = train_on(at, epochs=4)
     (loss,) = charts_on(at)["Loss (lower is better)"]
     assert loss.groupby("run")["epoch"].max().to_dict() == {"previous run": 3, "this run": 4}
-    runs = at.dataframe[-1].value
+    runs = table_with(at, "epochs run")
     assert runs["epochs run"].tolist() == ["3 of 3", "4 of 4"]
     assert any(m.proto.delta for m in at.metric)
 
@@ -136,14 +145,14 @@ def test_regression_table():
     assert histogram["rows"].sum() == 120
     at = train_on(at)
     assert not at.error
-    assert {m.label for m in at.metric} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
+    assert {m.label for m in at.metric[:3]} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
     charts = charts_on(at)
     rmse = charts["RMSE (lower is better)"][0]
     assert rmse.groupby("split")["epoch"].count().tolist() == [3, 3]
     points = charts["Predicted against actual"]
     assert max(len(p) for p in points) == 48  # the 40% validation rows
     assert "Errors (residuals)" in charts
-    grid, points = charts["Decision map"]
+    grid, points, _marked = charts["Decision map"]
     assert grid["value"].between(0, 1_500_000).all() and points["truth"].between(0, 1_500_000).all()
     assert len(at.get("download_button")) == 5
 

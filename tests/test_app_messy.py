@@ -17,7 +17,7 @@ import pytest
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
 import tapeapp.table  # noqa: E402
-from helpers.page import job_of, ok, page_app, seen, texts, train_on, upload_to
+from helpers.page import job_of, ok, page_app, seen, table_with, texts, train_on, upload_to
 from ui import templates as ui_templates  # noqa: E402
 
 
@@ -166,8 +166,8 @@ def test_a_learning_rate_of_ten_stops_with_a_plain_warning_and_still_shows_resul
     assert not at.error, "a run that went wrong is still a result, not an error"
     assert [h.value for h in at.header][4:6] == ["What the network learned", "5. Results"]
     assert "Something unexpected" not in said, "the pictures of what it learned cope with a run that blew up"
-    assert {m.label for m in at.metric} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
-    assert at.dataframe[-1].value.loc[0, "stopped because"] == "stopped: the loss was no longer a number"
+    assert {m.label for m in at.metric[:3]} == {"Average error (MAE)", "Typical error (RMSE)", "R²"}
+    assert table_with(at, "stopped because").loc[0, "stopped because"] == "stopped: the loss was no longer a number"
 
 
 def test_a_learning_rate_that_only_makes_things_worse_is_pointed_out():
@@ -207,7 +207,7 @@ def test_an_unforeseen_failure_during_training_ends_the_run_with_plain_words(mon
     assert "Stopped by you" not in _texts(at.info), "an error is not a Stop"
     assert len(job_of(at).run.history) == 1 and not job_of(at).running
     assert at.metric, "the model of the finished epoch is still there to look at"
-    assert at.dataframe[-1].value.loc[0, "stopped because"] == "stopped by an error"
+    assert table_with(at, "stopped because").loc[0, "stopped because"] == "stopped by an error"
 
 
 # --- prediction uploads ------------------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ def _predict(at, frame: pd.DataFrame | bytes, name: str = "new.csv"):
 
 
 def _shown_predictions(at) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "predicted_plan" in d.value.columns)
+    return table_with(at, "probability_premium")  # the rows behind the results have only 'probability'
 
 
 NEW_ROWS = _people(20, seed=5).drop(columns="plan")

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
-from helpers.page import ROOT, charts_on, job_of, ok, page_app, seen, upload_to
+from helpers.page import ROOT, charts_on, job_of, ok, page_app, seen, table_with, upload_to
 from ui import jobs as ui_jobs  # noqa: E402
 from ui import live as ui_live  # noqa: E402
 from ui.data import problem  # noqa: E402
@@ -131,7 +131,7 @@ def test_two_sessions_training_at_once_never_see_each_other(one_runtime):
         (loss,) = charts_on(at)["Loss (lower is better)"]
         assert loss.groupby("split")["epoch"].max().tolist() == [epochs, epochs]
         assert set(loss["run"]) == {"this run"}, "no 'previous run' from the other session"
-        runs = at.dataframe[-1].value
+        runs = table_with(at, "epochs run")
         assert runs["target"].tolist() == [target] and runs["table"].tolist() == [f"{name}.csv"]
         shown = _everything_shown(at)
         assert target in shown
@@ -254,7 +254,7 @@ def test_ten_runs_in_one_session_release_the_earlier_runs(one_runtime):
     assert alive == [10], f"runs {alive} are still held"
     assert [i + 1 for i, ref in enumerate(jobs) if ref() is not None] == [10]
     assert [i + 1 for i, ref in enumerate(models) if ref() is not None] == [10], "earlier models are freed"
-    runs = at.dataframe[-1].value
+    runs = table_with(at, "epochs run")
     assert runs["run"].tolist() == list(range(1, 11)) and (runs["epochs run"] == "1 of 1").all()
     assert len(one_runtime.media_file_mgr._deferred_callables) == 5, "only the last run's five downloads"
 

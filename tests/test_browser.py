@@ -470,3 +470,47 @@ def test_a_table_and_a_link_full_of_markdown_make_no_request_elsewhere(server, p
     assert made.count() == 0, made.first.evaluate("e => e.outerHTML")
     assert page.get_by_text(f"[Your session expired: sign in again](http://{EVIL}/)").count() >= 1, \
         "the column name is shown as the text it is"
+
+
+# --- one case at a time (issue 21) ----------------------------------------------------------------------------------
+
+CASES_SHOT = ROOT / "docs" / "one_case.png"
+
+
+def test_a_click_on_the_confusion_matrix_lists_its_rows_and_one_is_taken_apart(server, page, tmp_path):
+    page.goto(f"{server}/?epochs=12")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator("input[type=file]").first.set_input_files(str(_table(tmp_path / "patients.csv")))
+    page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)
+    _settled(page)
+    page.locator(".st-key-train button").click()
+    page.get_by_text("Finished all 12 epochs.").wait_for(timeout=120_000)
+    page.get_by_text("6. One case at a time").wait_for(timeout=60_000)
+    _baselines_in(page)
+    matrix = page.locator(".st-key-confusion_pick")
+    matrix.scroll_into_view_if_needed()
+    page.get_by_text("Confusion matrix", exact=True).first.wait_for(timeout=30_000)
+    plot = matrix.locator("canvas, svg.marks").first
+    box = plot.bounding_box()
+    # the cells fill the plot between its axes: the lower right quarter of the drawing is (actual yes, predicted yes)
+    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.62)
+    caption = page.get_by_text(re.compile(r"\d+ validation rows? in your selection"))
+    caption.wait_for(timeout=60_000)
+    _settled(page)
+    _no_exception(page)
+    listed = int(re.search(r"([\d,]+) validation row", caption.inner_text()).group(1).replace(",", ""))
+    assert listed > 0
+
+    number = page.locator(".st-key-edit_row_number input")
+    number.scroll_into_view_if_needed()
+    number.fill("3")
+    number.press("Enter")
+    page.get_by_text(re.compile(r"Starting from (row 3\.|typical values)")).wait_for(timeout=60_000)
+    _settled(page)
+    page.get_by_text("Where the model is weak", exact=True).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"pushed (towards|away from) 'outcome = ")).first.wait_for(timeout=30_000)
+    _no_exception(page)
+    page.set_viewport_size({"width": 1200, "height": 2000})
+    page.locator("h2", has_text="6. One case at a time").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1_000)
+    page.screenshot(path=str(CASES_SHOT))

@@ -51,6 +51,7 @@ class Job:
     predicted: dict = field(default_factory=dict)
     views: dict = field(default_factory=dict)
     failure: str = ""
+    background: pd.DataFrame | None = None  # a seeded sample of training rows, to take single rows apart against
     place: Place | None = None  # where it stands in line while it waits for a seat; None while training
     stop_wanted: bool = False
     recorded: bool = False
@@ -164,6 +165,9 @@ def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainCon
                       "header": info.header},
         ticket=training_queue().join(f"run {(old.number + 1) if old else 1}"),
     )
+    from tapeapp.contributions import background_rows
+
+    job.background = background_rows(run, table.frame)
     if old is not None:
         record(old)
     slot().job = job

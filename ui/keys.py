@@ -38,6 +38,17 @@ PREDICT_UPLOAD = "predict_upload"
 PREDICT_READ_AGAIN = "predict_read_again"
 NEW_PREDICTIONS = "download_new_predictions"
 LAYERS = "cfg_layers"
+CONFUSION_PICK = "confusion_pick"  # the cell clicked on the confusion matrix
+REGION_PICK = "region_pick"  # the rectangle dragged on predicted-against-actual
+PICKED_ROWS = "picked_rows"  # the table of the rows behind the selection (a row picked there is tried)
+MISTAKE_ROWS = "mistake_rows"
+EDIT_FROM = "edit_from"  # where 'Try one row' starts: ("row", run number, the row's label) or None (typical values)
+EDIT_PICKED = "edit_picked"  # the last row picked in a table, so that the pick starts the editor once
+EDIT_TYPED = "edit_typed"  # the last row number typed, likewise
+EDIT_LOADED = "edit_loaded"  # the start the editor's values were last filled from
+EDIT_ROW_NUMBER = "edit_row_number"
+EDIT_TYPICAL = "edit_typical"
+WEAK_COLUMN = "weak_column"
 
 
 def knob(name: str) -> str:
@@ -70,6 +81,11 @@ def roles(table_sha: str, target_name: str, task_name: str) -> str:
 
 def download(file_name: str) -> str:
     return f"download_{file_name.replace('.', '_')}"
+
+
+def edit(position: int) -> str:
+    """The input of the edited row's ``position``-th column in 'Try one row' (columns may have any name)."""
+    return f"edit_{position}"
 
 
 def apply(run_number: int, index: int, code: str) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from ui import keys
+from ui.cases import MARKED_ROW
 from ui.safe import md
 from ui.templates import spec_of, spec_with_rows
 
@@ -92,7 +93,9 @@ class LearnedView:
             self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
             return
         x_kind, y_kind = insight.axis_kind(run, x), insight.axis_kind(run, y)
-        frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_kind, y_kind)
+        marked = job.views.get(MARKED_ROW) if fine else None  # the row being tried under 'One case at a time'
+        frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_kind, y_kind,
+                                          (marked[x], marked[y]) if marked else None)
         template = _cached(job, ("map template", x, y), lambda: spec_of(charts.decision_map_template(
             x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_kind, y_kind)))
         self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")

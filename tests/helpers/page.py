@@ -64,6 +64,11 @@ def charts_on(at: AppTest) -> dict[str, list[pd.DataFrame]]:
     return out
 
 
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The last table on the page with this column (the page shows several: rows, runs, groups, predictions)."""
+    return next(d.value for d in reversed(at.dataframe) if column in d.value.columns)
+
+
 def job_of(at: AppTest) -> Job | None:
     """The session's training job (kept in a Slot, so that starting a new one frees the old one at once)."""
     return at.session_state["training"].job if "training" in at.session_state else None
