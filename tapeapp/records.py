@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from tapeapp._tf import keras
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError, quoted
 from tapeapp.loop import EpochUpdate
@@ -145,7 +146,7 @@ def capture(run: Run, schema: Schema, number: int, extra: Mapping | None = None)
     weights = tuple(np.array(w) for w in run.model.get_weights())
     if running and run.runner is not None:
         optimizer = getattr(run.runner, "optimizer", None)
-        state = tuple(np.array(v) for v in optimizer.variables) if optimizer is not None else ()
+        state = tuple(keras.ops.convert_to_numpy(v) for v in optimizer.variables) if optimizer is not None else ()
     else:
         state = tuple(np.asarray(v) for v in run.optimizer_state)
     baselines = run.baselines
