@@ -250,7 +250,8 @@ def test_a_checkpointed_run_comes_back_stopped_at_its_last_saved_epoch(store):
     assert restored.predict(restored.prepared.raw_val).equals(run.predict(run.prepared.raw_val))
 
 
-def test_autosave_checkpoints_every_few_seconds_not_every_epoch(store):
+def test_autosave_checkpoints_every_few_seconds_not_every_epoch(store, monkeypatch):
+    monkeypatch.setattr("tapeapp.store.COST_SHARE", 0)  # here every epoch's checkpoint counts, however long it took
     raw, table = _csv_table(make_binary())
     schema = inspect_frame(table.frame, target="target")
     run = start_run(table.frame, schema, TrainConfig(hidden=(4,), epochs=4))
@@ -262,6 +263,14 @@ def test_autosave_checkpoints_every_few_seconds_not_every_epoch(store):
     rarely.finish(run)
     kept = store.load_session(session).run(1)
     assert not kept.running and kept.stopped_because == "finished" and kept.epochs_done == 4
+
+
+def test_a_slow_checkpoint_waits_longer_before_the_next(store, binary):
+    raw, table, schema, chosen, first, second = binary
+    autosave = Autosave(store, new_id(), 1, schema, every=5, cost=1.0, last=time.monotonic() - 10)
+    assert autosave.after_epoch(first) is False  # 10 s since the last, but it took 1 s: wait 20
+    autosave.last -= 15
+    assert autosave.after_epoch(first) is True and 0 < autosave.cost < 1.0
 
 
 def test_a_store_that_cannot_be_written_does_not_stop_the_work(tmp_path, binary):
