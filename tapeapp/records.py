@@ -52,11 +52,14 @@ class TableSource:
     sample: str = ""
     sha256: str = ""  # of ``data`` (the file as uploaded); kept when the data is left out, to recognise it again
 
+    def __post_init__(self) -> None:
+        if self.data and not self.sha256:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
+
     @classmethod
     def upload(cls, data: bytes, info: TableInfo) -> TableSource:
         """An uploaded file and how much of it was read (``Table.info``)."""
-        return cls(name=info.name, data=bytes(data), fraction=float(info.fraction),
-                   sha256=hashlib.sha256(data).hexdigest())
+        return cls(name=info.name, data=bytes(data), fraction=float(info.fraction))
 
     @classmethod
     def builtin(cls, key: str) -> TableSource:

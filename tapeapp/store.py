@@ -249,16 +249,19 @@ class RunStore:
 
         Baselines still being fitted are added to the kept run when they arrive.
         """
-        self.save_record(session_id, capture(run, schema, number, extra))
-        self._when_baselines_arrive(session_id, number, run.baselines_future)
+        self._save_captured(session_id, capture(run, schema, number, extra), run.baselines_future)
         self.tidy(keep=session_id)
 
     def checkpoint_run(self, session_id: str, number: int, run: Run, schema: Schema,
                        extra: Mapping | None = None) -> None:
         """Keep a run still training, as it is after its last finished epoch: call it from the training thread
         between epochs, every few seconds (``Autosave``). It comes back stopped at that epoch, and says so."""
-        self.save_record(session_id, capture(run, schema, number, extra))
-        self._when_baselines_arrive(session_id, number, run.baselines_future)
+        self._save_captured(session_id, capture(run, schema, number, extra), run.baselines_future)
+
+    def _save_captured(self, session_id: str, record: RunRecord, baselines: Future | None) -> None:
+        self.save_record(session_id, record)
+        if record.baselines is None and baselines is not None:
+            self._when_baselines_arrive(session_id, record.number, baselines)
 
     def save_record(self, session_id: str, record: RunRecord) -> None:
         """Keep a run record as it is (a run captured earlier, or one opened from a project file)."""
@@ -282,10 +285,9 @@ class RunStore:
                         old.unlink(missing_ok=True)
                 os.utime(folder)
 
-    def _when_baselines_arrive(self, session_id: str, number: int, future: Future | None) -> None:
-        """Add the baselines to the kept run once they are fitted (from the worker that fitted them)."""
-        if future is None or future.done():
-            return
+    def _when_baselines_arrive(self, session_id: str, number: int, future: Future) -> None:
+        """Add the baselines to the kept run once they are fitted (from the worker that fitted them; at once if they
+        arrived while the record was being written without them)."""
         folder = self._session(session_id) / "runs" / f"{number:06d}"
 
         def arrived(done: Future) -> None:
