@@ -2,9 +2,9 @@
 laptop that slept or a restarted server bring them back without training again.
 
 A session is a folder named by an unguessable id (``new_id``: 192 bits from ``secrets``), which the page keeps in
-the URL; an id is checked against a strict pattern before it ever becomes a path, and ids are never listed,
-returned or logged by this module. Layout (``TAPEAPP_STORE``, else ``$XDG_CACHE_HOME``/``~/.cache`` +
-``tapeapp/store``; the folder is private to the server's user)::
+the URL; an id is checked against a strict pattern before it ever becomes a path, and no function lists, logs or
+puts in a message the ids kept (only ``new_id`` and ``save_lesson`` hand out the one just made). Layout
+(``TAPEAPP_STORE``, else ``$XDG_CACHE_HOME``/``~/.cache`` + ``tapeapp/store``; private to the server's user)::
 
     sessions/<id>/              its modification time is the session's last use
         table.json              the table's name, the share of rows read, a sample's key, sha256; names the blob
