@@ -27,9 +27,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("scores as data; the tape step, the compiled epoch and the epoch loop", {"scores", "loop"}),
     ("compiled epochs kept for reuse, and across devices", {"runners", "distributed"}),
     ("a run: config, prepared data, model and history in one object", {"run"}),
+    ("a run kept and brought back: its record, and the store on disk", {"records", "store"}),
     ("observers: they read a Run and are never imported by it",
      {"evaluation", "estimator", "insight", "explain", "baselines", "comparison", "advice", "lr_find", "export",
-      "reproduce_script", "charts", "cases", "shapley", "contributions", "explain_files"}),
+      "reproduce_script", "charts", "cases", "shapley", "contributions", "explain_files", "project"}),
     ("the command line, above everything", {"cli", "__main__"}),
 ]
 
