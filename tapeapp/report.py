@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +121,7 @@ def bullets(items: Iterable[object]) -> Safe:
 _NUMBER = re.compile(r"-?\d+\.\d+")
 _SHAPE = re.compile(r'(\s(?:d|transform)=")([^"]*)"')
 _IDS = re.compile(r'(\sid="|url\(#|href="#)([^")]+)')
+_RGB = re.compile(r'fill="rgb\((\d+), ?(\d+), ?(\d+)\)"')
 _SVG_TAGS = frozenset({"svg", "g", "path", "rect", "line", "text", "tspan", "defs", "clippath", "lineargradient",
                        "radialgradient", "stop", "circle", "ellipse", "polygon", "polyline", "title", "desc"})
 
@@ -167,6 +169,7 @@ def svg(chart, number: int, width: int = CHART_WIDTH) -> Safe:
     drawn = _SHAPE.sub(lambda m: m.group(1) + _NUMBER.sub(lambda n: f"{float(n.group()):.1f}", m.group(2)) + '"',
                        drawn)
     drawn = _IDS.sub(lambda m: f"{m.group(1)}c{number}-{m.group(2)}", drawn)
+    drawn = _RGB.sub(lambda m: 'fill="#' + "".join(f"{int(c):02x}" for c in m.groups()) + '"', drawn)
     check = _SvgCheck()
     check.feed(drawn)
     if not check.safe or not drawn.lstrip().startswith("<svg"):
@@ -198,6 +201,20 @@ class _Facts:
     advice: list[Advice] | None
     axes: tuple[str, str] | None
     drawn: int = 0  # charts so far: each one's SVG ids get its number
+
+    @cached_property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.run.prepared.target_encoder.classes_)
+
+    @cached_property
+    def verdict(self) -> str | None:
+        """The one sentence comparing the network with the simpler models (a pass over the validation rows)."""
+        return compare_with_baselines(self.run)
+
+    @cached_property
+    def noise(self) -> float:
+        """The standard error of the network's main validation score."""
+        return network_score(self.run)[1] if self.run.history else math.nan
 
     def figure(self, chart, caption: object = "") -> Safe:
         self.drawn += 1
@@ -242,10 +259,6 @@ def _read_how(info: TableInfo) -> str:
     return " · ".join(parts)
 
 
-def _classes(run: Run) -> tuple[str, ...]:
-    return tuple(str(c) for c in run.prepared.target_encoder.classes_)
-
-
 # --------------------------------------------------------------------------------------------- the sections
 
 def _table_section(f: _Facts) -> Safe:
@@ -285,10 +298,10 @@ def _target_section(f: _Facts) -> Safe:
             parts.append(tag("p", f"In the rows used, '{run.target}' runs from {values.min():,.4g} to "
                                   f"{values.max():,.4g}; half the rows are below {np.median(values):,.4g}."))
         return join(parts)
-    counts = np.bincount(np.concatenate([data.y_train, data.y_val]).astype(int), minlength=len(_classes(run)))
+    counts = np.bincount(np.concatenate([data.y_train, data.y_val]).astype(int), minlength=len(f.classes))
     order = np.argsort(-counts, kind="stable")
     total = max(1, int(counts.sum()))
-    rows = [(_classes(run)[k], f"{counts[k]:,}", f"{counts[k] / total:.1%}") for k in order]
+    rows = [(f.classes[k], f"{counts[k]:,}", f"{counts[k] / total:.1%}") for k in order]
     parts.append(table(["Class", "Rows", "Share"], rows, numeric=(1, 2), limit=MAX_CLASSES, what="classes"))
     return join(parts)
 
@@ -419,7 +432,7 @@ def _results_section(f: _Facts) -> Safe:
     data = run.prepared
     parts = [tag("p", f"Scored on the {len(data.y_val):,} validation rows the model never trained on.")]
     if run.task == "binary":
-        positive = _classes(run)[1]
+        positive = f.classes[1]
         parts.append(tag("p", f"A row is called '{positive}' when the model is at least "
                               f"{evaluation.threshold:.0%} sure (the decision threshold)."))
     parts.append(tag("table", tag("tbody", *_headline_rows(evaluation)), cls="headline"))
@@ -483,8 +496,7 @@ def _comparison_section(f: _Facts) -> Safe:
     headers = ["Model", *(METRICS.get(m, (m, ""))[0] for m in metrics)] + (["Note"] if errors else [])
     rows = [row if errors else row[:-1] for row in rows]
     note = run.baselines.note if run.baselines else ""
-    sentence = compare_with_baselines(run)
-    return join([tag("p", sentence, cls="verdict") if sentence else "",
+    return join([tag("p", f.verdict, cls="verdict") if f.verdict else "",
                  table(headers, rows, numeric=range(1, len(metrics) + 1)),
                  tag("p", f"All four use the same {len(run.prepared.y_train):,} training rows and are scored on the "
                           f"same validation rows ({MAIN_METRIC[run.task]} is the headline score). The linear model "
@@ -508,7 +520,7 @@ def _advice_section(f: _Facts) -> Safe:
                           "training again." + missing), bullets(items)])
 
 
-def _importance_rows(run: Run) -> int:
+def importance_rows(run: Run) -> int:
     """Validation rows importance shuffles: the page's own choice, fewer for a network too big to afford them."""
     return insight.affordable_rows(run, len(run.prepared.features) * REPEATS, insight.IMPORTANCE_ROWS, floor=100)
 
@@ -517,7 +529,7 @@ def _importance_section(f: _Facts) -> Safe:
     run = f.run
     if not run.history:
         return tag("p", "No epoch finished, so the model leans on nothing yet.")
-    rows = _importance_rows(run)
+    rows = importance_rows(run)
     if f.importance is None:
         f.importance = insight.importance(run, repeats=REPEATS, rows=rows)
     frame = f.importance
@@ -561,19 +573,19 @@ def _map_section(f: _Facts) -> Safe:
         return tag("p", "The model's answers are not numbers any more, so there is no map to draw.")
     x_kind, y_kind = insight.axis_kind(run, x), insight.axis_kind(run, y)
     chart = charts.decision_map_chart(grid, insight.map_points(run, x, y), x, y, run.task, run.target,
-                                      _classes(run), x_kind, y_kind)
+                                      f.classes, x_kind, y_kind)
     chosen = "" if f.axes == axes else " (the two columns that, on their own, tell most about the target)"
     shown = min(len(run.prepared.y_val), rows)
     return join([tag("p", "Across: ", tag("strong", x), "; up: ", tag("strong", y), chosen, "."),
                  f.figure(chart, insight.explanation("decision_map", rows=f"{shown:,}"))])
 
 
-def _uncertainty(run: Run) -> str:
+def _uncertainty(f: _Facts) -> str:
     """How much the main validation score could move by chance alone (two standard errors), in words; '' if unknown."""
-    _, error = network_score(run)
+    error = f.noise
     if not math.isfinite(error):
         return ""
-    if run.task == "regression":
+    if f.run.task == "regression":
         return f"give or take about {2 * error:,.3g} by chance alone"
     return f"give or take about {200 * error:.1f} points by chance alone"
 
@@ -587,7 +599,7 @@ def _limits(f: _Facts) -> list[str]:
     if numbers:
         spans = "; ".join(f"'{c}' from {pre.range_[c][0]:,.4g} to {pre.range_[c][1]:,.4g}" for c in numbers)
         out.append(f"Its training rows hold {spans}. For values outside what it saw, its answers are guesses.")
-    if evaluation is not None and (spread := _uncertainty(run)):
+    if evaluation is not None and (spread := _uncertainty(f)):
         main = MAIN_METRIC[run.task]
         out.append(f"Its score was measured on only {len(data.y_val):,} rows ({AXIS_NAMES[main]} "
                    f"{score_text(main, evaluation.headline.get(main))}, {spread}).")
@@ -616,11 +628,11 @@ def _questions(f: _Facts) -> list[str]:
     missing = ("Who is missing from these rows? People, places or times the table leaves out, or holds only a few "
                "of, are where the model is most likely wrong, and its score cannot show it.")
     if run.task != "regression":
-        counts = np.bincount(run.prepared.y_train.astype(int), minlength=len(_classes(run)))
+        counts = np.bincount(run.prepared.y_train.astype(int), minlength=len(f.classes))
         rare = int(np.argmin(counts))
-        missing += f" (The rarest class, '{_classes(run)[rare]}', has {counts[rare]:,} training rows.)"
+        missing += f" (The rarest class, '{f.classes[rare]}', has {counts[rare]:,} training rows.)"
     if run.task == "binary":
-        negative, positive = _classes(run)
+        negative, positive = f.classes
         wrong = (f"What happens when it is wrong? Who pays when a '{negative}' row is called '{positive}' (a false "
                  f"alarm), and who when a '{positive}' row is missed? The decision threshold trades one for the other.")
     elif run.task == "multiclass":
@@ -649,8 +661,7 @@ def _card_section(f: _Facts) -> Safe:
     if f.evaluation is not None:
         main = MAIN_METRIC[run.task]
         checked += f" {METRICS[main][0]}: {score_text(main, f.evaluation.headline.get(main))}."
-    sentence = compare_with_baselines(run)
-    checked += f" {sentence}" if sentence else " It was not compared with simpler models."
+    checked += f" {f.verdict}" if f.verdict else " It was not compared with simpler models."
     card = [("What it predicts", f"'{run.target}', {TASKS_IN_A_SENTENCE[run.task]}, from "
                                  f"{_plural(len(features), 'column')}: {', '.join(features[:12])}{more}."),
             ("From which data", f"{source}: {len(data.y_train):,} rows to learn from and {len(data.y_val):,} to check "
