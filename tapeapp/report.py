@@ -327,7 +327,7 @@ def _columns_section(f: _Facts) -> Safe:
     if len(summary):
         parts.append(tag("h3", "What the preprocessing learned from the training rows"))
         cells = [[_cell(v) for v in row] for row in summary.itertuples(index=False)]
-        parts.append(table(list(summary.columns), cells, what="inputs"))
+        parts.append(table([str(h)[:1].upper() + str(h)[1:] for h in summary.columns], cells, what="inputs"))
     return join(parts)
 
 
@@ -703,8 +703,7 @@ nav ol { columns: 2; padding-left: 1.4rem; }
 a { color: #1f5fa8; }
 table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; }
-td:first-child { overflow-wrap: break-word; min-width: 6rem; }
+         overflow-wrap: break-word; }
 thead th { background: #f3f4f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.headline { width: auto; }

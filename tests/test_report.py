@@ -308,3 +308,13 @@ def test_an_svg_with_more_than_shapes_and_text_is_refused(drawing):
     plain.feed('<svg><defs><clipPath id="c1-clip1"><path d="M0,0h1v1Z"/></clipPath></defs>'
                '<g clip-path="url(#c1-clip1)"><text>&lt;script&gt;</text></g></svg>')
     assert plain.safe
+
+
+def test_one_input_column_and_a_rare_class_are_said_plainly():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "t": ["common"] * 194 + ["rare"] * 6})
+    run, table, schema = _run(frame, "t", baselines=False, epochs=3)
+    page = Page(report.report_html(run, table.info, schema))
+    assert "The decision map needs two input columns; this model learns from only one." in page.section("map")
+    card = page.section("card")
+    assert "The rarest class, 'rare', has" in card and "It finds fewer than half of the 'rare' rows" in card
