@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("a run kept and brought back: its record, and the store on disk", {"records", "store"}),
     ("observers: they read a Run and are never imported by it",
      {"evaluation", "estimator", "insight", "explain", "baselines", "comparison", "advice", "lr_find", "export",
-      "reproduce_script", "charts", "cases", "shapley", "contributions", "explain_files", "project"}),
+      "reproduce_script", "charts", "cases", "shapley", "contributions", "explain_files", "project", "report"}),
     ("the command line, above everything", {"cli", "__main__"}),
 ]
 
