@@ -96,12 +96,28 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             config=(("batch_size", 128), ("optimizer", "adam"), ("learning_rate", 3e-3))),
     Variant("current_slog", "TrainConfig() on the slog-transformed table (no early stopping)", early=False,
             skew="slog"),
+    Variant("cv_slog_keep", "cv_slog + es_slog_keep's categories", skew="slog", levels="keep", folds=3,
+            only_many_levels=True),
+    Variant("es_slog_keep_wide", "es_slog_keep with 128-128 and dropout 0.1", skew="slog", levels="keep",
+            config=(("hidden", (128, 128)), ("dropout", 0.1))),
+    Variant("es_slog_keep_adam", "es_slog_keep with Adam 1e-3", skew="slog", levels="keep",
+            config=(("optimizer", "adam"),)),
     Variant("es_slog_zero", "es_slog + a 0/1 column 'is zero' for transformed columns with >= 10% zeros",
             skew="slog_zero"),
+    Variant("es_rec", "the candidate: es + slog with 'is zero' columns + every level with >= 5 training rows",
+            skew="slog_zero", levels="keep"),
+    Variant("cv_rec", "es_rec's table, the epoch count by 3-fold cross-validation", skew="slog_zero",
+            levels="keep", folds=3),
+    Variant("es_rec_wide", "es_rec with 128-128 and dropout 0.1", skew="slog_zero", levels="keep",
+            config=(("hidden", (128, 128)), ("dropout", 0.1))),
     Variant("cv_slog", "slog; the epoch count chosen by 3-fold cross-validation on the training rows (mean fold "
             "loss, patience 30, ceiling 300), then all training rows trained for that many epochs", skew="slog",
             folds=3),
 )}
+# Read off other variants' results: (variant below the row count, variant from it on, training rows)
+HYBRIDS = {"rec_hybrid": ("cv_rec", "es_rec", 1000), "rec_hybrid_wide": ("cv_rec", "es_rec_wide", 1000),
+           "hybrid_cv1000": ("cv_slog_keep", "es_slog_keep", 1000),
+           "hybrid_cv1000_wide": ("cv_slog_keep", "es_slog_keep_wide", 1000)}
 QUICK_VARIANTS = ("current", "es", "es_slog", "es_quantile")
 MAIN_VARIANTS = ("current", "es", "es_log", "es_slog", "es_quantile", "es_slog_keep", "es_slog_freq",
                  "es_slog_target")
@@ -470,11 +486,18 @@ def fmt(x: float, digits: int = 3) -> str:
 def variant_score(results: dict, key: str, seed: int, name: str, rule: dict = RULE) -> tuple[float, float, int] | None:
     """(score, seconds, epochs run) of a variant under ``rule``; a skipped many-levels variant falls back to its
     base (the same run: nothing to treat)."""
+    if name in HYBRIDS:
+        small, large, rows = HYBRIDS[name]
+        base = results.get((key, seed, "baselines"))
+        if base is None:
+            return None
+        return variant_score(results, key, seed, small if base["rows"][0] < rows else large, rule)
     record = results.get((key, seed, name))
     if record is None:
         return None
     if "skipped" in record:
-        base = {"es_slog_keep": "es_slog", "es_slog_freq": "es_slog", "es_slog_target": "es_slog"}[name]
+        base = {"es_slog_keep": "es_slog", "es_slog_freq": "es_slog", "es_slog_target": "es_slog",
+                "cv_slog_keep": "cv_slog"}[name]
         return variant_score(results, key, seed, base, rule)
     score, _, ran, seconds = stop_at(record, rule["patience"], rule["ceiling"], rule["criterion"])
     return score, seconds, ran
@@ -502,7 +525,7 @@ def report(results: dict, tables: list[str], seeds: list[int], variants: list[st
                 score, seconds, ran = got
                 row.append(f"{fmt(score)} ({score - base['trees']:+.3f}) {seconds:.1f}s/{ran}")
                 summary[name].append((score, base["trees"], base["guess"], seconds))
-                walls[name] = walls.get(name, 0.0) + results[(key, seed, name)].get("wall", 0.0)
+                walls[name] = walls.get(name, 0.0) + results.get((key, seed, name), {}).get("wall", 0.0)
             rows.append(row)
     print("Per table and seed: score (gap to trees) seconds/epochs run\n")
     print_table(rows, ["table", "seed", "task", "guess", "trees", *variants])
@@ -513,14 +536,16 @@ def report(results: dict, tables: list[str], seeds: list[int], variants: list[st
         if not got:
             continue
         tasks = [results[(k, s, "baselines")]["task"] for k in tables for s in seeds
-                 if (k, s, name) in results and (k, s, "baselines") in results]
+                 if variant_score(results, k, s, name) is not None and (k, s, "baselines") in results]
         within = sum(1 for (score, trees, _, _), t in zip(got, tasks)
                      if trees - score <= (0.05 if t == "regression" else 0.03))
         below = sum(1 for score, _, guess, _ in got if guess - score > 0.01)
         gap = np.mean([score - trees for score, trees, _, _ in got])
         worst = min(score - trees for score, trees, _, _ in got)
         srows.append([name, len(got), f"{within} of {len(got)}", below, f"{gap:+.4f}", f"{worst:+.3f}",
-                      f"{sum(s for *_, s in got):.0f}", f"{walls.get(name, 0.0):.0f}", VARIANTS[name].what])
+                      f"{sum(s for *_, s in got):.0f}", f"{walls.get(name, 0.0):.0f}",
+                      VARIANTS[name].what if name in VARIANTS else "%s below %d training rows, else %s" % (
+                          HYBRIDS[name][0], HYBRIDS[name][2], HYBRIDS[name][1])])
     print_table(srows, ["variant", "runs", "within 0.03 acc / 0.05 R^2 of trees", "> 0.01 below guessing",
                         "mean gap to trees", "worst gap", "training s (rule)", "wall s (whole measurement)",
                         "what"])
@@ -641,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="forget saved results")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--guess-only", action="store_true")
+    parser.add_argument("--hybrids", default="", help=f"also show read-off combinations: {','.join(HYBRIDS)}")
     parser.add_argument("--rules", default="es,es_slog", help="variants whose stopping rules are tabulated")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -665,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
                     results[(key, seed, "baselines")] = baselines(key, seed)
                     save(key, seed, "baselines", results[(key, seed, "baselines")])
                 for name in variants:
-                    if (key, seed, name) in results:
+                    if (key, seed, name) in results or name in HYBRIDS:
                         continue
                     started = time.perf_counter()
                     result = measure(key, seed, VARIANTS[name], args.quick)
@@ -675,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{key} seed {seed} {name}: {result.get('skipped') or len(result['outer'])} "
                           f"({result['wall']:.0f} s)", file=sys.stderr, flush=True)
     shown = [v for v in variants if any((k, s, v) in results for k in tables for s in seeds)]
+    shown += [h for h in args.hybrids.split(",") if h]
     report(results, tables, seeds, shown)
     if "current" in shown:
         report_current(results, tables, seeds)

