@@ -1,7 +1,7 @@
 """Issue 20: tapeapp's default run on real tables vs guessing and boosted trees, and candidate better defaults.
 
-    python bench/defaults.py --quick                 # 3 small tables, seed 0, the main variants: a check that it runs
-    python bench/defaults.py                         # every table in bench/defaults_tables.py, seeds 0 and 1
+    python bench/defaults.py --quick                 # 4 small tables, seed 0, 5 variants, short runs: about 1 minute
+    python bench/defaults.py                         # every table, seeds 0 and 1, every variant: about 40 minutes
     python bench/defaults.py --variants current,es,es_slog --tables wells,fishing --seeds 0
     python bench/defaults.py --report-only           # tables from the saved results, no training
     python bench/defaults.py --guess-only            # the column-to-predict guess alone (seconds)
@@ -68,6 +68,7 @@ class Variant:
     config: tuple[tuple[str, Any], ...] = ()
     inner: float = INNER
     only_many_levels: bool = False  # identical to another variant on tables without a >50-level category: skipped
+    rare: int = RARE  # 'keep': levels with fewer training rows than this are pooled
     folds: int = 0  # > 0: choose the epoch count by k-fold cross-validation on the training rows, then train on all
 
 
@@ -106,6 +107,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             skew="slog_zero"),
     Variant("es_rec", "the candidate: es + slog with 'is zero' columns + every level with >= 5 training rows",
             skew="slog_zero", levels="keep"),
+    Variant("es_rec_keep2", "es_rec pooling only levels seen once in the training rows", skew="slog_zero",
+            levels="keep", rare=2, only_many_levels=True),
+    Variant("es_rec_top200", "es_rec's numbers + the 200 most common levels, as tapeapp with MAX_LEVELS = 200",
+            skew="slog_zero", levels="top200", only_many_levels=True),
     Variant("cv_rec", "es_rec's table, the epoch count by 3-fold cross-validation", skew="slog_zero",
             levels="keep", folds=3),
     Variant("es_rec_wide", "es_rec with 128-128 and dropout 0.1", skew="slog_zero", levels="keep",
@@ -116,11 +121,15 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 )}
 # Read off other variants' results: (variant below the row count, variant from it on, training rows)
 HYBRIDS = {"rec_hybrid": ("cv_rec", "es_rec", 1000), "rec_hybrid_wide": ("cv_rec", "es_rec_wide", 1000),
+           "rec_hybrid500": ("cv_rec", "es_rec", 500), "rec_hybrid2000": ("cv_rec", "es_rec", 2000),
            "hybrid_cv1000": ("cv_slog_keep", "es_slog_keep", 1000),
            "hybrid_cv1000_wide": ("cv_slog_keep", "es_slog_keep_wide", 1000)}
-QUICK_VARIANTS = ("current", "es", "es_slog", "es_quantile")
-MAIN_VARIANTS = ("current", "es", "es_log", "es_slog", "es_quantile", "es_slog_keep", "es_slog_freq",
-                 "es_slog_target")
+QUICK_VARIANTS = ("current", "es", "es_slog", "es_rec", "cv_rec")
+MAIN_VARIANTS = ("current", "es", "es_log", "es_slog", "es_quantile", "es_slog_skew2", "es_slog_ratio", "es_slog_zero",
+                 "es_slog_keep", "es_slog_freq", "es_slog_target", "es_slog_inner10", "es_slog_adam", "es_slog_wide",
+                 "es_slog_b128", "current_slog", "cv_slog", "cv_slog_keep", "es_slog_keep_wide", "es_slog_keep_adam",
+                 "es_rec", "es_rec_keep2", "es_rec_top200", "cv_rec", "es_rec_wide")
+COLUMNS = ("current", "es", "es_slog", "es_rec", "cv_rec", "rec_hybrid")  # the per-table table's columns
 
 # ------------------------------------------------------------------------------------------------ transforms
 
@@ -205,15 +214,17 @@ def many_level_columns(frame: pd.DataFrame, schema, train_rows: np.ndarray) -> l
 
 
 def treat_levels(frame: pd.DataFrame, train_rows: np.ndarray, columns: list[str], how: str, target: str,
-                 task: str, seed: int) -> pd.DataFrame:
+                 task: str, seed: int, rare: int = RARE) -> pd.DataFrame:
     frame = frame.copy()
     train_pos = frame.index.get_indexer(train_rows)
     for column in columns:
         text = frame[column].astype("object").where(frame[column].notna(), "(missing)").astype(str)
         counts = text.iloc[train_pos].value_counts()
         if how == "keep":
-            kept = set(counts.index[counts >= RARE])
+            kept = set(counts.index[counts >= rare])
             frame[column] = text.where(text.isin(kept), "(rare)")
+        elif how == "top200":  # nothing to change in the table: tapeapp keeps the 200 most common (MAX_LEVELS)
+            pass
         elif how == "freq":
             frame[f"{column} share"] = text.map(counts / len(train_pos)).fillna(0.0).astype("float64")
         elif how == "target":
@@ -316,7 +327,7 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
     if variant.only_many_levels and not many:
         return {"skipped": "no category with more than 50 levels", **notes}
     if variant.levels != "top50" and many:
-        frame = treat_levels(frame, train_rows, many, variant.levels, entry.target, entry.task, seed)
+        frame = treat_levels(frame, train_rows, many, variant.levels, entry.target, entry.task, seed, variant.rare)
     config = base_config.replace(**dict(variant.config))
     if variant.early:
         config = config.replace(epochs=CEILING if not quick else 60)
@@ -324,6 +335,8 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
     saved = tp.MAX_LEVELS
     if variant.levels == "keep":
         tp.MAX_LEVELS = 100_000  # every level the table kept (rarer ones are one '(rare)' value already)
+    elif variant.levels == "top200":
+        tp.MAX_LEVELS = 200
     try:
         prepared = start_run(frame, schema, config).prepared
     finally:
@@ -497,13 +510,14 @@ def variant_score(results: dict, key: str, seed: int, name: str, rule: dict = RU
         return None
     if "skipped" in record:
         base = {"es_slog_keep": "es_slog", "es_slog_freq": "es_slog", "es_slog_target": "es_slog",
-                "cv_slog_keep": "cv_slog"}[name]
+                "cv_slog_keep": "cv_slog", "es_rec_keep2": "es_rec",
+                "es_rec_top200": "es_rec"}[name]
         return variant_score(results, key, seed, base, rule)
     score, _, ran, seconds = stop_at(record, rule["patience"], rule["ceiling"], rule["criterion"])
     return score, seconds, ran
 
 
-def report(results: dict, tables: list[str], seeds: list[int], variants: list[str]) -> None:
+def report(results: dict, tables: list[str], seeds: list[int], variants: list[str], columns: list[str]) -> None:
     print(f"\n{machine()}\n")
     print(f"Early-stopping variants read with patience {RULE['patience']}, ceiling {RULE['ceiling']}, "
           f"criterion inner {RULE['criterion']}, best epoch restored; score = accuracy (classes) or R^2 "
@@ -520,15 +534,21 @@ def report(results: dict, tables: list[str], seeds: list[int], variants: list[st
             for name in variants:
                 got = variant_score(results, key, seed, name)
                 if got is None:
-                    row.append("")
+                    if name in columns:
+                        row.append("")
                     continue
                 score, seconds, ran = got
-                row.append(f"{fmt(score)} ({score - base['trees']:+.3f}) {seconds:.1f}s/{ran}")
+                if name in columns:
+                    row.append(f"{fmt(score)} ({score - base['trees']:+.3f}) {seconds:.1f}s/{ran}")
                 summary[name].append((score, base["trees"], base["guess"], seconds))
-                walls[name] = walls.get(name, 0.0) + results.get((key, seed, name), {}).get("wall", 0.0)
+                real = name
+                if name in HYBRIDS:
+                    small, large, limit = HYBRIDS[name]
+                    real = small if base["rows"][0] < limit else large
+                walls[name] = walls.get(name, 0.0) + results.get((key, seed, real), {}).get("wall", 0.0)
             rows.append(row)
     print("Per table and seed: score (gap to trees) seconds/epochs run\n")
-    print_table(rows, ["table", "seed", "task", "guess", "trees", *variants])
+    print_table(rows, ["table", "seed", "task", "guess", "trees", *[v for v in variants if v in columns]])
     print()
     srows = []
     for name in variants:
@@ -543,15 +563,40 @@ def report(results: dict, tables: list[str], seeds: list[int], variants: list[st
         gap = np.mean([score - trees for score, trees, _, _ in got])
         worst = min(score - trees for score, trees, _, _ in got)
         srows.append([name, len(got), f"{within} of {len(got)}", below, f"{gap:+.4f}", f"{worst:+.3f}",
-                      f"{sum(s for *_, s in got):.0f}", f"{walls.get(name, 0.0):.0f}",
+                      f"{sum(s for *_, s in got):.0f}", f"{max(s for *_, s in got):.1f}", f"{walls.get(name, 0.0):.0f}",
                       VARIANTS[name].what if name in VARIANTS else "%s below %d training rows, else %s" % (
                           HYBRIDS[name][0], HYBRIDS[name][2], HYBRIDS[name][1])])
     print_table(srows, ["variant", "runs", "within 0.03 acc / 0.05 R^2 of trees", "> 0.01 below guessing",
-                        "mean gap to trees", "worst gap", "training s (rule)", "wall s (whole measurement)",
+                        "mean gap to trees", "worst gap", "training s (rule)", "slowest run s", "wall s (whole measurement)",
                         "what"])
     print("\ntraining s: the epochs the rule runs (cross-validation: the folds too); wall s: everything the "
           "measurement did (preparing, tracing, and an early-stopping trajectory followed to patience "
           f"{MAX_PATIENCE}), an upper bound.")
+
+
+def report_paired(results: dict, tables: list[str], seeds: list[int], base: str, variants: list[str]) -> None:
+    """Each variant minus ``base`` on the same table and seed: is a difference larger than the runs' noise?"""
+    rows = []
+    for name in variants:
+        diffs, tasks = [], []
+        for key in tables:
+            for seed in seeds:
+                a, b = variant_score(results, key, seed, name), variant_score(results, key, seed, base)
+                if a is not None and b is not None:
+                    diffs.append(a[0] - b[0])
+                    tasks.append(results[(key, seed, "baselines")]["task"])
+        if not diffs or name == base:
+            continue
+        d = np.array(diffs)
+        cls = np.array([t != "regression" for t in tasks])
+        se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.nan
+        part = lambda m: f"{d[m].mean():+.4f} ({m.sum()})" if m.any() else "—"  # noqa: E731
+        rows.append([name, len(d), f"{d.mean():+.4f} ± {se:.4f}", part(cls), part(~cls),
+                     f"{(d > 0.005).sum()} / {(np.abs(d) <= 0.005).sum()} / {(d < -0.005).sum()}",
+                     f"{d.min():+.3f}", f"{d.max():+.3f}"])
+    print(f"\nPaired differences from '{base}' (same table and seed; ± one standard error over the runs)\n")
+    print_table(rows, ["variant", "runs", "mean difference", "classes: mean (runs)", "regression: mean (runs)",
+                       "better / same (±0.005) / worse", "worst", "best"])
 
 
 def report_rules(results: dict, tables: list[str], seeds: list[int], name: str) -> None:
@@ -658,7 +703,7 @@ def report_guess(tables: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 small tables, seed 0, 4 variants, short runs")
+    parser.add_argument("--quick", action="store_true", help="4 small tables, seed 0, 5 variants, short runs")
     parser.add_argument("--tables", help="comma-separated keys of bench/defaults_tables.py (default: all)")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--variants", help=f"comma-separated (default: {','.join(MAIN_VARIANTS)}); all: "
@@ -666,8 +711,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="forget saved results")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--guess-only", action="store_true")
-    parser.add_argument("--hybrids", default="", help=f"also show read-off combinations: {','.join(HYBRIDS)}")
-    parser.add_argument("--rules", default="es,es_slog", help="variants whose stopping rules are tabulated")
+    parser.add_argument("--hybrids", default=",".join(HYBRIDS), help=f"also show read-off combinations: {','.join(HYBRIDS)}")
+    parser.add_argument("--columns", help="variants shown in the per-table table (default: all shown)")
+    parser.add_argument("--rules", default="es,es_rec", help="variants whose stopping rules are tabulated")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     tables = args.tables.split(",") if args.tables else list(defaults_tables.TABLES)
@@ -677,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         tables, seeds = list(defaults_tables.QUICK), [0]
         variants = list(QUICK_VARIANTS) if not args.variants else variants
+        args.hybrids = "rec_hybrid" if args.hybrids == ",".join(HYBRIDS) else args.hybrids
         RESULTS = RESULTS.with_name("defaults_results_quick.jsonl")
     if args.guess_only:
         report_guess(tables)
@@ -702,9 +749,13 @@ def main(argv: list[str] | None = None) -> int:
                           f"({result['wall']:.0f} s)", file=sys.stderr, flush=True)
     shown = [v for v in variants if any((k, s, v) in results for k in tables for s in seeds)]
     shown += [h for h in args.hybrids.split(",") if h]
-    report(results, tables, seeds, shown)
+    columns = args.columns.split(",") if args.columns else (shown if args.quick else list(COLUMNS))
+    report(results, tables, seeds, shown, columns)
     if "current" in shown:
         report_current(results, tables, seeds)
+        report_paired(results, tables, seeds, "current", shown)
+    if "es_slog" in shown:
+        report_paired(results, tables, seeds, "es_slog", shown)
     for name in args.rules.split(","):
         if name in shown:
             report_rules(results, tables, seeds, name)
