@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -255,7 +255,7 @@ def _target_encoding(text: pd.Series, train_pos: np.ndarray, y: pd.Series, task:
         encoded = np.full(n, np.nan)
         prior = np.nanmean(values[train_pos])
 
-        def means(rows: np.ndarray) -> pd.Series:
+        def means(rows: np.ndarray, values: np.ndarray = values, prior: float = prior) -> pd.Series:
             frame = pd.DataFrame({"level": text.iloc[rows].to_numpy(), "y": values[rows]}).dropna()
             grouped = frame.groupby("level")["y"].agg(["sum", "count"])
             return (grouped["sum"] + smooth * prior) / (grouped["count"] + smooth)
@@ -590,7 +590,8 @@ def report_paired(results: dict, tables: list[str], seeds: list[int], base: str,
         d = np.array(diffs)
         cls = np.array([t != "regression" for t in tasks])
         se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.nan
-        part = lambda m: f"{d[m].mean():+.4f} ({m.sum()})" if m.any() else "—"  # noqa: E731
+        def part(m: np.ndarray, d: np.ndarray = d) -> str:
+            return f"{d[m].mean():+.4f} ({m.sum()})" if m.any() else "—"
         rows.append([name, len(d), f"{d.mean():+.4f} ± {se:.4f}", part(cls), part(~cls),
                      f"{(d > 0.005).sum()} / {(np.abs(d) <= 0.005).sum()} / {(d < -0.005).sum()}",
                      f"{d.min():+.3f}", f"{d.max():+.3f}"])
@@ -612,7 +613,7 @@ def report_rules(results: dict, tables: list[str], seeds: list[int], name: str) 
                             record, base = results.get((key, seed, name)), results.get((key, seed, "baselines"))
                             if record is None or base is None or "skipped" in record:
                                 continue
-                            score, kept, ran, s = stop_at(record, patience, ceiling, criterion, restore)
+                            score, _, ran, s = stop_at(record, patience, ceiling, criterion, restore)
                             gaps.append(score - base["trees"])
                             below += base["guess"] - score > 0.01
                             within += base["trees"] - score <= (0.05 if base["task"] == "regression" else 0.03)
@@ -657,7 +658,7 @@ def report_skew(tables: list[str], seed: int = 0) -> None:
         picks = {rule: skewed(frame, train_rows, entry.target, rule) for rule in ("skew1", "skew2", "ratio")}
         many = many_level_columns(frame, schema, train_rows)
         rows.append([key, ", ".join(f"{c} ({g:+.1f})" for c, g in picks["skew1"].items()) or "-",
-                     ", ".join(set(picks["skew1"]) ^ set(picks["skew2"])) or "same",
+                     ", ".join(sorted(set(picks["skew1"]) ^ set(picks["skew2"]))) or "same",
                      ", ".join(sorted(set(picks["skew1"]) ^ set(picks["ratio"]))) or "same",
                      ", ".join(f"{c} ({frame.loc[train_rows, c].nunique()})" for c in many) or "-"])
     print("\nColumns each rule transforms (training rows, seed 0) and categories with more than 50 levels\n")

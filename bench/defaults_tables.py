@@ -20,7 +20,6 @@ dates, free text, responses in the first column, counts as responses, a measurem
 
 from __future__ import annotations
 
-import io
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
