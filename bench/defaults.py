@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,7 @@ class Variant:
     config: tuple[tuple[str, Any], ...] = ()
     inner: float = INNER
     only_many_levels: bool = False  # identical to another variant on tables without a >50-level category: skipped
+    target_log: bool = False  # regression: a skewed target (|skewness| > 1 on training rows) is learned as slog(y)
     rare: int = RARE  # 'keep': levels with fewer training rows than this are pooled
     folds: int = 0  # > 0: choose the epoch count by k-fold cross-validation on the training rows, then train on all
 
@@ -111,6 +112,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             levels="keep", rare=2, only_many_levels=True),
     Variant("es_rec_top200", "es_rec's numbers + the 200 most common levels, as tapeapp with MAX_LEVELS = 200",
             skew="slog_zero", levels="top200", only_many_levels=True),
+    Variant("es_rec_ylog", "es_rec + a skewed regression target learned as slog(y), scored back on y's scale",
+            skew="slog_zero", levels="keep", target_log=True),
+    Variant("cv_rec_ylog", "cv_rec + es_rec_ylog's target", skew="slog_zero", levels="keep", folds=3,
+            target_log=True),
     Variant("cv_rec", "es_rec's table, the epoch count by 3-fold cross-validation", skew="slog_zero",
             levels="keep", folds=3),
     Variant("es_rec_wide", "es_rec with 128-128 and dropout 0.1", skew="slog_zero", levels="keep",
@@ -120,7 +125,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             folds=3),
 )}
 # Read off other variants' results: (variant below the row count, variant from it on, training rows)
-HYBRIDS = {"rec_hybrid": ("cv_rec", "es_rec", 1000), "rec_hybrid_wide": ("cv_rec", "es_rec_wide", 1000),
+HYBRIDS = {"rec_hybrid": ("cv_rec", "es_rec", 1000), "rec_hybrid_ylog": ("cv_rec_ylog", "es_rec_ylog", 1000),
+           "rec_hybrid_wide": ("cv_rec", "es_rec_wide", 1000),
            "rec_hybrid500": ("cv_rec", "es_rec", 500), "rec_hybrid2000": ("cv_rec", "es_rec", 2000),
            "hybrid_cv1000": ("cv_slog_keep", "es_slog_keep", 1000),
            "hybrid_cv1000_wide": ("cv_slog_keep", "es_slog_keep_wide", 1000)}
@@ -128,7 +134,7 @@ QUICK_VARIANTS = ("current", "es", "es_slog", "es_rec", "cv_rec")
 MAIN_VARIANTS = ("current", "es", "es_log", "es_slog", "es_quantile", "es_slog_skew2", "es_slog_ratio", "es_slog_zero",
                  "es_slog_keep", "es_slog_freq", "es_slog_target", "es_slog_inner10", "es_slog_adam", "es_slog_wide",
                  "es_slog_b128", "current_slog", "cv_slog", "cv_slog_keep", "es_slog_keep_wide", "es_slog_keep_adam",
-                 "es_rec", "es_rec_keep2", "es_rec_top200", "cv_rec", "es_rec_wide")
+                 "es_rec", "es_rec_keep2", "es_rec_top200", "es_rec_ylog", "cv_rec_ylog", "cv_rec", "es_rec_wide")
 COLUMNS = ("current", "es", "es_slog", "es_rec", "cv_rec", "rec_hybrid")  # the per-table table's columns
 
 # ------------------------------------------------------------------------------------------------ transforms
@@ -328,6 +334,22 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
         return {"skipped": "no category with more than 50 levels", **notes}
     if variant.levels != "top50" and many:
         frame = treat_levels(frame, train_rows, many, variant.levels, entry.target, entry.task, seed, variant.rare)
+    original_y = frame[entry.target]
+    inverse = None
+    if variant.target_log:
+        from scipy.stats import skew
+
+        if entry.task != "regression":
+            return {"skipped": "not a regression", **notes}
+        y_train = pd.to_numeric(frame.loc[train_rows, entry.target], errors="coerce").dropna().to_numpy("float64")
+        notes["target_skewness"] = round(float(skew(y_train)), 2)
+        if abs(notes["target_skewness"]) <= 1:
+            return {"skipped": "the target is not skewed", **notes}
+        size = np.abs(y_train)
+        scale = float(np.median(size[size > 0])) if (size > 0).any() else 1.0
+        y = pd.to_numeric(frame[entry.target], errors="coerce").to_numpy("float64")
+        frame = frame.assign(**{entry.target: np.sign(y) * np.log1p(np.abs(y) / scale)})
+        inverse = lambda v, scale=scale: np.sign(v) * np.expm1(np.abs(v)) * scale  # noqa: E731
     config = base_config.replace(**dict(variant.config))
     if variant.early:
         config = config.replace(epochs=CEILING if not quick else 60)
@@ -344,6 +366,15 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
     if not np.array_equal(prepared.val_rows, outer.val_rows):
         raise AssertionError(f"{key}: the transformed table was split differently")
     task = prepared.task
+
+    def outer_score(raw: np.ndarray) -> float:
+        """The outer validation score; with a transformed target, R^2 on the original values."""
+        if inverse is None:
+            return main_score(task, prepared.y_val, raw)
+        actual = pd.to_numeric(original_y.loc[prepared.val_rows], errors="coerce").to_numpy("float64")
+        predicted = inverse(prepared.target_encoder.decode_regression(raw.reshape(-1)))
+        return 1.0 - float(np.sum((actual - predicted) ** 2)) / float(np.sum((actual - actual.mean()) ** 2))
+
     out: dict[str, Any] = {"inputs": int(prepared.x_train.shape[1]), **notes}
     if not variant.early:
         run = Run(config=config, prepared=prepared)
@@ -351,12 +382,12 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
         started = time.perf_counter()
         for update in run.epochs():
             seconds.append(time.perf_counter() - started)
-            scores.append(main_score(task, prepared.y_val, run.predict_proba_matrix(prepared.x_val)))
+            scores.append(outer_score(run.predict_proba_matrix(prepared.x_val)))
             started = time.perf_counter()
         out.update(outer=scores, seconds=seconds, stopped=run.stopped_because)
         return out
     if variant.folds:
-        return out | cross_validated(prepared, config, variant.folds, seed, quick)
+        return out | cross_validated(prepared, config, variant.folds, seed, quick, outer_score)
     inner = inner_split(prepared, variant.inner, seed)
     run = Run(config=config, prepared=inner)
     outer_scores, inner_loss, inner_score, seconds = [], [], [], []
@@ -371,7 +402,7 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
         score = float(update.validation["r2" if task == "regression" else "accuracy"])
         inner_loss.append(loss)
         inner_score.append(score)
-        outer_scores.append(main_score(task, prepared.y_val, run.predict_proba_matrix(prepared.x_val)))
+        outer_scores.append(outer_score(run.predict_proba_matrix(prepared.x_val)))
         if math.isfinite(loss) and loss < best_loss[0]:
             best_loss = (loss, epoch)
         if math.isfinite(score) and score > best_score[0]:
@@ -400,7 +431,8 @@ def fold_split(prepared, folds: int, k: int, seed: int) -> Any:
         train_rows=prepared.train_rows[fit], val_rows=prepared.train_rows[held], train_positions=None)
 
 
-def cross_validated(prepared, config, folds: int, seed: int, quick: bool) -> dict:
+def cross_validated(prepared, config, folds: int, seed: int, quick: bool,
+                    score: Callable[[np.ndarray], float] | None = None) -> dict:
     """Each fold trains until MAX_PATIENCE epochs bring no lower held-out loss (or CEILING); the epoch with the
     lowest mean held-out loss over the folds (over the epochs every fold reached) is the count; then a run on all
     training rows trains that many epochs. Records the full run's outer trajectory up to the count."""
@@ -431,7 +463,8 @@ def cross_validated(prepared, config, folds: int, seed: int, quick: bool) -> dic
     started = time.perf_counter()
     for update in run.epochs():
         per_epoch.append(time.perf_counter() - started)
-        outer.append(main_score(prepared.task, prepared.y_val, run.predict_proba_matrix(prepared.x_val)))
+        raw = run.predict_proba_matrix(prepared.x_val)
+        outer.append(score(raw) if score else main_score(prepared.task, prepared.y_val, raw))
         started = time.perf_counter()
     per_epoch[0] += seconds  # the folds' time counts towards the run's
     return {"outer": outer, "seconds": per_epoch, "chosen": chosen, "fold_epochs": [len(c) for c in curves],
@@ -510,7 +543,7 @@ def variant_score(results: dict, key: str, seed: int, name: str, rule: dict = RU
         return None
     if "skipped" in record:
         base = {"es_slog_keep": "es_slog", "es_slog_freq": "es_slog", "es_slog_target": "es_slog",
-                "cv_slog_keep": "cv_slog", "es_rec_keep2": "es_rec",
+                "cv_slog_keep": "cv_slog", "es_rec_keep2": "es_rec", "es_rec_ylog": "es_rec", "cv_rec_ylog": "cv_rec",
                 "es_rec_top200": "es_rec"}[name]
         return variant_score(results, key, seed, base, rule)
     score, _, ran, seconds = stop_at(record, rule["patience"], rule["ceiling"], rule["criterion"])
