@@ -34,19 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--target")
     train = sub.add_parser("train", help="train and print one line per epoch; the last stdout line is JSON")
     _add_run_arguments(train)
-    train.add_argument("--out", help="folder for model.keras, history.csv, config.json, predictions.csv, reproduce.py")
+    train.add_argument("--out", help="a folder, or a FILE.zip, for the project: model.keras, history.csv, config.json, "
+                                     "predictions.csv, importance.csv, reproduce.py, report.html, the table, ...")
+    train.add_argument("--no-table", action="store_true", help="leave the table out of --out's project")
     train.add_argument("--no-baselines", action="store_true",
                        help="do not fit the simpler models (majority/mean, linear, boosted trees) beside the network")
     lr_find = sub.add_parser("lr-find", help="range-test learning rates on a copy of the model and suggest one; "
                                              "the last stdout line is JSON")
     _add_run_arguments(lr_find)
-    predict = sub.add_parser("predict", help="predict new rows with a saved model.keras")
-    predict.add_argument("model")
+    predict = sub.add_parser("predict", help="predict new rows with a project (.zip or folder) or a model.keras")
+    predict.add_argument("model", help="a project .zip, the folder 'train --out' wrote, or a model.keras")
     predict.add_argument("data")
     predict.add_argument("--out", help="CSV file to write (default: print to stdout)")
     explain = sub.add_parser("explain", help="take rows apart: each row's prediction and what each column "
                                              "contributed to it (Shapley values), as CSV")
-    explain.add_argument("run", help="the folder 'train --out' wrote (or its model.keras)")
+    explain.add_argument("run", help="the project 'train --out' wrote (a .zip or a folder), or its model.keras")
     explain.add_argument("data")
     explain.add_argument("--out", help="CSV file to write (default: print to stdout)")
     return parser
@@ -132,11 +134,11 @@ def _start(args: argparse.Namespace, baselines: bool = False):
     run = start_run(table.frame, schema, config, source_sha256=table.info.sha256,
                     baselines=start_baselines if baselines else None)
     _warn(run.warnings)
-    return table, run
+    return table, schema, run
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    table, run = _start(args, baselines=not args.no_baselines)
+    table, schema, run = _start(args, baselines=not args.no_baselines)
     for update in run.epochs():
         print(_epoch_line(update), file=sys.stderr)
     if run.message:
@@ -147,24 +149,27 @@ def cmd_train(args: argparse.Namespace) -> None:
         _warn(filter(None, [no_better_than_guessing(evaluate(run), run.target)]))
     _advise(run)
     if args.out:
-        from tapeapp.export import save_run
-
-        info = table.info
-        written = save_run(run, args.out, source_name=Path(args.data).name, frame=table.frame,
-                           read_options={"delimiter": info.delimiter, "encoding": info.encoding,
-                                         "decimal": info.decimal, "header": info.header})
-        written.append(_write_importance(run, Path(args.out)))
-        print(f"wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
+        written = _write_project(args, table, schema, run)
+        names = sorted(p.name if p == Path(args.out) else p.relative_to(args.out).as_posix() for p in written)
+        print(f"wrote {', '.join(names)} to {args.out}", file=sys.stderr)
     print(json.dumps(run.summary()))
 
 
-def _write_importance(run, out: Path) -> Path:
-    """importance.csv: which columns the trained model leans on (permutation importance on validation rows)."""
+def _write_project(args: argparse.Namespace, table, schema, run) -> list[Path]:
+    """--out: the project (``tapeapp.project``) as a folder or a .zip, with its report and the table itself."""
     from tapeapp.insight import importance
+    from tapeapp.project import write_project
+    from tapeapp.records import TableSource
+    from tapeapp.report import report_html
 
-    path = out / "importance.csv"
-    importance(run).to_csv(path, index=False)
-    return path
+    info = table.info
+    ranked = importance(run)
+    source = (TableSource(name=info.name, fraction=info.fraction, sha256=info.sha256) if args.no_table
+              else TableSource.upload(Path(args.data).read_bytes(), info))
+    return write_project(args.out, run, schema, source, importance=ranked,
+                         frame=table.frame, report=report_html(run, info, schema, importance=ranked, wait=0),
+                         read_options={"delimiter": info.delimiter, "encoding": info.encoding,
+                                       "decimal": info.decimal, "header": info.header})
 
 
 def _advise(run) -> None:
@@ -179,7 +184,7 @@ def _advise(run) -> None:
 def cmd_lr_find(args: argparse.Namespace) -> None:
     from tapeapp.lr_find import find_learning_rate
 
-    _, run = _start(args)
+    _, _, run = _start(args)
     print(f"range test: up to 100 batches of {run.config.batch_size} rows, {run.config.optimizer}, learning rate "
           f"1e-06 to 1", file=sys.stderr)
     finding = find_learning_rate(run)
@@ -189,12 +194,12 @@ def cmd_lr_find(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from tapeapp.export import load_model, predict_with_model
+    from tapeapp.export import predict_with_model
     from tapeapp.preprocess import unexpected_columns
+    from tapeapp.project import load_predictor
 
-    if not Path(args.model).is_file():
-        raise TapeError(f"There is no model file at '{args.model}'.")
-    model, meta = load_model(args.model)
+    source = Path(args.model)
+    model, meta = load_predictor(source / "model.keras" if source.is_dir() else source)
     frame = _load(args.data).frame
     extra = unexpected_columns(frame, [*(i["column"] for i in meta["inputs"]), meta["target"]])
     if extra:

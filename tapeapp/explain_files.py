@@ -20,6 +20,7 @@ value in that column and ``contribution`` its Shapley value. For every row, ``ba
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,33 +73,44 @@ def explanations_frame(explainer: Explainer, rows: pd.DataFrame) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
-def _model_path(folder_or_model: str | os.PathLike) -> Path:
-    path = Path(folder_or_model)
+def _model_and_background(source: str | os.PathLike):
+    """(model, metadata, background rows or None) from a run folder, a project .zip, or a model.keras (with
+    background.csv beside it when there is one)."""
+    from tapeapp.export import load_model
+    from tapeapp.project import is_project_file, keras_model, open_project_file
+
+    path = Path(source)
     if path.is_dir():
         model = path / MODEL_FILE
         if not model.is_file():
-            raise TapeError(f"There is no {MODEL_FILE} in {quoted(str(path))}: give the folder that "
-                            "'python -m tapeapp train DATA --out FOLDER' wrote.")
-        return model
-    if path.is_file():
-        return path
-    raise TapeError(f"There is no run folder or model file at {quoted(str(path))}.")
+            raise TapeError(f"There is no {MODEL_FILE} in {quoted(str(path))}: give the folder or the .zip that "
+                            "'python -m tapeapp train DATA --out FOLDER_OR_ZIP' wrote.")
+        path = model
+    elif not path.is_file():
+        raise TapeError(f"There is no run folder, project or model file at {quoted(str(path))}.")
+    if is_project_file(path):
+        project = open_project_file(path)
+        model, meta = keras_model(project.model_keras)
+        background = read_background(io.BytesIO(project.background_csv)) if project.background_csv else None
+        return model, meta, background
+    model, meta = load_model(path)
+    beside = path.parent / BACKGROUND_FILE
+    return model, meta, read_background(beside) if beside.is_file() else None
 
 
-def explain_folder(folder_or_model: str | os.PathLike, rows_path: str | os.PathLike,
+def explain_folder(source: str | os.PathLike, rows_path: str | os.PathLike,
                    max_rows: int = MAX_ROWS) -> ExplainedFile:
-    """Take apart every row of a file with a run folder's model (or a model.keras with background.csv beside it).
+    """Take apart every row of a file with a run's model: a run folder, a project .zip, or a model.keras with
+    background.csv beside it.
 
-    Without background.csv (folders written before it existed), a file of at least MIN_OWN_BACKGROUND rows is its
-    own background (each row is compared with the average of the file's rows), and a note says so.
+    Without background.csv (runs saved before it existed), a file of at least MIN_OWN_BACKGROUND rows is its own
+    background (each row is compared with the average of the file's rows), and a note says so.
     """
-    from tapeapp.export import load_model
     from tapeapp.table import read_table
 
-    model_path = _model_path(folder_or_model)
     if not Path(rows_path).is_file():
         raise TapeError(f"There is no file at {quoted(str(rows_path))}.")
-    model, meta = load_model(model_path)
+    model, meta, background = _model_and_background(source)
     rows = read_table(rows_path, sample=False).frame
     if len(rows) == 0:
         raise TapeError("The file of rows to explain has no rows.")
@@ -109,16 +121,13 @@ def explain_folder(folder_or_model: str | os.PathLike, rows_path: str | os.PathL
     extra = unexpected_columns(rows, [*(i["column"] for i in meta["inputs"]), meta["target"]])
     if extra:
         notes.append(f"ignored columns the model does not use: {', '.join(map(str, extra))}")
-    background_path = model_path.parent / BACKGROUND_FILE
-    if background_path.is_file():
-        background = read_background(background_path)
-    elif len(rows) >= MIN_OWN_BACKGROUND:
+    if background is None and len(rows) >= MIN_OWN_BACKGROUND:
         pick = np.sort(np.random.default_rng(0).choice(len(rows), min(len(rows), BACKGROUND_ROWS), replace=False))
         background = rows.iloc[pick]
-        notes.append(f"There is no {BACKGROUND_FILE} beside the model (it was saved by an older tapeapp), so each "
+        notes.append(f"There is no {BACKGROUND_FILE} with the model (it was saved by an older tapeapp), so each "
                      "row is compared with the average of the rows in this file instead of training rows.")
-    else:
-        raise TapeError(f"There is no {BACKGROUND_FILE} beside the model, which explanations compare rows with "
+    elif background is None:
+        raise TapeError(f"There is no {BACKGROUND_FILE} with the model, which explanations compare rows with "
                         f"(it was saved by an older tapeapp): train again with --out, or give at least "
                         f"{MIN_OWN_BACKGROUND} rows to compare with one another.")
     frame = explanations_frame(model_explainer(model, meta, background), rows)

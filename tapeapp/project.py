@@ -9,6 +9,8 @@ Its files (``FILES``; every one listed with its sha256 in ``manifest.json``)::
     weights.npz      the network's weights and the optimizer's state, plain arrays
     model.keras      the model on raw columns (``tapeapp.export``), for ``predict``
     config.json, history.csv, predictions.csv, importance.csv, reproduce.py   the usual downloads
+    background.csv   training rows that explanations compare a row with (``tapeapp explain``)
+    report.html      the report to hand in (``tapeapp.report``), when it was made
     data/<name>      the table as the user gave it (left out on request)
 
 Opening one is guarded like a file from anyone: its entry count and declared sizes are checked before anything is
@@ -35,7 +37,7 @@ import pandas as pd
 
 from tapeapp._tf import keras
 from tapeapp.errors import TapeError, quoted
-from tapeapp.export import export_files, load_model
+from tapeapp.export import BACKGROUND_FILE, export_files, load_model
 from tapeapp.records import (
     Damaged,
     RunRecord,
@@ -55,11 +57,12 @@ from tapeapp.version import __version__
 FORMAT, FORMAT_VERSION = "tapeapp project", 1
 MANIFEST = "manifest.json"
 FILES = ("manifest.json", "session.json", "run.json", "weights.npz", "model.keras", "config.json", "history.csv",
-         "predictions.csv", "importance.csv", "reproduce.py")
+         "predictions.csv", "importance.csv", "reproduce.py", BACKGROUND_FILE, "report.html")
 REQUIRED = frozenset({"manifest.json", "session.json", "run.json", "weights.npz", "model.keras"})
+OPTIONAL = frozenset({BACKGROUND_FILE, "report.html"})  # written when the caller hands the frame or the report
 DATA = "data/"
 _DATA_NAME = re.compile(r"data/[A-Za-z0-9_()+=,-][A-Za-z0-9 ._()+=,-]{0,99}")
-MAX_ENTRIES = 32  # a project has at most 11 files; a few more are named one by one when refused
+MAX_ENTRIES = 32  # a project has at most 13 files; a few more are named one by one when refused
 MAX_JSON = 200_000_000  # a run.json of 10,000 epochs is about 5 MB
 MAX_MEMBER = {"manifest.json": 1_000_000, "session.json": 50_000_000, "run.json": MAX_JSON,
               "weights.npz": 1_000_000_000, "model.keras": 1_000_000_000}
@@ -77,6 +80,7 @@ class Project:
     record: RunRecord
     model_keras: bytes
     manifest: dict
+    background_csv: bytes = b""  # absent from projects saved before explanations came
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -90,16 +94,20 @@ def data_name(name: str) -> str:
 
 def project_files(run: Run, schema: Schema, table: TableSource | None = None, *, state: dict | None = None,
                   number: int = 1, extra: dict | None = None, include_table: bool = True,
-                  importance: pd.DataFrame | None = None, read_options: dict | None = None) -> dict[str, bytes]:
+                  importance: pd.DataFrame | None = None, read_options: dict | None = None,
+                  frame: pd.DataFrame | None = None, report: str | None = None) -> dict[str, bytes]:
     """Every file of the project, as bytes (the page never writes a user's data where another session could read
     it). ``importance`` is computed (``tapeapp.insight.importance``) unless given; ``include_table=False`` leaves
-    the table's file out (its name and sha256 stay, to recognise it when it is uploaded again)."""
+    the table's file out (its name and sha256 stay, to recognise it when it is uploaded again). ``frame`` (the
+    table read) adds background.csv; ``report`` (``tapeapp.report.report_html``'s page) adds report.html."""
     if importance is None:
         from tapeapp.insight import importance as permutation_importance
 
         importance = permutation_importance(run)
     table = table or TableSource(name="data.csv")
-    files = export_files(run, source_name=table.name or "data.csv", read_options=read_options)
+    files = export_files(run, source_name=table.name or "data.csv", read_options=read_options, frame=frame)
+    if report is not None:
+        files["report.html"] = report.encode()
     files["importance.csv"] = importance.to_csv(index=False).encode()
     record = capture(run, schema, number, extra)
     arrays = arrays_bytes(record.weights, record.optimizer_state)
@@ -240,7 +248,8 @@ def _open(data: bytes) -> Project:
         record = record_from_json(json.loads(files["run.json"]), weights, optimizer)
     except (Damaged, ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
         raise _Refused("its saved run cannot be read back") from None
-    return Project(table=table, state=state, record=record, model_keras=files["model.keras"], manifest=manifest)
+    return Project(table=table, state=state, record=record, model_keras=files["model.keras"], manifest=manifest,
+                   background_csv=files.get(BACKGROUND_FILE, b""))
 
 
 def _checked_members(members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
@@ -309,14 +318,18 @@ def _checked_manifest(files: dict[str, bytes]) -> dict:
 
 # ---------------------------------------------------------------------------------------------------- the model
 
-def model_from_project(path: str | os.PathLike) -> tuple[keras.Model, dict]:
-    """The model of a project file, for ``predict``: the whole project checked, then the model loaded in Keras'
-    safe mode with ``export.load_model``'s own checks."""
+def open_project_file(path: str | os.PathLike) -> Project:
+    """A project from a file, its size checked before it is read."""
     path = Path(path)
     if path.stat().st_size > MAX_ZIP_BYTES:
         raise _sentence(path.name, _Refused(f"it is bigger than {MAX_ZIP_BYTES / 1e9:.0f} GB"))
-    project = open_project(path.read_bytes(), path.name)
-    return keras_model(project.model_keras)
+    return open_project(path.read_bytes(), path.name)
+
+
+def model_from_project(path: str | os.PathLike) -> tuple[keras.Model, dict]:
+    """The model of a project file, for ``predict``: the whole project checked, then the model loaded in Keras'
+    safe mode with ``export.load_model``'s own checks."""
+    return keras_model(open_project_file(path).model_keras)
 
 
 def keras_model(model_keras: bytes) -> tuple[keras.Model, dict]:
@@ -327,19 +340,26 @@ def keras_model(model_keras: bytes) -> tuple[keras.Model, dict]:
         return load_model(target)
 
 
+def is_project_file(path: str | os.PathLike) -> bool:
+    """Whether a file is a project (a zip with tapeapp's manifest and run) rather than a model.keras, which is a zip
+    too: told apart by what is inside, reading only the archive's directory."""
+    with open(path, "rb") as handle:
+        if not handle.read(4).startswith(b"PK"):
+            return False
+        handle.seek(max(0, Path(path).stat().st_size - 65_557))
+        if not 0 < _entries_listed(handle.read()) <= MAX_ENTRIES:  # before zipfile builds an object per entry
+            return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        return False
+    return MANIFEST in names and "run.json" in names
+
+
 def load_predictor(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     """What ``predict`` takes: a project .zip or a model.keras, told apart by what is inside."""
     path = Path(path)
     if not path.is_file():
         raise TapeError(f"There is no model or project file at {quoted(path)}.")
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist()) if len(archive.infolist()) <= MAX_ENTRIES else set()
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
-            names = set()
-        if MANIFEST in names and "run.json" in names:
-            return model_from_project(path)
-    return load_model(path)
+    return model_from_project(path) if is_project_file(path) else load_model(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -37,8 +38,11 @@ def test_train_prints_epochs_then_one_json_line(csv_path, tmp_path):
     assert summary["stopped_because"] == "finished" and summary["rows"] == {"train": 120, "validation": 40}
     assert set(summary["validation"]) == {"loss", "accuracy", "auc"}
     assert result.stderr.count("epoch ") >= 3
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "history.csv", "importance.csv", "model.keras",
-                                                      "predictions.csv", "reproduce.py"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "background.csv", "config.json", "data/table.csv", "history.csv", "importance.csv", "manifest.json",
+        "model.keras", "predictions.csv", "report.html", "reproduce.py", "run.json", "session.json", "weights.npz"]
+    assert (out / "data" / "table.csv").read_bytes() == csv_path.read_bytes()
+    assert "<svg" in (out / "report.html").read_text() and "<script" not in (out / "report.html").read_text()
     ranked = pd.read_csv(out / "importance.csv")
     assert list(ranked.columns) == ["column", "importance", "std"]
     assert sorted(ranked["column"]) == ["age", "color", "dose"]
@@ -230,3 +234,28 @@ def test_explain_takes_rows_apart_with_the_run_folder_train_wrote(csv_path, tmp_
     assert np.allclose(sums, frame.groupby("row")["probability"].first(), atol=1e-3)
     refused = cli("explain", tmp_path / "nowhere", csv_path)
     assert refused.returncode == 2 and one_error_line(refused)
+
+
+def test_out_as_a_zip_is_the_same_project_and_predict_and_explain_take_it(csv_path, tmp_path):
+    """`train --out FILE.zip` writes the folder's files as one project; `predict` and `explain` take the zip and
+    give what they give with the folder; `--no-table` leaves the table out."""
+    from tapeapp.project import FILES, open_project_file
+
+    folder, packed = tmp_path / "run", tmp_path / "run.zip"
+    for out in (folder, packed):
+        trained = cli("train", csv_path, "--target", "target", "--epochs", "3", "--no-baselines", "--out", out)
+        assert trained.returncode == 0, trained.stderr
+    with zipfile.ZipFile(packed) as archive:
+        assert sorted(archive.namelist()) == sorted([*FILES, "data/table.csv"])
+    for command in ("predict", "explain"):
+        from_folder, from_zip = cli(command, folder, csv_path), cli(command, packed, csv_path)
+        assert from_zip.returncode == 0, from_zip.stderr
+        assert from_zip.stdout == from_folder.stdout and len(from_zip.stdout.splitlines()) > 160
+    project = open_project_file(packed)
+    assert project.table.available and project.record.epochs_done == 3
+    bare = tmp_path / "bare.zip"
+    assert cli("train", csv_path, "--target", "target", "--epochs", "1", "--no-baselines", "--no-table",
+               "--out", bare).returncode == 0
+    opened = open_project_file(bare)
+    assert not opened.table.available and opened.table.sha256 == hashlib.sha256(csv_path.read_bytes()).hexdigest()
+    assert cli("predict", bare, csv_path).returncode == 0

@@ -17,6 +17,7 @@ from tapeapp import TapeError, TrainConfig, inspect_frame, load_sample, predict_
 from tapeapp.export import save_run
 from tapeapp.project import (
     FILES,
+    OPTIONAL,
     data_name,
     is_project,
     keras_model,
@@ -76,7 +77,7 @@ def _one_sentence(error: pytest.ExceptionInfo) -> str:
 def test_the_project_holds_every_file_with_a_manifest(made):
     table, schema, run, source, data = made
     files = _members(data)
-    assert set(files) == {*FILES, "data/patients.csv"}
+    assert set(files) == {*FILES, "data/patients.csv"} - OPTIONAL  # no frame, no report asked for
     assert files["data/patients.csv"] == source.data
     manifest = json.loads(files["manifest.json"])
     assert manifest["tapeapp"] == __version__ and manifest["format"] == "tapeapp project"
@@ -141,7 +142,7 @@ def test_the_command_line_writes_a_folder_or_a_zip_of_the_same_files(made, tmp_p
     table, schema, run, source, _ = made
     written = write_project(tmp_path / "out", run, schema, source, read_options={"delimiter": ","})
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == sorted(
-        [*FILES, "data/patients.csv"])
+        {*FILES, "data/patients.csv"} - OPTIONAL)
     [zipped] = write_project(tmp_path / "deep" / "run.zip", run, schema, source)
     assert zipped.name == "run.zip" and not list((tmp_path / "deep").glob("*.part"))
     assert set(_members(zipped.read_bytes())) == {p.relative_to(tmp_path / "out").as_posix() for p in written}

@@ -424,7 +424,7 @@ def test_a_regression_folder_and_one_without_background(runs, tmp_path):
     sums = table.groupby("row").apply(lambda g: g["base"].iloc[0] + g["contribution"].sum() - g["prediction"].iloc[0])
     assert sums.abs().max() < 1e-3
     frame.head(3).to_csv(tmp_path / "few.csv", index=False)
-    with pytest.raises(tapeapp.TapeError, match="There is no background.csv beside the model"):
+    with pytest.raises(tapeapp.TapeError, match="There is no background.csv with the model"):
         explain_files.explain_folder(tmp_path, tmp_path / "few.csv")
     with pytest.raises(tapeapp.TapeError, match="There is no model.keras in"):
         explain_files.explain_folder(tmp_path.parent, tmp_path / "rows.csv")
