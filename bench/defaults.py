@@ -34,15 +34,16 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import defaults_tables
 import numpy as np
 import pandas as pd
+from defaults_guess import guess_target
 
 from _common import machine, print_table  # noqa: F401  (puts the repository root on sys.path)
-import defaults_tables
-from defaults_guess import guess_target
 
 RESULTS = Path(__file__).resolve().parent / "defaults_results.jsonl"
 MAX_PATIENCE = 30  # a trajectory is followed until this many epochs bring no better inner loss and score
@@ -380,7 +381,7 @@ def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
         run = Run(config=config, prepared=prepared)
         scores, seconds = [], []
         started = time.perf_counter()
-        for update in run.epochs():
+        for _ in run.epochs():
             seconds.append(time.perf_counter() - started)
             scores.append(outer_score(run.predict_proba_matrix(prepared.x_val)))
             started = time.perf_counter()
@@ -422,7 +423,8 @@ def fold_split(prepared, folds: int, k: int, seed: int) -> Any:
 
     n = len(prepared.y_train)
     splitter = KFold(folds, shuffle=True, random_state=seed)
-    if prepared.task != "regression" and np.bincount(prepared.y_train)[np.bincount(prepared.y_train) > 0].min() >= folds:
+    counts = np.bincount(prepared.y_train) if prepared.task != "regression" else None
+    if counts is not None and counts[counts > 0].min() >= folds:
         splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     fit, held = list(splitter.split(np.zeros(n), prepared.y_train if prepared.task != "regression" else None))[k]
     return dataclasses.replace(
@@ -461,7 +463,7 @@ def cross_validated(prepared, config, folds: int, seed: int, quick: bool,
     run = Run(config=config.replace(epochs=chosen), prepared=prepared)
     outer, per_epoch = [], []
     started = time.perf_counter()
-    for update in run.epochs():
+    for _ in run.epochs():
         per_epoch.append(time.perf_counter() - started)
         raw = run.predict_proba_matrix(prepared.x_val)
         outer.append(score(raw) if score else main_score(prepared.task, prepared.y_val, raw))
@@ -597,10 +599,11 @@ def report(results: dict, tables: list[str], seeds: list[int], variants: list[st
         worst = min(score - trees for score, trees, _, _ in got)
         srows.append([name, len(got), f"{within} of {len(got)}", below, f"{gap:+.4f}", f"{worst:+.3f}",
                       f"{sum(s for *_, s in got):.0f}", f"{max(s for *_, s in got):.1f}", f"{walls.get(name, 0.0):.0f}",
-                      VARIANTS[name].what if name in VARIANTS else "%s below %d training rows, else %s" % (
-                          HYBRIDS[name][0], HYBRIDS[name][2], HYBRIDS[name][1])])
+                      VARIANTS[name].what if name in VARIANTS else
+                      f"{HYBRIDS[name][0]} below {HYBRIDS[name][2]} training rows, else {HYBRIDS[name][1]}"])
     print_table(srows, ["variant", "runs", "within 0.03 acc / 0.05 R^2 of trees", "> 0.01 below guessing",
-                        "mean gap to trees", "worst gap", "training s (rule)", "slowest run s", "wall s (whole measurement)",
+                        "mean gap to trees", "worst gap", "training s (rule)", "slowest run s",
+                        "wall s (whole measurement)",
                         "what"])
     print("\ntraining s: the epochs the rule runs (cross-validation: the folds too); wall s: everything the "
           "measurement did (preparing, tracing, and an early-stopping trajectory followed to patience "
@@ -653,10 +656,12 @@ def report_rules(results: dict, tables: list[str], seeds: list[int], name: str) 
                             seconds += s
                             epochs.append(ran)
                     if gaps:
-                        rows.append([criterion, patience, ceiling, "yes" if restore else "no", f"{within} of {len(gaps)}",
+                        rows.append([criterion, patience, ceiling, "yes" if restore else "no",
+                                     f"{within} of {len(gaps)}",
                                      below, f"{np.mean(gaps):+.4f}", f"{min(gaps):+.3f}", f"{np.median(epochs):.0f}",
                                      f"{max(epochs)}", f"{seconds:.0f}"])
-    print(f"\nStopping rules read off the '{name}' trajectories (inner {VARIANTS[name].inner:.0%} of the training rows)\n")
+    print(f"\nStopping rules read off the '{name}' trajectories "
+          f"(inner {VARIANTS[name].inner:.0%} of the training rows)\n")
     print_table(rows, ["criterion", "patience", "ceiling", "restore best", "within of trees", "> 0.01 below guess",
                        "mean gap", "worst gap", "median epochs", "max epochs", "seconds"])
 
@@ -717,7 +722,7 @@ def report_guess(tables: list[str]) -> None:
         started = time.perf_counter()
         proto_target, proto_task, why = guess_target(frame)
         ms = (time.perf_counter() - started) * 1000
-        for name, (target, task, task_if_right) in {"current": (*now, task_now),
+        for name, (target, task, _task_if_right) in {"current": (*now, task_now),
                                                     "prototype": (proto_target, proto_task, proto_task)}.items():
             hits[name][0] += target == entry.target
             hits[name][1] += target == entry.target and task == entry.task
@@ -745,7 +750,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="forget saved results")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--guess-only", action="store_true")
-    parser.add_argument("--hybrids", default=",".join(HYBRIDS), help=f"also show read-off combinations: {','.join(HYBRIDS)}")
+    parser.add_argument("--hybrids", default=",".join(HYBRIDS),
+                        help=f"also show read-off combinations: {','.join(HYBRIDS)}")
     parser.add_argument("--columns", help="variants shown in the per-table table (default: all shown)")
     parser.add_argument("--rules", default="es,es_rec", help="variants whose stopping rules are tabulated")
     args = parser.parse_args(argv)

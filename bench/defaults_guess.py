@@ -178,8 +178,9 @@ def main() -> int:
     import warnings
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import print_table
     import defaults_tables
+
+    from _common import print_table
     from tapeapp import inspect_frame
 
     warnings.filterwarnings("ignore")

