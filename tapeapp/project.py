@@ -95,17 +95,21 @@ def data_name(name: str) -> str:
 def project_files(run: Run, schema: Schema, table: TableSource | None = None, *, state: dict | None = None,
                   number: int = 1, extra: dict | None = None, include_table: bool = True,
                   importance: pd.DataFrame | None = None, read_options: dict | None = None,
-                  frame: pd.DataFrame | None = None, report: str | None = None) -> dict[str, bytes]:
+                  frame: pd.DataFrame | None = None, report: str | None = None,
+                  background: pd.DataFrame | None = None) -> dict[str, bytes]:
     """Every file of the project, as bytes (the page never writes a user's data where another session could read
     it). ``importance`` is computed (``tapeapp.insight.importance``) unless given; ``include_table=False`` leaves
     the table's file out (its name and sha256 stay, to recognise it when it is uploaded again). ``frame`` (the
-    table read) adds background.csv; ``report`` (``tapeapp.report.report_html``'s page) adds report.html."""
+    table read) adds background.csv, or ``background`` (``contributions.background_rows`` already drawn) does;
+    ``report`` (``tapeapp.report.report_html``'s page) adds report.html."""
     if importance is None:
         from tapeapp.insight import importance as permutation_importance
 
         importance = permutation_importance(run)
     table = table or TableSource(name="data.csv")
     files = export_files(run, source_name=table.name or "data.csv", read_options=read_options, frame=frame)
+    if background is not None and frame is None:
+        files[BACKGROUND_FILE] = background.to_csv(index=False).encode()
     if report is not None:
         files["report.html"] = report.encode()
     files["importance.csv"] = importance.to_csv(index=False).encode()
