@@ -151,7 +151,8 @@ def test_the_project_file_opens_the_run_in_another_session(server, page, browser
 def test_a_student_opens_a_lesson_link_with_the_task_and_locked_knobs(server, page, browser):
     _open(page, f"{server.url}/?sample=iris&epochs=9")
     page.get_by_text("Make this a lesson").click()
-    page.locator(".st-key-lesson_knob_dropout input").check()
+    page.locator(".st-key-lesson_knob_dropout label").click()
+    settled(page)
     page.locator(".st-key-lesson_text textarea").fill("Find the dropout that [wins](http://evil.example/) *now*.")
     page.locator(".st-key-lesson_text textarea").press("Tab")
     settled(page)
@@ -162,7 +163,9 @@ def test_a_student_opens_a_lesson_link_with_the_task_and_locked_knobs(server, pa
     student = browser.new_context(viewport={"width": 1200, "height": 1500}).new_page()
     try:
         _open(student, link)
-        student.get_by_text("Find the dropout that [wins](http://evil.example/) *now*.").wait_for(timeout=60_000)
+        student.get_by_text("Your task").wait_for(timeout=60_000)
+        shown = student.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")  # joiners in addresses
+        assert "Find the dropout that [wins](http://evil.example/) *now*." in shown  # as typed: text, not Markdown
         assert student.locator("a[href*='evil.example']").count() == 0
         assert student.locator(".st-key-cfg_dropout input[type=range]").is_enabled()
         assert student.locator(".st-key-cfg_batch_size input[type=range]").is_disabled()

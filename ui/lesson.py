@@ -136,4 +136,4 @@ def section(config: tapeapp.TrainConfig, link_of: Callable[[Plan], str | None]) 
 def page_url() -> str:
     """This page's address without its query, as the browser sees it (a relative link when it is unknown)."""
     url: Any = getattr(st.context, "url", None)
-    return str(url).split("?", 1)[0] if url else ""
+    return str(url).split("?", 1)[0].rstrip("/") + "/" if url else ""

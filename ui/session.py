@@ -111,7 +111,7 @@ def bring_back(session: Session) -> None:
     table = _use_table(session.table) if session.table is not None else None
     if table is not None:
         st.session_state[keys.SAVED_TABLE] = _identity(session.table)
-    apply_state(session.state, table)
+    apply_state({k: v for k, v in session.state.items() if k != "config"}, table)  # the link holds the knobs
     if table is None or not session.runs:
         return
     live = live_jobs().get(session_id())
