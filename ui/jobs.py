@@ -61,6 +61,7 @@ class Job:
     place: Place | None = None  # where it stands in line while it waits for a seat; None while training
     stop_wanted: bool = False
     recorded: bool = False
+    watchers: int = 0  # script runs watching it now (two tabs on one link watch one job)
     watched: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -335,9 +336,11 @@ def page_closed() -> bool:
 
 
 def let_go(job: Job) -> None:
-    """The tab is gone: stop the run now and drop the session's hold on it (its seat and memory are freed)."""
-    job.stop()
-    job.done.wait(STOP_WAIT)
+    """The tab is gone: stop the run now (unless another tab on the same link watches it too) and drop the
+    session's hold on it (its seat and memory are freed)."""
+    if job.watchers <= 1:
+        job.stop()
+        job.done.wait(STOP_WAIT)
     if slot().job is job:
         slot().job = None
 
