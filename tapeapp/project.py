@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tapeapp import budget
 from tapeapp._tf import keras
 from tapeapp.errors import TapeError, quoted
 from tapeapp.export import BACKGROUND_FILE, export_files, load_model
@@ -231,6 +232,7 @@ def _open(data: bytes) -> Project:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = _checked_members(archive.infolist())
+            _check_room(sum(info.file_size for info in members))
             files = {info.filename: _read_member(archive, info) for info in members}
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, ValueError, RuntimeError):
         raise _Refused("it is damaged: its files cannot be unpacked") from None
@@ -283,6 +285,22 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     if missing:
         raise _Refused(f"{quoted(sorted(missing)[0])} is missing from it")
     return members
+
+
+def _check_room(unpacked: int) -> None:
+    """A project is measured by what it unpacks to, like any file: one that fits on a quieter server waits
+    (``NoRoomYet``), one too big for this server is refused, before anything is unpacked."""
+    limit, used = budget.budget_bytes(), budget.process_bytes()
+    if unpacked <= limit - used:
+        return
+    need, gb = budget.size_text(unpacked), budget.size_text
+    if unpacked <= budget.QUIET_SHARE * limit:
+        raise budget.NoRoomYet(f"The server is using most of its memory right now ({gb(used)} of {gb(limit)}, shared "
+                               f"by everyone using this app), and opening this project takes about {need}. Your file "
+                               "is kept: press \"Read it again\" in a minute, when other runs have finished.")
+    raise TapeError(f"This project unpacks to about {need}, more than this server can open (its memory budget is "
+                    f"{gb(limit)}, shared by everyone using this app). Save it without its table, or use a smaller "
+                    "table.")
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

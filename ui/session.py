@@ -335,9 +335,13 @@ def read_upload(uploaded) -> tapeapp.Table | tapeapp.TapeError:
         from tapeapp.project import is_project
 
         if is_project(data):
+            from tapeapp.budget import NoRoomYet
+
             try:
                 with st.spinner("Opening your project…"):
                     return project_uploaded(data, uploaded.name)
+            except NoRoomYet:
+                raise  # not kept as the answer: "Read it again" tries once more
             except tapeapp.TapeError as error:
                 return error
     table = data_reader.read_bytes(data, uploaded.name, sample=True)
