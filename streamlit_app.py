@@ -22,9 +22,11 @@ from ui import jobs as ui_jobs
 from ui import keys
 from ui import knobs as ui_knobs
 from ui import learned as ui_learned
+from ui import lesson as ui_lesson
 from ui import live as ui_live
 from ui import rate_finder as ui_rate_finder
 from ui import server as ui_server
+from ui import session as ui_session
 from ui import verdict as ui_verdict
 from ui.safe import md
 from ui.templates import show
@@ -57,7 +59,8 @@ def data_section(busy: bool) -> tapeapp.Table | None:
     st.file_uploader(
         "Upload a table", type=ui_data.UPLOAD_TYPES, key=keys.UPLOAD, on_change=ui_data.on_upload_changed,
         disabled=busy, help="CSV or TSV (any delimiter, encoding and decimal comma are detected), Excel .xlsx or "
-                            "Parquet; .gz compressed is fine. One row per example, one column per measurement.")
+                            "Parquet; .gz compressed is fine. One row per example, one column per measurement. "
+                            "A project file (.zip) saved by tapeapp opens its run again.")
     st.session_state.setdefault(keys.SAMPLE_PICK, ui_data.DEFAULT_SAMPLE)
     st.pills("…or try a built-in sample with one click", list(tapeapp.SAMPLES), key=keys.SAMPLE_PICK,
              format_func=lambda key: tapeapp.SAMPLES[key].title, on_change=ui_data.on_sample_picked,
@@ -65,7 +68,7 @@ def data_section(busy: bool) -> tapeapp.Table | None:
     if error := st.session_state.pop(keys.DATA_ERROR, None):
         st.error(md(error))
     try:
-        table = ui_data.current_table()
+        table = ui_data.current_table(read=ui_session.read_upload)
     except Exception as error:  # noqa: BLE001  (every failure gets plain words; see ui_data.problem)
         st.error(md(ui_data.problem(error, "reading your table")))
         if isinstance(error, NoRoomYet):
@@ -121,6 +124,11 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
 def roles_editor(schema: tapeapp.Schema, key: str, busy: bool) -> tapeapp.Schema | None:
     """The columns as the app understood them; the user may switch inputs between used and ignored."""
     st.markdown("**The columns** — switch a column's *role* to `ignored` to leave it out, or back to `feature`.")
+    if base := st.session_state.get(keys.base_roles(key)):  # roles brought back: the editor starts from them
+        try:
+            schema = schema.with_roles(base)
+        except Exception:  # noqa: BLE001  (roles that no longer fit this table: start from the guess)
+            st.session_state.pop(keys.base_roles(key), None)
     frame = schema.to_frame()
     edited = st.data_editor(
         frame, key=key, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(frame)),
@@ -147,6 +155,8 @@ def knobs_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
     st.header("3. Knobs", divider="orange")
     config = ui_knobs.knobs_section(schema.task if schema else "binary", busy, can_find=schema is not None)
     ui_rate_finder.result_section(table, schema, config, use=ui_knobs.apply_changes)
+    if config is not None and table is not None and ui_lesson.current() is None:
+        ui_lesson.section(config, lambda plan: ui_session.lesson_link(plan, schema, config))
     return config
 
 
@@ -158,7 +168,8 @@ def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
     requested = st.session_state.pop(keys.TRAIN_REQUESTED, False) and not (job is not None and job.running)
     if requested and table and schema and config:
         try:
-            job = ui_jobs.start(table, schema, config, ui_data.problem)
+            job = ui_jobs.start(table, schema, config, ui_data.problem, keeper=ui_session.autosave)
+            ui_session.started(job)
         except Exception as error:  # noqa: BLE001
             st.session_state[keys.TRAIN_ERROR] = ui_data.problem(error, "preparing your table for training")
             st.rerun()
@@ -175,6 +186,8 @@ def train_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
     if job is None:
         return None
     ui_jobs.record(job)
+    if job.autosave is not None and job.autosave.problem:
+        st.warning(md(job.autosave.problem))
     view = ui_live.LiveView.create(running=running)
     view.draw_progress(job, None)
     if job.run.history or job.previous is not None:
@@ -291,7 +304,7 @@ def classification_charts(evaluation: tapeapp.Evaluation):
     return picked
 
 
-def use_section(job: ui_jobs.Job) -> None:
+def use_section(job: ui_jobs.Job, state: dict, threshold: float) -> None:
     st.header("7. Use it and take it home", divider="orange")
     left, right = st.columns(2, gap="large")
     with left:
@@ -302,9 +315,35 @@ def use_section(job: ui_jobs.Job) -> None:
             predictions_for(job, uploaded)
     with right:
         st.markdown("**Take it home**")
+        hand_over(job, state, threshold)
         for name, (why, mime) in DOWNLOADS.items():  # each file is made when it is first asked for
             st.download_button(name, ui_jobs.download(job, name), file_name=name, mime=mime, help=why,
                                on_click="ignore", key=keys.download(name), width="stretch")
+
+
+def hand_over(job: ui_jobs.Job, state: dict, threshold: float) -> None:
+    """The project file (everything, to open again here or elsewhere) and the report to hand in."""
+    if job.schema is None:
+        return
+    stem = (job.table_name or "run").rsplit(".", 1)[0]
+    include = st.checkbox("Put the table in the project file", value=True, key=keys.INCLUDE_TABLE,
+                          help="Leave it out to share the model and results without the data; opening the project "
+                               "then asks for the same file.")
+    st.download_button("Download the project (.zip)",
+                       ui_jobs.project_maker(job, state, include, ui_session.source_getter()),
+                       file_name=f"{stem}_run{job.number}.zip", mime="application/zip", on_click="ignore",
+                       key=keys.PROJECT_DOWNLOAD, type="primary", width="stretch",
+                       help="The table, the settings, the model, the history, the predictions, which columns "
+                            "matter and reproduce.py, with a manifest. Drop it on the uploader in section 1 to open "
+                            "this run again, without training; `python -m tapeapp predict` takes it too.")
+    axes = (st.session_state.get(keys.MAP_X), st.session_state.get(keys.MAP_Y))
+    st.download_button("Download a report (.html)",
+                       ui_jobs.report_maker(job, axes if all(axes) else None, threshold),
+                       file_name=f"{stem}_run{job.number}_report.html", mime="text/html", on_click="ignore",
+                       key=keys.REPORT_DOWNLOAD, width="stretch",
+                       help="One page to hand in: the table, the target, the knobs, the curves, the results, the "
+                            "simpler models, the advice, the columns that matter, the decision map and a short "
+                            "model card. It opens offline in any browser and loads nothing from anywhere.")
 
 
 def predictions_for(job: ui_jobs.Job, uploaded) -> None:
@@ -339,8 +378,9 @@ def _finite(value: float | None) -> bool:
 
 
 def link_extras(table: tapeapp.Table | None, schema: tapeapp.Schema | None) -> dict[str, str]:
-    """The parts of the setup that are not knobs: which sample, and the target when it is not the guess."""
-    extras = {}
+    """The parts of the setup that are not knobs: which sample, the target when it is not the guess, the session's
+    id and the lesson."""
+    extras = {**ui_session.link_params(), **ui_lesson.link_params()}
     if ui_data.source() in tapeapp.SAMPLES and ui_data.source() != ui_data.DEFAULT_SAMPLE:
         extras["sample"] = ui_data.source()
     if table is not None and schema is not None:
@@ -350,18 +390,26 @@ def link_extras(table: tapeapp.Table | None, schema: tapeapp.Schema | None) -> d
 
 
 def main() -> None:
-    busy = ui_jobs.busy()
     st.title("TensorFlow Playground for your own table")
     st.caption("Bring a table, choose the column to predict, set the knobs, and watch a small neural network "
                "learn it epoch by epoch: a hand-written TensorFlow GradientTape loop, running live.")
     ui_knobs.load_link()
-    ui_data.use_sample_from_link(ui_knobs.link_extra("sample"))
+    lesson_id, plan = ui_knobs.link_extra("lesson"), ui_lesson.Plan.from_link(ui_knobs.link_extras(ui_lesson.PARAMS))
+    sample = ui_knobs.link_extra("sample")
+    if not ui_session.resume(ui_knobs.link_extra(ui_session.PARAM)):  # a kept session comes back as it was
+        ui_session.open_lesson(lesson_id, plan)
+        ui_data.use_sample_from_link(sample)
+    for note in ui_session.notes():
+        st.warning(md(note))
+    ui_lesson.show_task()
+    busy = ui_jobs.busy()
     table = data_section(busy)
     warm_up_in_background()
     schema = inspect_section(table, busy) if table is not None else None
     config = knobs_section(table, schema, busy)
     if config is not None:
         ui_knobs.sync_link(config, link_extras(table, schema))
+    ui_session.keep(table, schema, config)
     job = ui_jobs.current()
     view = train_section(table, schema, config, job)
     job = ui_jobs.current()
@@ -370,7 +418,7 @@ def main() -> None:
     if job is not None and not job.running and job.run.history:
         threshold, picked = results_section(job)
         cases_section(job, threshold, picked)
-        use_section(job)
+        use_section(job, ui_session.page_state(table, schema, config), threshold)
     if learned is not None:
         learned.finish(job)
     if ended:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tapeapp import budget
 from tapeapp._tf import keras
 from tapeapp.errors import TapeError, quoted
 from tapeapp.export import BACKGROUND_FILE, export_files, load_model
@@ -95,17 +96,21 @@ def data_name(name: str) -> str:
 def project_files(run: Run, schema: Schema, table: TableSource | None = None, *, state: dict | None = None,
                   number: int = 1, extra: dict | None = None, include_table: bool = True,
                   importance: pd.DataFrame | None = None, read_options: dict | None = None,
-                  frame: pd.DataFrame | None = None, report: str | None = None) -> dict[str, bytes]:
+                  frame: pd.DataFrame | None = None, report: str | None = None,
+                  background: pd.DataFrame | None = None) -> dict[str, bytes]:
     """Every file of the project, as bytes (the page never writes a user's data where another session could read
     it). ``importance`` is computed (``tapeapp.insight.importance``) unless given; ``include_table=False`` leaves
     the table's file out (its name and sha256 stay, to recognise it when it is uploaded again). ``frame`` (the
-    table read) adds background.csv; ``report`` (``tapeapp.report.report_html``'s page) adds report.html."""
+    table read) adds background.csv, or ``background`` (``contributions.background_rows`` already drawn) does;
+    ``report`` (``tapeapp.report.report_html``'s page) adds report.html."""
     if importance is None:
         from tapeapp.insight import importance as permutation_importance
 
         importance = permutation_importance(run)
     table = table or TableSource(name="data.csv")
     files = export_files(run, source_name=table.name or "data.csv", read_options=read_options, frame=frame)
+    if background is not None and frame is None:
+        files[BACKGROUND_FILE] = background.to_csv(index=False).encode()
     if report is not None:
         files["report.html"] = report.encode()
     files["importance.csv"] = importance.to_csv(index=False).encode()
@@ -227,6 +232,7 @@ def _open(data: bytes) -> Project:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = _checked_members(archive.infolist())
+            _check_room(sum(info.file_size for info in members))
             files = {info.filename: _read_member(archive, info) for info in members}
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, ValueError, RuntimeError):
         raise _Refused("it is damaged: its files cannot be unpacked") from None
@@ -279,6 +285,22 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     if missing:
         raise _Refused(f"{quoted(sorted(missing)[0])} is missing from it")
     return members
+
+
+def _check_room(unpacked: int) -> None:
+    """A project is measured by what it unpacks to, like any file: one that fits on a quieter server waits
+    (``NoRoomYet``), one too big for this server is refused, before anything is unpacked."""
+    limit, used = budget.budget_bytes(), budget.process_bytes()
+    if unpacked <= limit - used:
+        return
+    need, gb = budget.size_text(unpacked), budget.size_text
+    if unpacked <= budget.QUIET_SHARE * limit:
+        raise budget.NoRoomYet(f"The server is using most of its memory right now ({gb(used)} of {gb(limit)}, shared "
+                               f"by everyone using this app), and opening this project takes about {need}. Your file "
+                               "is kept: press \"Read it again\" in a minute, when other runs have finished.")
+    raise TapeError(f"This project unpacks to about {need}, more than this server can open (its memory budget is "
+                    f"{gb(limit)}, shared by everyone using this app). Save it without its table, or use a smaller "
+                    "table.")
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -308,6 +308,17 @@ class RunStore:
         """Forget a session now (the page's "forget my work" button)."""
         self._remove(self._session(session_id))
 
+    def load_table(self, session_id: str) -> TableSource | None:
+        """Only the session's table (for a download made long after it was uploaded); None when none is kept."""
+        folder = self._session(session_id)
+        with self._lock:
+            if not (folder / "table.json").exists():
+                return None
+            try:
+                return _read_table(folder)
+            except (Damaged, OSError):
+                return None
+
     def load_session(self, session_id: str) -> Session | None:
         """The session as it was kept, or None when there is none by that id (never kept, expired or evicted).
 

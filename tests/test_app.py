@@ -90,7 +90,8 @@ def test_upload_change_target_and_epochs_then_train():
     assert {m.label for m in at.metric[:3]} == {"Accuracy", "AUC", "F1 score"}  # the headline scores
     assert {"Confusion matrix", "ROC curve", "Precision-recall curve"} <= set(charts)
     assert [d.proto.label for d in at.get("download_button")] == [
-        "model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
+        "Download the project (.zip)", "Download a report (.html)", "model.keras", "history.csv", "config.json",
+        "predictions.csv", "reproduce.py"]
     runs = table_with(at, "epochs run")
     assert runs.loc[0, "target"] == "smoker" and runs.loc[0, "epochs run"] == "3 of 3"
     _what_the_network_learned(at)
@@ -154,7 +155,7 @@ def test_regression_table():
     assert "Errors (residuals)" in charts
     grid, points, _marked = charts["Decision map"]
     assert grid["value"].between(0, 1_500_000).all() and points["truth"].between(0, 1_500_000).all()
-    assert len(at.get("download_button")) == 5
+    assert len(at.get("download_button")) == 7
 
 
 @pytest.mark.parametrize("content, name", [(b"", "empty.csv"), (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "x.csv")])
@@ -301,7 +302,7 @@ def test_stop_mid_run_keeps_the_last_finished_epoch_and_shows_its_results():
     done = len(job.run.history)
     assert done >= 2 and job.run.stopped_because == "stopped"
     assert f"Stopped by you after {done} of 10000 epochs." in [seen(i) for i in at.info]
-    assert at.metric and len(at.get("download_button")) == 5
+    assert at.metric and len(at.get("download_button")) == 5  # a job made by hand: no schema, so no project
 
 
 def test_advice_under_the_results_sets_the_knobs_it_names():

@@ -256,7 +256,7 @@ def test_ten_runs_in_one_session_release_the_earlier_runs(one_runtime):
     assert [i + 1 for i, ref in enumerate(models) if ref() is not None] == [10], "earlier models are freed"
     runs = table_with(at, "epochs run")
     assert runs["run"].tolist() == list(range(1, 11)) and (runs["epochs run"] == "1 of 1").all()
-    assert len(one_runtime.media_file_mgr._deferred_callables) == 5, "only the last run's five downloads"
+    assert len(one_runtime.media_file_mgr._deferred_callables) == 7, "only the last run's seven downloads"
 
 
 def _listing(folder: Path) -> set[str]:
@@ -315,7 +315,8 @@ def test_downloads_are_made_on_request_in_memory():
     job = job_of(at)
     assert job.files is None, "finishing a run does not wait for the downloads to be packed"
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["model.keras", "history.csv", "config.json", "predictions.csv", "reproduce.py"]
+    assert labels == ["Download the project (.zip)", "Download a report (.html)", "model.keras", "history.csv",
+                      "config.json", "predictions.csv", "reproduce.py"]
     history = ui_jobs.download(job, "history.csv")()
     assert history.decode().count("\n") == 3 and job.files is not None
     assert ui_jobs.download(job, "model.keras")()[:2] == b"PK"

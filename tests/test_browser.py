@@ -7,140 +7,48 @@ reason; with ``TAPEAPP_REQUIRE_BROWSER=1`` (as CI sets) they fail instead, so a 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if os.environ.get("TAPEAPP_CHROMIUM"):  # a path to use; a path that does not exist acts out a missing browser
-    CHROMIUM = os.environ["TAPEAPP_CHROMIUM"] if Path(os.environ["TAPEAPP_CHROMIUM"]).exists() else None
-else:
-    CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()),
-                    shutil.which("chromium"))
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CHART = "[data-testid='stVegaLiteChart'], [data-testid='stArrowVegaLiteChart']"
-EPOCHS = 3000
-UPLOAD_LIMIT_MB = 1  # the served page's limit here, so a file over it is small enough to make in a test
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
+from helpers.browser import (
+    CHART,
+    IDLE,
+    ROOT,
+    UPLOAD_LIMIT_MB,
+    baselines_in,
+    no_exception,
+    patients_table,
+    serve,
+    settled,
+    sync_api,
+)
 
-try:
-    from playwright import sync_api
-except ImportError:
-    sync_api = None
-MISSING = ("Playwright is not installed (pip install playwright)" if sync_api is None
-           else "chromium is not installed (apt-get install chromium)" if CHROMIUM is None else None)
+EPOCHS = 3000
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def needs_browser():
-    """Skip without a browser, or fail when TAPEAPP_REQUIRE_BROWSER=1 says one must be there."""
-    if MISSING and os.environ.get("TAPEAPP_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"TAPEAPP_REQUIRE_BROWSER=1, but {MISSING}.", pytrace=False)
-    if MISSING:
-        pytest.skip(MISSING)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
 def server(needs_browser):
-    yield from _serve(seats=2)
+    yield from serve(seats=2)
 
 
 @pytest.fixture(scope="module")
 def one_seat_server(needs_browser):
     """A server that trains one run at a time: the second student waits in line."""
-    yield from _serve(seats=1)
-
-
-def _serve(seats: int):
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-         "--server.maxUploadSize", str(UPLOAD_LIMIT_MB)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-        env={**os.environ, "TAPEAPP_SEATS": str(seats)})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("the Streamlit server never became healthy")
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser(needs_browser):
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture()
-def page(browser):
-    """A page in its own browser context: its own cookies and storage, so its own Streamlit session."""
-    context = browser.new_context(viewport={"width": 1200, "height": 1500})
-    page = context.new_page()
-    page.set_default_timeout(60_000)  # under load a redraw can take longer than Playwright's 30 s; tests wait for
-    yield page                        # the page's own state (_settled) before acting
-    context.close()
-
-
-def _table(path: Path) -> Path:
-    rng = np.random.default_rng(1)
-    n = 400
-    frame = pd.DataFrame({"age": rng.integers(20, 80, n), "score": rng.normal(size=n).round(3),
-                          "group": rng.choice(["a", "b", "c"], n), "load": rng.uniform(0, 5, n).round(2)})
-    frame["outcome"] = np.where(frame["score"] + 0.02 * frame["age"] + rng.normal(0, 0.5, n) > 1, "yes", "no")
-    frame.to_csv(path, index=False)
-    return path
+    yield from serve(seats=1)
 
 
 def _epoch(page) -> int:
     text = page.locator("[data-testid='stProgress']").first.inner_text()
     return int(re.search(r"Epoch (\d+) /", text).group(1))
-
-
-def _settled(page) -> None:
-    """Until the page's script runs are over: idle, and still idle a moment later (a click's rerun may not have
-    begun when the page is first seen idle). Acting on a page that is still redrawing is what made a click wait for a
-    button that was about to be redrawn or enabled, and time out under load."""
-    for _ in range(2):
-        page.wait_for_selector(IDLE, timeout=120_000)
-        page.wait_for_timeout(300)
-    page.wait_for_selector(IDLE, timeout=120_000)
 
 
 def _choose(page, key: str, option: str) -> None:
@@ -154,27 +62,14 @@ def _choose(page, key: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def _baselines_in(page) -> None:
-    """Until the simpler models are fitted and drawn: their arrival reruns the whole page once (which closes an open
-    drop-down), so a test that opens one waits for that first."""
-    page.wait_for_function("() => !document.body.innerText.includes('The simpler models are still being fitted')",
-                           timeout=120_000, polling=200)
-    _settled(page)
-
-
-def _no_exception(page) -> None:
-    shown = page.locator("[data-testid='stException']")
-    assert shown.count() == 0, shown.first.inner_text()
-
-
 def test_upload_train_watch_stop_and_screenshot(server, page, tmp_path):
     page.goto(f"{server}/?epochs={EPOCHS}")
     page.wait_for_selector("[data-testid='stFileUploaderDropzone']", timeout=60_000)
     page.wait_for_selector(IDLE, timeout=120_000)
-    page.locator("input[type=file]").first.set_input_files(str(_table(tmp_path / "patients.csv")))
+    page.locator("input[type=file]").first.set_input_files(str(patients_table(tmp_path / "patients.csv")))
     page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)
     page.wait_for_selector(IDLE, timeout=120_000)
-    _no_exception(page)
+    no_exception(page)
 
     clicked = time.perf_counter()
     page.locator(".st-key-train button").click()
@@ -199,29 +94,29 @@ def test_upload_train_watch_stop_and_screenshot(server, page, tmp_path):
     page.get_by_text("5. Results").wait_for(timeout=60_000)
     page.locator("[data-testid='stMetric']").nth(2).wait_for(timeout=30_000)  # its code loads on first use
     page.locator("[data-testid='stDownloadButton']").nth(4).wait_for(timeout=60_000)
-    _no_exception(page)
+    no_exception(page)
 
-    _baselines_in(page)
+    baselines_in(page)
     _choose(page, "preset", "Tutorial")
-    _settled(page)
+    settled(page)
     page.locator(".st-key-train button:not([disabled])").click()
     page.get_by_text("Finished all 60 epochs.").wait_for(timeout=120_000)
-    _settled(page)
+    settled(page)
     page.get_by_text("5. Results").wait_for(timeout=60_000)
     page.get_by_text("previous run").first.wait_for(timeout=30_000)  # the stopped run, drawn faded behind
     for title in ("Decision map", "Inside the last hidden layer", "Which columns matter"):
         page.get_by_text(title, exact=True).first.wait_for(timeout=30_000)  # drawn by Vega in the browser
-    _baselines_in(page)
+    baselines_in(page)
     page.get_by_text("One step under the tape").click()
     page.get_by_text("apply_gradients").first.wait_for(timeout=30_000)
     page.get_by_text("One step under the tape").click()
-    _no_exception(page)
+    no_exception(page)
 
-    _settled(page)
+    settled(page)
     _choose(page, "map_x", "group")
-    _settled(page)
+    settled(page)
     page.get_by_text("The model's answer as group and").first.wait_for(timeout=30_000)
-    _no_exception(page)
+    no_exception(page)
 
     page.set_viewport_size({"width": 1200, "height": 2300})
     page.locator("h2", has_text="4. Train and watch it learn").evaluate("e => e.scrollIntoView({block: 'start'})")
@@ -240,7 +135,7 @@ def _open_and_upload(page, url: str, path: Path, shape: str) -> None:
     page.locator("input[type=file]").first.set_input_files(str(path))
     page.get_by_text(shape).wait_for(timeout=60_000)
     page.wait_for_selector(IDLE, timeout=120_000)
-    _no_exception(page)
+    no_exception(page)
 
 
 def _ward(path: Path, n: int = 400) -> Path:
@@ -300,7 +195,7 @@ def test_two_users_train_at_once_and_each_sees_only_their_own(server, browser, t
                 .wait_for(timeout=60_000)
             page.locator(CHART).nth(5).wait_for(timeout=60_000)  # target, 3 live and the result charts drawn
             page.locator("[data-testid='stDownloadButton']").nth(4).wait_for(timeout=60_000)  # the page's end
-            _no_exception(page)
+            no_exception(page)
         for target, page in pages.items():
             other, (_, _, other_columns) = next((t, u) for t, u in users.items() if t != target)
             text = _main_text(page)
@@ -331,12 +226,12 @@ def test_stop_in_the_first_epoch(server, page, tmp_path):
     print(f"Stop -> stopped {time.monotonic() - clicked:.2f}s: {message.inner_text()}")
     assert re.search(r"after [01] of 40", message.inner_text())
     assert not page.locator(".st-key-train button").is_disabled(), "the next run can start"
-    _no_exception(page)
+    no_exception(page)
 
 
 def test_the_table_stays_after_the_uploads_bytes_are_let_go(server, page, tmp_path):
     """Streamlit reports a released upload as a DeletedFile on the next rerun; the table read from it must stay."""
-    _open_and_upload(page, server, _table(tmp_path / "patients.csv"), "400 rows × 5 columns")
+    _open_and_upload(page, server, patients_table(tmp_path / "patients.csv"), "400 rows × 5 columns")
     page.wait_for_timeout(1_000)
     for preset in ("Quick look", "Careful"):
         page.locator(".st-key-preset [role=combobox]").click()
@@ -347,7 +242,7 @@ def test_the_table_stays_after_the_uploads_bytes_are_let_go(server, page, tmp_pa
         errors = page.locator("[data-testid='stAlertContentError']")
         assert errors.count() == 0, errors.first.inner_text()
         assert page.get_by_text("400 rows × 5 columns").count() == 1
-    _no_exception(page)
+    no_exception(page)
 
 
 def test_a_file_over_the_upload_limit_is_refused_in_words(server, page, tmp_path):
@@ -359,7 +254,7 @@ def test_a_file_over_the_upload_limit_is_refused_in_words(server, page, tmp_path
     page.get_by_text(re.compile(rf"File must be {UPLOAD_LIMIT_MB}(\.0)? ?MB or smaller")).wait_for(timeout=30_000)
     page.wait_for_selector(IDLE, timeout=60_000)
     assert page.get_by_text("569 rows × 31 columns").count() == 1, "the sample stays in use"
-    _no_exception(page)
+    no_exception(page)
 
 
 def test_with_one_seat_the_second_student_waits_in_line_and_sees_their_place(one_seat_server, browser, tmp_path):
@@ -379,8 +274,8 @@ def test_with_one_seat_the_second_student_waits_in_line_and_sees_their_place(one
         assert _progress(second)[0] == 0, "no epoch before its turn"
         first.locator(".st-key-stop button").click()
         second.get_by_text("Finished all 5 epochs.").wait_for(timeout=90_000)
-        _no_exception(first)
-        _no_exception(second)
+        no_exception(first)
+        no_exception(second)
     finally:
         for context in contexts:
             context.close()
@@ -391,7 +286,7 @@ def test_with_one_seat_the_second_student_waits_in_line_and_sees_their_place(one
 @pytest.fixture(scope="module")
 def cold_server(needs_browser):
     """A server just started: TensorFlow not imported, nothing traced, when the first Train comes."""
-    yield from _serve(seats=2)
+    yield from serve(seats=2)
 
 
 def _stop_at_random_moments(page, url: str, table: Path, presses: int, seed: int) -> list[float]:
@@ -414,7 +309,7 @@ def _stop_at_random_moments(page, url: str, table: Path, presses: int, seed: int
             pytest.fail(f"press {press}: the page stuck at {_progress(page)} with Train disabled")
         times.append(time.monotonic() - clicked)
         page.get_by_text(re.compile(r"Stopped by you after \d+ of 3000 epochs")).wait_for(timeout=30_000)
-        _no_exception(page)
+        no_exception(page)
     return times
 
 
@@ -423,8 +318,8 @@ def test_stop_pressed_at_twenty_random_moments_never_sticks(which, request, brow
     url = request.getfixturevalue("cold_server" if which == "cold" else "server")
     context = browser.new_context(viewport={"width": 1200, "height": 1500})
     try:
-        times = _stop_at_random_moments(context.new_page(), f"{url}/?epochs=3000", _table(tmp_path / "p.csv"), 20,
-                                        seed=7 if which == "cold" else 8)
+        times = _stop_at_random_moments(context.new_page(), f"{url}/?epochs=3000",
+                                        patients_table(tmp_path / "p.csv"), 20, seed=7 if which == "cold" else 8)
     finally:
         context.close()
     print(f"{which} server: Stop -> usable median {np.median(times):.2f}s, slowest {max(times):.2f}s")
@@ -464,7 +359,7 @@ def test_a_table_and_a_link_full_of_markdown_make_no_request_elsewhere(server, p
     page.get_by_text("Not used by the model").wait_for(timeout=60_000)
     page.wait_for_selector(IDLE, timeout=120_000)
     page.wait_for_timeout(1_000)
-    _no_exception(page)
+    no_exception(page)
     assert not elsewhere, f"requests to other hosts: {elsewhere[:5]}"
     made = page.locator(f"a[href*='{EVIL}'], img[src*='{EVIL}'], [style*='{EVIL}'], iframe, script[src*='{EVIL}']")
     assert made.count() == 0, made.first.evaluate("e => e.outerHTML")
@@ -480,13 +375,13 @@ CASES_SHOT = ROOT / "docs" / "one_case.png"
 def test_a_click_on_the_confusion_matrix_lists_its_rows_and_one_is_taken_apart(server, page, tmp_path):
     page.goto(f"{server}/?epochs=12")
     page.wait_for_selector(IDLE, timeout=120_000)
-    page.locator("input[type=file]").first.set_input_files(str(_table(tmp_path / "patients.csv")))
+    page.locator("input[type=file]").first.set_input_files(str(patients_table(tmp_path / "patients.csv")))
     page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)
-    _settled(page)
+    settled(page)
     page.locator(".st-key-train button").click()
     page.get_by_text("Finished all 12 epochs.").wait_for(timeout=120_000)
     page.get_by_text("6. One case at a time").wait_for(timeout=60_000)
-    _baselines_in(page)
+    baselines_in(page)
     matrix = page.locator(".st-key-confusion_pick")
     matrix.scroll_into_view_if_needed()
     page.get_by_text("Confusion matrix", exact=True).first.wait_for(timeout=30_000)
@@ -496,8 +391,8 @@ def test_a_click_on_the_confusion_matrix_lists_its_rows_and_one_is_taken_apart(s
     page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.62)
     caption = page.get_by_text(re.compile(r"\d+ validation rows? in your selection"))
     caption.wait_for(timeout=60_000)
-    _settled(page)
-    _no_exception(page)
+    settled(page)
+    no_exception(page)
     listed = int(re.search(r"([\d,]+) validation row", caption.inner_text()).group(1).replace(",", ""))
     assert listed > 0
 
@@ -506,10 +401,10 @@ def test_a_click_on_the_confusion_matrix_lists_its_rows_and_one_is_taken_apart(s
     number.fill("3")
     number.press("Enter")
     page.get_by_text(re.compile(r"Starting from (row 3\.|typical values)")).wait_for(timeout=60_000)
-    _settled(page)
+    settled(page)
     page.get_by_text("Where the model is weak", exact=True).wait_for(timeout=30_000)
     page.get_by_text(re.compile(r"pushed (towards|away from) 'outcome = ")).first.wait_for(timeout=30_000)
-    _no_exception(page)
+    no_exception(page)
     page.set_viewport_size({"width": 1200, "height": 2000})
     page.locator("h2", has_text="6. One case at a time").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(1_000)

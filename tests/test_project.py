@@ -281,3 +281,22 @@ def test_a_project_from_a_newer_tapeapp_says_so(made):
     files["manifest.json"] = json.dumps(manifest).encode()
     with pytest.raises(TapeError, match=r"^This project was saved by a newer tapeapp \('9\.0'\); update tapeapp"):
         open_project(_rezip(files))
+
+
+def test_a_project_is_measured_by_what_it_unpacks_to(made, monkeypatch):
+    from tapeapp import budget
+
+    data = made[4]
+    unpacked = sum(len(d) for d in _members(data).values())
+    monkeypatch.setattr(budget, "budget_bytes", lambda: 10 * unpacked)
+    monkeypatch.setattr(budget, "process_bytes", lambda: 10 * unpacked - unpacked // 2)  # half of it is free now
+    with pytest.raises(budget.NoRoomYet, match="opening this project takes about"):
+        open_project(data)
+    monkeypatch.setattr(budget, "budget_bytes", lambda: unpacked)
+    monkeypatch.setattr(budget, "process_bytes", lambda: unpacked // 2)  # more than this server could ever give
+    with pytest.raises(TapeError, match="This project unpacks to about") as refused:
+        open_project(data)
+    assert not isinstance(refused.value, budget.NoRoomYet)
+    monkeypatch.setattr(budget, "process_bytes", lambda: 0)
+    monkeypatch.setattr(budget, "budget_bytes", lambda: 2 * unpacked)
+    assert open_project(data).record.number == 4

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("tapeapp.page")
 DEFAULT_SAMPLE = "breast_cancer"
-UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"]  # .zip: a tapeapp project file
 PREVIEW_ROWS = 200
 
 
@@ -62,6 +63,7 @@ def on_sample_picked() -> None:
         st.session_state[keys.SAMPLE_PICK] = previous if previous in tapeapp.SAMPLES else None
         return
     st.session_state[keys.SOURCE] = key
+    st.session_state.pop(keys.KEPT_TABLE, None)
 
 
 def on_upload_changed() -> None:
@@ -69,6 +71,7 @@ def on_upload_changed() -> None:
     if uploaded is not None and held is not None and getattr(uploaded, "file_id", None) == held[0]:
         return  # the same file, its bytes released after reading (_release_bytes): the table is kept
     st.session_state.pop(keys.UPLOAD_TABLE, None)
+    st.session_state.pop(keys.KEPT_TABLE, None)
     if uploaded is not None:
         st.session_state[keys.SOURCE] = "upload"
         st.session_state[keys.SAMPLE_PICK] = None
@@ -76,16 +79,24 @@ def on_upload_changed() -> None:
         st.session_state[keys.SOURCE] = st.session_state[keys.SAMPLE_PICK] = DEFAULT_SAMPLE
 
 
-def current_table() -> tapeapp.Table:
-    """The table in use; TapeError when an upload cannot be read."""
+def current_table(read: Callable[[Any], tapeapp.Table | tapeapp.TapeError] | None = None) -> tapeapp.Table:
+    """The table in use; TapeError when an upload cannot be read. ``read`` turns a new upload into a table (the
+    page hands in ``ui.session.read_upload``, which also opens project files and keeps the table)."""
     uploaded = st.session_state.get(keys.UPLOAD)
     if source() == "upload" and uploaded is not None:
-        return uploaded_table(uploaded)
+        return uploaded_table(uploaded, read or read_upload)
+    if source() == "kept" and keys.KEPT_TABLE in st.session_state:
+        return st.session_state[keys.KEPT_TABLE]  # brought back from the store, a project or a lesson
     key = source() if source() in tapeapp.SAMPLES else DEFAULT_SAMPLE
     return read_sample(key)
 
 
-def uploaded_table(uploaded) -> tapeapp.Table:
+def read_upload(uploaded) -> tapeapp.Table | tapeapp.TapeError:
+    """A table upload read as it is (a seeded sample when too big for the server)."""
+    return read_bytes(uploaded.getvalue(), uploaded.name, sample=True)
+
+
+def uploaded_table(uploaded, read: Callable[[Any], tapeapp.Table | tapeapp.TapeError] = read_upload) -> tapeapp.Table:
     """The user's upload, read once and kept in this session only; then its bytes are let go.
 
     A cache shared by sessions would hash the whole file on every rerun and hand out a fresh (unpickled) copy of
@@ -97,9 +108,11 @@ def uploaded_table(uploaded) -> tapeapp.Table:
     if held is None or held[0] != uploaded.file_id:
         if not hasattr(uploaded, "getvalue"):  # released and no table kept for it (cannot happen in one session)
             raise tapeapp.TapeError("Your file is no longer on the server; please upload it again.")
-        held = (uploaded.file_id, _read(uploaded, sample=True))  # NoRoomYet: not kept, a rerun tries again
+        held = (uploaded.file_id, read(uploaded))  # NoRoomYet: not kept, a rerun tries again
         st.session_state[keys.UPLOAD_TABLE] = held
         _release_bytes(uploaded.file_id)
+    if st.session_state.get(keys.SOURCE) == "kept":  # it was a project: its table is the one in use
+        return st.session_state[keys.KEPT_TABLE]
     if isinstance(held[1], Exception):
         raise held[1]
     return held[1]
@@ -110,14 +123,14 @@ def rows_to_predict(uploaded) -> tapeapp.Table:
     as the table (every row must be read: a file too big for the server is refused, never sampled)."""
     held = st.session_state.get(keys.PREDICT_TABLE)
     if held is None or held[0] != uploaded.file_id:
-        held = (uploaded.file_id, _read(uploaded, sample=False))
+        held = (uploaded.file_id, read_bytes(uploaded.getvalue(), uploaded.name, sample=False))
         st.session_state[keys.PREDICT_TABLE] = held
     if isinstance(held[1], Exception):
         raise held[1]
     return held[1]
 
 
-def _read(uploaded, sample: bool) -> tapeapp.Table | tapeapp.TapeError:
+def read_bytes(data: bytes, name: str, sample: bool) -> tapeapp.Table | tapeapp.TapeError:
     """An upload read in memory (never written to disk) under the server's memory budget.
 
     A TapeError is kept as the answer (the same bytes would fail again); ``NoRoomYet`` is raised instead, so that
@@ -127,7 +140,7 @@ def _read(uploaded, sample: bool) -> tapeapp.Table | tapeapp.TapeError:
 
     try:
         with st.spinner("Reading your table…"):
-            return tapeapp.read_table(uploaded.getvalue(), uploaded.name, sample=sample)
+            return tapeapp.read_table(data, name, sample=sample)
     except NoRoomYet:
         raise
     except tapeapp.TapeError as error:

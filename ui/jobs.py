@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tapeapp.queueing import Place, Ticket, TrainingQueue
+    from tapeapp.records import RunRecord, TableSource
+    from tapeapp.store import Autosave
 
 LOG = logging.getLogger("tapeapp.page")
 WAIT_POLL = 1.0  # at most this long between two looks at the line while waiting (woken at once when a seat frees)
@@ -52,9 +54,14 @@ class Job:
     views: dict = field(default_factory=dict)
     failure: str = ""
     background: pd.DataFrame | None = None  # a seeded sample of training rows, to take single rows apart against
+    schema: tapeapp.Schema | None = None  # the columns' roles it was started with (the project and report need it)
+    table_info: tapeapp.TableInfo | None = None  # how its table was read (the report says it)
+    autosave: Autosave | None = None  # keeps the run in the session's store as it trains (None: the store is off)
+    source: TableSource | None = None  # its table as given, when held in memory (a project packs it)
     place: Place | None = None  # where it stands in line while it waits for a seat; None while training
     stop_wanted: bool = False
     recorded: bool = False
+    watchers: int = 0  # script runs watching it now (two tabs on one link watch one job)
     watched: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -140,9 +147,11 @@ def others_waiting() -> bool:
 
 
 def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainConfig,
-          problem: Callable[[Exception, str], str]) -> Job:
+          problem: Callable[[Exception, str], str],
+          keeper: Callable[[int, tapeapp.Schema, dict], Autosave | None] = lambda *_: None) -> Job:
     """Everything before epoch 1 (may raise TapeError), then the training thread; a comparable previous run is kept
-    to draw faded. ``problem`` words an unforeseen error for the page (``ui.data.problem``)."""
+    to draw faded. ``problem`` words an unforeseen error for the page (``ui.data.problem``); ``keeper`` gives the
+    run's ``Autosave`` (``ui.session.autosave``) from its number, schema and what the page keeps with it."""
     from tapeapp import budget
 
     old = current()
@@ -168,10 +177,36 @@ def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainCon
     from tapeapp.contributions import background_rows
 
     job.background = background_rows(run, table.frame)
+    job.schema, job.table_info = schema, info
+    job.autosave = keeper(job.number, schema, kept_with(job))
     if old is not None:
         record(old)
     slot().job = job
     return begin(job, problem)
+
+
+def kept_with(job: Job) -> dict:
+    """What the store and a project keep beside a run, to show it again as the page showed it."""
+    return {"table": job.table_name, "read_options": job.read_options}
+
+
+def restored(record: RunRecord, run: tapeapp.Run, table: tapeapp.Table, schema: tapeapp.Schema,
+             previous: RunRecord | None = None) -> Job:
+    """A job for a run brought back from the store or a project: ended, nothing to train, already in the runs."""
+    import pandas as pd
+
+    from tapeapp.contributions import background_rows
+
+    extra = record.extra
+    job = Job(number=record.number, run=run, previous=None, table_name=str(extra.get("table") or table.info.name),
+              read_options=dict(extra.get("read_options") or {}), failure=str(extra.get("failure") or ""),
+              schema=schema, table_info=table.info, recorded=True)
+    if previous is not None and previous.history and (previous.source_sha256, previous.target) == (
+            record.source_sha256, record.target):
+        job.previous = pd.DataFrame([u.row() for u in previous.history])
+    job.background = background_rows(run, table.frame)
+    job.done.set()
+    return job
 
 
 def begin(job: Job, problem: Callable[[Exception, str], str]) -> Job:
@@ -188,22 +223,42 @@ def _comparable(old: tapeapp.Run, new: tapeapp.Run) -> bool:
 
 
 def _train(job: Job, problem: Callable[[Exception, str], str]) -> None:
-    """The job's thread: wait for a seat, train epoch by epoch, and always leave the line and say it ended."""
+    """The job's thread: wait for a seat, train epoch by epoch (kept in the store every few seconds), and always
+    leave the line, keep the ended run and say it ended."""
+    keeper = job.autosave
+    if keeper is not None:
+        keeper.store.mark_in_use(keeper.session_id)
     try:
         if _hold_back(job):
             job.run.stopped_because = "stopped"
             job.run.message = stopped_by_you(0, job.run.config.epochs)
         else:
             for _ in job.run.epochs(checkpoint=lambda: _hold_back(job)):
-                pass  # the page looks at the run's history on its own schedule
+                if keeper is not None:  # the page looks at the run's history on its own schedule
+                    keeper.after_epoch(job.run)
     except Exception as error:  # noqa: BLE001  (the page words it; the traceback goes to the server's log)
         job.failure = problem(error, "training")
     finally:
+        if keeper is not None:
+            _keep_ended(job, keeper)
         if job.ticket is not None:
             job.ticket.leave()
         job.place = None
         job.done.set()
         job.notify()
+
+
+def _keep_ended(job: Job, keeper: Autosave) -> None:
+    """Save the ended run (finished, stopped or failed) for a reload; a fault here never hides the run's own."""
+    try:
+        if job.failure:
+            keeper.extra["failure"] = job.failure
+        keeper.finish(job.run)
+    except Exception:  # noqa: BLE001  (the run is still on the page; the log says why it was not kept)
+        LOG.exception("the ended run could not be kept")
+        keeper.problem = "This run could not be kept on the server; download the project to keep it."
+    finally:
+        keeper.store.release(keeper.session_id)
 
 
 def _hold_back(job: Job) -> bool:
@@ -281,9 +336,11 @@ def page_closed() -> bool:
 
 
 def let_go(job: Job) -> None:
-    """The tab is gone: stop the run now and drop the session's hold on it (its seat and memory are freed)."""
-    job.stop()
-    job.done.wait(STOP_WAIT)
+    """The tab is gone: stop the run now (unless another tab on the same link watches it too) and drop the
+    session's hold on it (its seat and memory are freed)."""
+    if job.watchers <= 1:
+        job.stop()
+        job.done.wait(STOP_WAIT)
     if slot().job is job:
         slot().job = None
 
@@ -309,6 +366,36 @@ def exports(job: Job) -> dict[str, bytes]:
 def download(job: Job, name: str) -> Callable[[], bytes]:
     """The bytes of one download, made only when the user asks for it: finishing a run never waits for packing."""
     return lambda: exports(job)[name]
+
+
+def project_maker(job: Job, state: dict, include_table: bool,
+                  source: Callable[[], TableSource | None]) -> Callable[[], bytes]:
+    """The project download's bytes, made on click (on Streamlit's download thread: no ``st`` command here).
+    ``source`` gives the table when the job does not hold it (a big file, read back from the store)."""
+
+    def make() -> bytes:
+        from tapeapp.project import project_zip
+
+        table = job.source or source()
+        extra = {**kept_with(job), **({"failure": job.failure} if job.failure else {})}
+        return project_zip(job.run, job.schema, table, state=state, number=job.number, extra=extra,
+                           include_table=include_table, importance=job.views.get(("importance",)),
+                           read_options=job.read_options, background=job.background)
+
+    return make
+
+
+def report_maker(job: Job, axes: tuple[str, str] | None, threshold: float) -> Callable[[], bytes]:
+    """The report's bytes, made on click from what the page shows (the columns that matter and the advice are
+    reused when the page has them); the simpler models are taken as they are."""
+
+    def make() -> bytes:
+        from tapeapp.report import report_html
+
+        return report_html(job.run, job.table_info, job.schema, importance=job.views.get(("importance",)),
+                           advice=job.views.get("advice"), axes=axes, threshold=threshold, wait=0).encode()
+
+    return make
 
 
 def predictions(job: Job, table: tapeapp.Table) -> pd.DataFrame:

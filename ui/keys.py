@@ -21,6 +21,14 @@ LINK_PROBLEMS = "link_problems"  # the link's values that were ignored, and why
 LR_FIND_REQUESTED = "lr_find_requested"
 LR_FINDING = "lr_finding"  # (what it depends on, LearningRateFinding)
 BASELINES_PENDING = "baselines_pending"  # the run whose simpler models were still fitting when drawn
+SESSION_ID = "session_id"  # the id the run store keeps this session under (None when the store is off)
+SAVED_STATE = "saved_state"  # the page's state as last written to the store (written again only when it changes)
+KEPT_TABLE = "kept_table"  # a Table brought back from the store, a project file or a lesson (source "kept")
+TABLE_SOURCE = "table_source"  # the TableSource of the table in use, held when small (a project packs it)
+SAVED_TABLE = "saved_table"  # which table the store holds for this session (a sample's key or the file's sha256)
+RESTORE_NOTES = "restore_notes"  # what bringing the session back could not do, and what it did, shown once
+PENDING_PROJECT = "pending_project"  # a project opened without its table, waiting for that file
+LESSON = "lesson"  # ui.lesson.Plan: what a student's lesson shows, locks and hides
 
 # --- widgets -----------------------------------------------------------------------------------------------------
 UPLOAD = "upload"
@@ -49,6 +57,12 @@ EDIT_LOADED = "edit_loaded"  # the start the editor's values were last filled fr
 EDIT_ROW_NUMBER = "edit_row_number"
 EDIT_TYPICAL = "edit_typical"
 WEAK_COLUMN = "weak_column"
+INCLUDE_TABLE = "include_table"
+PROJECT_DOWNLOAD = "download_project"
+REPORT_DOWNLOAD = "download_report"
+LESSON_TEXT = "lesson_text"
+LESSON_HIDE = "lesson_hide"
+MAKE_LESSON = "make_lesson"
 
 
 def knob(name: str) -> str:
@@ -77,6 +91,16 @@ def task(table_sha: str, target_name: str) -> str:
 
 def roles(table_sha: str, target_name: str, task_name: str) -> str:
     return f"roles_{table_sha}_{target_name}_{task_name}"
+
+
+def base_roles(roles_key: str) -> str:
+    """Roles brought back for one columns table (a kept session, a project, a lesson): the editor starts there."""
+    return f"base_{roles_key}"
+
+
+def lesson_knob(name: str) -> str:
+    """The teacher's tick that lets students change the knob ``name``."""
+    return f"lesson_knob_{name}"
 
 
 def download(file_name: str) -> str:

@@ -14,11 +14,11 @@ import tapeapp
 from tapeapp import words
 from tapeapp.config import BOUNDS
 from tapeapp.errors import clipped
-from ui import keys, rate_finder
+from ui import keys, lesson, rate_finder
 from ui.safe import md
 
 DEFAULT = tapeapp.TrainConfig()
-LINK_EXTRAS = ("sample", "target")
+LINK_EXTRAS = ("sample", "target", "s", *lesson.PARAMS)
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 L2_PENALTIES = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -51,6 +51,11 @@ def link_extra(name: str) -> str | None:
     return st.session_state.get(keys.LINK_EXTRAS, {}).pop(name, None)
 
 
+def link_extras(names: tuple[str, ...]) -> dict[str, str]:
+    """Several of them at once (those the link has)."""
+    return {name: value for name in names if (value := link_extra(name)) is not None}
+
+
 def matching_preset(config: tapeapp.TrainConfig) -> str:
     return next((key for key, p in tapeapp.PRESETS.items() if p.config == config), CUSTOM)
 
@@ -77,6 +82,14 @@ def _config_from_widgets() -> tapeapp.TrainConfig:
     values = {name: state[keys.knob(name)] for name in names}
     hidden = tuple(int(state[keys.width(i)]) for i in range(int(state[keys.LAYERS])))
     return tapeapp.TrainConfig(hidden=hidden, **values)
+
+
+def apply_config(config: tapeapp.TrainConfig) -> None:
+    """Set every knob to ``config`` (a kept session, a project, a lesson): before the widgets are drawn."""
+    st.session_state[keys.CONFIG] = config
+    st.session_state.update(_widget_values(config))
+    st.session_state[keys.PRESET] = matching_preset(config)
+    st.session_state[keys.LINK_PROBLEMS] = []
 
 
 def _apply_preset() -> None:
@@ -128,7 +141,7 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     names = {key: p.name for key, p in tapeapp.PRESETS.items()} | {CUSTOM: "Custom (your own settings)"}
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     left.selectbox("Start from a preset", presets, format_func=names.get, key=keys.PRESET, on_change=_apply_preset,
-                   disabled=busy, help=words.KNOB_HELP["preset"])
+                   disabled=busy or any(lesson.locked(n) for n in DEFAULT.to_dict()), help=words.KNOB_HELP["preset"])
     chosen = st.session_state[keys.PRESET]
     right.caption(tapeapp.PRESETS[chosen].why if chosen in tapeapp.PRESETS
                   else "Your own combination of knobs. Pick a preset to start again from a known-good setup.")
@@ -148,58 +161,85 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     return config
 
 
+def _kw(name: str, busy: bool, off: bool = False) -> dict[str, Any]:
+    """A knob widget's change callback and whether it is disabled (busy, locked by a lesson, or not used now)."""
+    return dict(on_change=_knob_changed, disabled=busy or off or lesson.locked(name))
+
+
 def _network_knobs(busy: bool) -> None:
     st.markdown("**The network**")
-    kw = dict(on_change=_knob_changed, disabled=busy)
-    layers = st.slider("Hidden layers", int(BOUNDS["layers"].low), MAX_LAYERS, key=keys.LAYERS,
-                       help=words.KNOB_HELP["layers"], **kw)
-    columns = st.columns(min(layers, 3))
-    width = BOUNDS["width"]
-    for i in range(layers):
-        columns[i % len(columns)].number_input(f"Neurons in layer {i + 1}", int(width.low), int(width.high), step=8,
-                                               key=keys.width(i), help=words.KNOB_HELP["width"], **kw)
-    st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATIONS.get, key=keys.knob("activation"),
-                 help=words.KNOB_HELP["activation"], **kw)
-    st.slider("Dropout", 0.0, _top(keys.knob("dropout"), 0.9), step=0.05, key=keys.knob("dropout"),
-              help=words.KNOB_HELP["dropout"], **kw)
-    st.select_slider("L2 penalty on weights", _options_with(L2_PENALTIES, st.session_state[keys.knob("l2")]),
-                     format_func=lambda v: "off" if v == 0 else f"{v:g}", key=keys.knob("l2"),
-                     help=words.KNOB_HELP["l2"], **kw)
+    if not lesson.hidden("hidden"):
+        layers = st.slider("Hidden layers", int(BOUNDS["layers"].low), MAX_LAYERS, key=keys.LAYERS,
+                           help=words.KNOB_HELP["layers"], **_kw("hidden", busy))
+        columns = st.columns(min(layers, 3))
+        width = BOUNDS["width"]
+        for i in range(layers):
+            columns[i % len(columns)].number_input(
+                f"Neurons in layer {i + 1}", int(width.low), int(width.high), step=8, key=keys.width(i),
+                help=words.KNOB_HELP["width"], **_kw("hidden", busy))
+    if not lesson.hidden("activation"):
+        st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATIONS.get,
+                     key=keys.knob("activation"), help=words.KNOB_HELP["activation"], **_kw("activation", busy))
+    if not lesson.hidden("dropout"):
+        st.slider("Dropout", 0.0, _top(keys.knob("dropout"), 0.9), step=0.05, key=keys.knob("dropout"),
+                  help=words.KNOB_HELP["dropout"], **_kw("dropout", busy))
+    if not lesson.hidden("l2"):
+        st.select_slider("L2 penalty on weights", _options_with(L2_PENALTIES, st.session_state[keys.knob("l2")]),
+                         format_func=lambda v: "off" if v == 0 else f"{v:g}", key=keys.knob("l2"),
+                         help=words.KNOB_HELP["l2"], **_kw("l2", busy))
 
 
 def _learning_knobs(busy: bool, can_find: bool) -> None:
     st.markdown("**How it learns**")
-    kw = dict(on_change=_knob_changed, disabled=busy)
-    optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=words.OPTIMIZER_CHOICES.get,
-                             key=keys.knob("optimizer"), help=words.KNOB_HELP["optimizer"], **kw)
-    st.select_slider("Learning rate", _options_with(LEARNING_RATES, st.session_state[keys.knob("learning_rate")]),
-                     format_func=_lr_label, key=keys.knob("learning_rate"), help=words.KNOB_HELP["learning_rate"], **kw)
-    rate_finder.find_button(busy, can_find)
-    st.slider("Momentum (SGD only)", 0.0, _top(keys.knob("momentum"), 0.99), step=0.01, key=keys.knob("momentum"),
-              help=words.KNOB_HELP["momentum"], on_change=_knob_changed, disabled=busy or optimizer != "sgd")
-    st.select_slider("Batch size (rows per step)",
-                     _options_with(BATCH_SIZES, st.session_state[keys.knob("batch_size")]),
-                     key=keys.knob("batch_size"), help=words.KNOB_HELP["batch_size"], **kw)
-    st.slider("Epochs (full passes over the data)", 1, _top(keys.knob("epochs"), 500), key=keys.knob("epochs"),
-              help=words.KNOB_HELP["epochs"], **kw)  # a link may ask for more, up to BOUNDS["epochs"]
+    optimizer = st.session_state[keys.knob("optimizer")]
+    if not lesson.hidden("optimizer"):
+        optimizer = st.selectbox("Optimizer", tapeapp.OPTIMIZERS, format_func=words.OPTIMIZER_CHOICES.get,
+                                 key=keys.knob("optimizer"), help=words.KNOB_HELP["optimizer"],
+                                 **_kw("optimizer", busy))
+    if not lesson.hidden("learning_rate"):
+        st.select_slider("Learning rate",
+                         _options_with(LEARNING_RATES, st.session_state[keys.knob("learning_rate")]),
+                         format_func=_lr_label, key=keys.knob("learning_rate"),
+                         help=words.KNOB_HELP["learning_rate"], **_kw("learning_rate", busy))
+    if not lesson.locked("learning_rate"):
+        rate_finder.find_button(busy, can_find)
+    if not lesson.hidden("momentum"):
+        st.slider("Momentum (SGD only)", 0.0, _top(keys.knob("momentum"), 0.99), step=0.01,
+                  key=keys.knob("momentum"), help=words.KNOB_HELP["momentum"],
+                  **_kw("momentum", busy, off=optimizer != "sgd"))
+    if not lesson.hidden("batch_size"):
+        st.select_slider("Batch size (rows per step)",
+                         _options_with(BATCH_SIZES, st.session_state[keys.knob("batch_size")]),
+                         key=keys.knob("batch_size"), help=words.KNOB_HELP["batch_size"], **_kw("batch_size", busy))
+    if not lesson.hidden("epochs"):
+        st.slider("Epochs (full passes over the data)", 1, _top(keys.knob("epochs"), 500), key=keys.knob("epochs"),
+                  help=words.KNOB_HELP["epochs"], **_kw("epochs", busy))  # a link may ask for more (BOUNDS)
 
 
 def _checking_knobs(task: str, busy: bool) -> None:
     st.markdown("**Checking and data handling**")
-    kw = dict(on_change=_knob_changed, disabled=busy)
-    st.slider("Validation share (rows held back)", 0.05, 0.9, step=0.05, key=keys.knob("val_fraction"),
-              format="percent", help=words.KNOB_HELP["val_fraction"], **kw)
-    st.slider("End early after this many epochs with no progress (0 = off)", 0, _top(keys.knob("patience"), 100),
-              key=keys.knob("patience"), help=words.KNOB_HELP["patience"], **kw)
-    st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHTS.get,
-                 key=keys.knob("class_weight"), help=words.KNOB_HELP["class_weight"], on_change=_knob_changed,
-                 disabled=busy or task == "regression")
-    st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=words.PREPROCESSING.get,
-                 key=keys.knob("preprocessing"), help=words.KNOB_HELP["preprocessing"], **kw)
-    st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLITS.get, key=keys.knob("split"),
-                 help=words.KNOB_HELP["split"], on_change=_knob_changed, disabled=busy or task == "regression")
-    st.number_input("Random seed", int(BOUNDS["seed"].low), int(BOUNDS["seed"].high), step=1, key=keys.knob("seed"),
-                    help=words.KNOB_HELP["seed"], **kw)
+    if not lesson.hidden("val_fraction"):
+        st.slider("Validation share (rows held back)", 0.05, 0.9, step=0.05, key=keys.knob("val_fraction"),
+                  format="percent", help=words.KNOB_HELP["val_fraction"], **_kw("val_fraction", busy))
+    if not lesson.hidden("patience"):
+        st.slider("End early after this many epochs with no progress (0 = off)", 0,
+                  _top(keys.knob("patience"), 100), key=keys.knob("patience"), help=words.KNOB_HELP["patience"],
+                  **_kw("patience", busy))
+    if not lesson.hidden("class_weight"):
+        st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHTS.get,
+                     key=keys.knob("class_weight"), help=words.KNOB_HELP["class_weight"],
+                     **_kw("class_weight", busy, off=task == "regression"))
+    if not lesson.hidden("preprocessing"):
+        st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=words.PREPROCESSING.get,
+                     key=keys.knob("preprocessing"), help=words.KNOB_HELP["preprocessing"],
+                     **_kw("preprocessing", busy))
+    if not lesson.hidden("split"):
+        st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLITS.get,
+                     key=keys.knob("split"), help=words.KNOB_HELP["split"],
+                     **_kw("split", busy, off=task == "regression"))
+    if not lesson.hidden("seed"):
+        st.number_input("Random seed", int(BOUNDS["seed"].low), int(BOUNDS["seed"].high), step=1,
+                        key=keys.knob("seed"), help=words.KNOB_HELP["seed"], **_kw("seed", busy))
 
 
 def describe_changes(changes: dict[str, Any]) -> str:
@@ -208,7 +248,11 @@ def describe_changes(changes: dict[str, Any]) -> str:
 
 
 def apply_changes(changes: dict[str, Any]) -> None:
-    """An Apply button's callback: set these knobs on the widgets (the user then presses Train)."""
+    """An Apply button's callback: set these knobs on the widgets (the user then presses Train); in a lesson,
+    only the knobs the teacher left open."""
+    changes = {name: value for name, value in changes.items() if not lesson.locked(name)}
+    if not changes:
+        return
     config = st.session_state[keys.CONFIG].replace(**changes)
     st.session_state[keys.CONFIG] = config
     st.session_state.update(_widget_values(config))
@@ -218,10 +262,15 @@ def apply_changes(changes: dict[str, Any]) -> None:
     st.session_state[keys.LINK_PROBLEMS] = []
 
 
+def link_params(config: tapeapp.TrainConfig) -> dict[str, str]:
+    """The knobs as a link carries them: only those that differ from the defaults."""
+    default = DEFAULT.to_dict()
+    return {key: _link_value(value) for key, value in config.to_dict().items() if value != default[key]}
+
+
 def sync_link(config: tapeapp.TrainConfig, extras: dict[str, str]) -> None:
     """Keep the URL equal to the setup (only what differs from the defaults), so a copied link reproduces it."""
-    default = DEFAULT.to_dict()
-    wanted = {key: _link_value(value) for key, value in config.to_dict().items() if value != default[key]}
+    wanted = link_params(config)
     wanted.update({key: value for key, value in extras.items() if value})
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

@@ -103,14 +103,19 @@ def watch(job: jobs.Job, view: LiveView, learned=None) -> None:
 
     ``learned`` (the 'What the network learned' pictures) is redrawn with the curves, in the same time share. A
     StopException (Streamlit ending this script) stops the job only when its tab has gone; on a rerun the job goes
-    on and the next script run watches it.
+    on and the next script run watches it. A job another tab on the same link still watches goes on.
     """
+    with job.changed:
+        job.watchers += 1
     try:
         _watch(job, view, learned)
     except StopException:
         if jobs.page_closed():
             jobs.let_go(job)
         raise
+    finally:
+        with job.changed:
+            job.watchers -= 1
 
 
 def _watch(job: jobs.Job, view: LiveView, learned) -> None:
