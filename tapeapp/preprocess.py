@@ -179,10 +179,11 @@ class Preprocessor:
             else:
                 levels = list(counts.index[counts.to_numpy() >= MIN_LEVEL_ROWS][:MAX_LEVELS])
                 self.pooled_[col] = len(counts) - len(levels)
-                if len(levels) == MAX_LEVELS and self.pooled_[col]:
+                if len(counts) > MAX_LEVELS:
                     self.warnings_.append(
-                        f"'{col}' has {len(counts):,} different values; the {MAX_LEVELS} most common are used "
-                        "and the rest count as 'other'."
+                        f"'{col}' has {len(counts):,} different values; the {len(levels):,} with at least "
+                        f"{MIN_LEVEL_ROWS} training rows are used (at most {MAX_LEVELS}) and the rest count as "
+                        "'other'."
                     )
             self.categories_[col] = levels
             if self.mode == "tutorial":

@@ -147,10 +147,13 @@ class Run:
                 if chosen is None:
                     self.stopped_because, self.message = "stopped", stopping.stopped_choosing(len(self.folds))
                     return
-                self.chosen_epochs = chosen
                 runner.reset(config)
-                config = config.replace(epochs=chosen, patience=0)
-            elif choice == "inner":
+                if chosen > 0:
+                    self.chosen_epochs = chosen
+                    config = config.replace(epochs=chosen, patience=0)
+                else:  # the loss stopped being a number in a fold: train as on a larger table, and say so then
+                    choice = "inner"
+            if choice == "inner":
                 fit, choose = inner_rows(self.prepared.y_train, self.task, config.inner_fraction, config.seed)
             for update in train(runner, self.prepared, config, stop_now, fit_rows=fit, choose_rows=choose):
                 if update.stop_reason and self.chosen_epochs:
@@ -172,7 +175,8 @@ class Run:
 
     def _cross_validate(self, runner: EpochRunner, stop_now: Checkpoint) -> int | None:
         """Each fold trains from the run's starting weights until its held-out loss stops improving (patience,
-        ceiling); the epoch with the lowest mean held-out loss is the count. None when stopped on the way."""
+        ceiling); the epoch with the lowest mean held-out loss is the count. None when stopped on the way, 0 when
+        the loss stopped being a number in a fold."""
         folds = fold_rows(self.prepared.y_train, self.task, self.config.seed)
         curves = []
         for k, (fit, held) in enumerate(folds, start=1):
@@ -186,6 +190,8 @@ class Run:
                 ended = update.stop_reason is not None
             if not ended:
                 return None
+            if update.stop_reason == "not_finite":
+                return 0
             curves.append(losses)
         length = min(len(curve) for curve in curves)
         return int(np.argmin(np.mean([curve[:length] for curve in curves], axis=0))) + 1

@@ -383,15 +383,15 @@ def _guess_target(columns: list[ColumnInfo], facts: list[ColumnFacts]) -> tuple[
         if (set(name_words) & _NAME_WORDS and len(name_words) <= 2) or fact.row_number:
             continue
         usable.append((column, _shape(column, fact)))
-    if not usable:
-        return columns[-1].name, "the last column: no other can be predicted"
     lowered = {column.name.lower() for column in columns}
-    for column, _ in usable:
+    for column in columns:  # even one that cannot be learned: training then says why, in plain words
         key = re.sub(r"[\s_\-.]+", "", column.name.lower())
         if key == "y" and "x" in lowered:
             continue
         if key in _OUTCOME_NAMES or key.endswith(("target", "label")):
             return column.name, "its name reads as an outcome"
+    if not usable:
+        return columns[-1].name, "the last column: no other can be predicted"
     shapes = [shape for _, shape in usable]
     best, best_score, best_why = usable[0][0], -np.inf, []
     for i, (column, shape) in enumerate(usable):

@@ -47,8 +47,8 @@ def stopped_choosing(fold_epochs: int) -> str:
 
 
 def chosen_by_folds(epochs: int) -> str:
-    return (f"Trained {epochs} epochs on all the training rows: the number of epochs that did best when "
-            "3-fold cross-validation on the training rows chose it. The model keeps the last epoch.")
+    return (f"Finished all {epochs} epochs. That many did best when 3-fold cross-validation on the training rows "
+            "chose the number; the model trained on all of them for that long and keeps the last epoch.")
 
 
 def failed(done: int, epochs: int) -> str:

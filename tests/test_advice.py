@@ -80,7 +80,10 @@ def test_the_nan_guard_and_the_overfitting_messages_cite_their_evidence(advised)
 @pytest.mark.parametrize("frame, target", [(make_binary, "target"), (lambda: load_sample("breast_cancer").frame,
                                                                         "diagnosis")])
 def test_a_clean_default_run_gets_no_advice(frame, target):
-    assert advice_for(frame(), target) == []
+    # Nothing to change in the network. On breast cancer the default (9 epochs chosen by cross-validation) ends
+    # 2.2 points behind the linear model against 2.1 of noise: then only that is said, the simpler model being the
+    # better tool there (with 60 epochs, the old default, it was level).
+    assert [a.code for a in advice_for(frame(), target)] in ([], ["baseline_better"])
 
 
 def evidence(**overrides) -> Evidence:

@@ -286,6 +286,7 @@ def test_an_upload_and_a_run_leave_no_file_behind():
     try:
         at = upload_to(ok(page_app().run()), frame.to_csv(index=False).encode(), "private.csv")
         at.slider(key="cfg_epochs").set_value(3)
+        at.slider(key="cfg_patience").set_value(0)
         ok(at.run())
         at.button(key="train").click()
         ok(at.run())

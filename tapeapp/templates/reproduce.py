@@ -297,6 +297,12 @@ def plan(y_train):
         splitter = (StratifiedKFold if stratified else KFold)(3, shuffle=True, random_state=CONFIG["seed"])
         folds = splitter.split(np.zeros(n), y_train if stratified else None)
         return ("folds", [(np.sort(fit), np.sort(held)) for fit, held in folds])
+    return inner_plan(y_train)
+
+
+def inner_plan(y_train):
+    """The training rows split again: the network learns from the first part, the second chooses the epoch."""
+    n, classes = len(y_train), (np.bincount(y_train) if TASK != "regression" else None)
     n_inner = math.ceil(n * CONFIG["inner_fraction"])
     if n_inner < 1 or n - n_inner < 2:
         return ("last",)
@@ -406,15 +412,19 @@ def main(path):
     if how[0] == "folds":  # each fold until its held-out loss stops improving; the lowest mean loss is the count
         curves = []
         for fit, held in how[1]:
-            fold, _, _ = train(*data, CONFIG["epochs"], CONFIG["patience"], fit, held, quiet=True)
+            fold, ending, _ = train(*data, CONFIG["epochs"], CONFIG["patience"], fit, held, quiet=True)
+            if ending == "not_finite":  # the loss stopped being a number: train as on a larger table instead
+                how = inner_plan(y_train)
+                break
             curves.append([h[3]["loss"] if math.isfinite(h[3]["loss"]) else math.inf for h in fold])
-        length = min(len(curve) for curve in curves)
-        chosen = int(np.argmin(np.mean([curve[:length] for curve in curves], axis=0))) + 1
-        print(f"3-fold cross-validation on the training rows chose {chosen} epochs")
-        history, reason, kept = train(*data, chosen, 0)
-    elif how[0] == "inner":
+        else:
+            length = min(len(curve) for curve in curves)
+            chosen = int(np.argmin(np.mean([curve[:length] for curve in curves], axis=0))) + 1
+            print(f"3-fold cross-validation on the training rows chose {chosen} epochs")
+            history, reason, kept = train(*data, chosen, 0)
+    if how[0] == "inner":
         history, reason, kept = train(*data, CONFIG["epochs"], CONFIG["patience"], how[1], how[2])
-    else:
+    elif how[0] != "folds":
         history, reason, kept = train(*data, CONFIG["epochs"], CONFIG["patience"])
 
     rounded = lambda d: {k: (None if not math.isfinite(v) else round(float(v), 6)) for k, v in d.items()}  # noqa: E731
