@@ -245,7 +245,7 @@ def results_section(job: ui_jobs.Job) -> tuple[float, object]:
                                         "scores follow; the curves show every threshold at once.")
     evaluation = ui_jobs.evaluation(job, threshold)
     headline_metrics(evaluation, job.previous_headline)
-    if warning := tapeapp.no_better_than_guessing(evaluation, run.target):
+    if warning := tapeapp.no_better_than_guessing(evaluation, run.target, advice=ui_verdict.advice_of(job)):
         st.warning(md(warning))
     if run.task == "regression":
         from tapeapp import charts
