@@ -31,6 +31,7 @@ from ui import verdict as ui_verdict
 from ui.safe import md
 from ui.templates import show
 
+LOG_COLUMN = "log if skewed"
 DOWNLOADS = {
     "model.keras": ("The trained model (Keras), with the preprocessing inside: it takes your raw columns.",
                     "application/octet-stream"),
@@ -122,29 +123,41 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
 
 
 def roles_editor(schema: tapeapp.Schema, key: str, busy: bool) -> tapeapp.Schema | None:
-    """The columns as the app understood them; the user may switch inputs between used and ignored."""
-    st.markdown("**The columns** — switch a column's *role* to `ignored` to leave it out, or back to `feature`.")
-    if base := st.session_state.get(keys.base_roles(key)):  # roles brought back: the editor starts from them
+    """The columns as the app understood them; the user may switch inputs between used and ignored, and keep a
+    skewed number as it is (no signed log)."""
+    st.markdown("**The columns** — switch a column's *role* to `ignored` to leave it out, or back to `feature`; "
+                "untick *log if skewed* to keep a number as it is.")
+    if base := st.session_state.get(keys.base_roles(key)):  # choices brought back: the editor starts from them
         try:
-            schema = schema.with_roles(base)
-        except Exception:  # noqa: BLE001  (roles that no longer fit this table: start from the guess)
+            schema = schema.with_roles(base.get("roles", {})).with_plain(base.get("plain", []))
+        except Exception:  # noqa: BLE001  (choices that no longer fit this table: start from the guess)
             st.session_state.pop(keys.base_roles(key), None)
     frame = schema.to_frame()
+    numbers = (frame["kind"] == "numeric").tolist()
+    frame.insert(frame.columns.get_loc("role") + 1, LOG_COLUMN,
+                 [name not in schema.plain if number else None for name, number in zip(frame["name"], numbers)])
     edited = st.data_editor(
         frame, key=key, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(frame)),
-        disabled=True if busy else [c for c in frame.columns if c != "role"],
+        disabled=True if busy else [c for c in frame.columns if c not in ("role", LOG_COLUMN)],
         column_config={
             "name": "Column", "kind": "Kind", "missing": "Missing", "distinct": "Distinct values",
             "examples": "Examples", "reason": st.column_config.TextColumn("Why this role", width="large"),
             "role": st.column_config.SelectboxColumn(
                 "Role", options=["feature", "ignored", "target"], required=True,
                 help="feature: the model learns from it. ignored: left out. The target is chosen above."),
+            LOG_COLUMN: st.column_config.CheckboxColumn(
+                "Log if skewed",
+                help="Numbers only. When the training rows of this column are strongly skewed (counts, money, "
+                     "visits), the model sees sign(x)·log(1 + |x|/s) and whether it is zero; the results' "
+                     "preprocessing table says which columns it was and why."),
         })
     changes, target_touched = ui_data.role_changes(frame, edited, schema.target)
     if target_touched:
         st.info("To predict another column, choose it in the box above; roles here are feature or ignored.")
+    plain = [name for name, number, log in zip(frame["name"], numbers, edited[LOG_COLUMN]) if number and not log]
     try:
-        return schema.with_roles(changes) if changes else schema
+        schema = schema.with_roles(changes) if changes else schema
+        return schema.with_plain(plain) if tuple(plain) != schema.plain else schema
     except Exception as error:  # noqa: BLE001
         st.error(md(ui_data.problem(error, "changing the roles")))
         return None
@@ -221,7 +234,7 @@ def results_section(job: ui_jobs.Job) -> tuple[float, object]:
     epochs = f"{len(run.history)} epoch" + ("" if len(run.history) == 1 else "s")
     st.caption(f"Run {job.number}: predicting **{md(run.target)}**, scored on the "
                f"{run.summary()['rows']['validation']:,} validation rows the model never trained on ({epochs}, "
-               f"{ui_jobs.ended_by(job)}).")
+               f"{ui_jobs.ended_by(job)}). {ui_jobs.kept_by(job)}")
     threshold = 0.5
     if run.task == "binary":
         positive = md(run.prepared.target_encoder.classes_[1])
@@ -232,7 +245,7 @@ def results_section(job: ui_jobs.Job) -> tuple[float, object]:
                                         "scores follow; the curves show every threshold at once.")
     evaluation = ui_jobs.evaluation(job, threshold)
     headline_metrics(evaluation, job.previous_headline)
-    if warning := tapeapp.no_better_than_guessing(evaluation, run.target):
+    if warning := tapeapp.no_better_than_guessing(evaluation, run.target, advice=ui_verdict.advice_of(job)):
         st.warning(md(warning))
     if run.task == "regression":
         from tapeapp import charts

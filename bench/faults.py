@@ -64,7 +64,7 @@ def killed_mid_run(browser, table: Path, seconds: float) -> list[tuple]:
     first = Server().start()
     page = browser.new_page(viewport={"width": 1200, "height": 1500})
     try:
-        _start_training(page, f"{first.url}/?epochs=3000&batch_size=8", table)
+        _start_training(page, f"{first.url}/?epochs=3000&patience=0&batch_size=8", table)
         page.wait_for_timeout(seconds * 1000)
         reached, url = _epoch(page), page.url
         first.kill()
@@ -92,7 +92,7 @@ def closed_mid_run(browser, table: Path) -> list[tuple]:
     server = Server().start()
     try:
         page = browser.new_context(viewport={"width": 1200, "height": 1500}).new_page()
-        _start_training(page, f"{server.url}/?epochs=3000&batch_size=8", table)
+        _start_training(page, f"{server.url}/?epochs=3000&patience=0&batch_size=8", table)
         url, session = page.url, _session(page.url)
         closed = time.perf_counter()
         page.context.close()

@@ -10,12 +10,14 @@ runs of the bundled and generated tables on several seeds, and runs broken on pu
 too but did not separate the cases (clean runs on breast cancer and wine reached 13-38 times their median gradient
 norm as their loss neared zero, as much as runs with far too high learning rates), so no rule reads them.
 
+Several advices may hold at once. A high learning rate stands in for ``learning_rate_low`` and ``underfitting``
+(their signs are the overshooting's echo) but never hides ``overfitting``, ``imbalance`` or ``baseline_better``.
+
 - ``learning_rate_high``: the NaN guard stopped the run, or the training loss climbed back to ``CLIMB_RATIO``
   (1.5) times its lowest value so far and by at least ``CLIMB_SHARE`` (a tenth) of the loss of knowing nothing.
   Runs without advice climbed at most 1.39 times (a 5 % class) or, when more, by at most 0.017 of that loss
   (losses near zero); Adam at 0.05-0.3, RMSprop at 0.1 and SGD at 0.1-0.3 climbed 1.6-72,000 times and by
-  0.16-1,640 (RMSprop at 0.03, 1.28 times, is called overfitting instead). Said alone: with steps that overshoot,
-  the other signs are the overshooting's echo. Change: the learning rate / 10.
+  0.16-1,640 (RMSprop at 0.03, 1.28 times, is called overfitting instead). Change: the learning rate / 10.
 - ``overfitting`` (no early stopping): the validation loss was lowest ``MIN_EPOCHS_SINCE`` epochs or more (and a
   tenth of the run) before the end, rose by more than ``RISE`` since, and the main score fell by more than its
   standard error since that epoch. Validation loss alone is not enough: on breast cancer it rose 150-230 % while
@@ -31,7 +33,8 @@ norm as their loss neared zero, as much as runs with far too high learning rates
   that score even on its own training rows, or its validation loss was still falling (fast: else it is
   ``learning_rate_low``) or at least at its lowest in the last epoch when training ended. Changes: with strong L2
   (above 0.01, ten times the Careful preset's) or layers narrower than 4, loosen them; else twice the epochs when
-  still improving, or wider layers.
+  still improving, or wider layers. Not given when early stopping or cross-validation already chose the number of
+  epochs: more epochs were tried there, and ``baseline_better`` says the simpler model is the better tool.
 - ``imbalance``: a class under 20 % of the training rows (and under half its even share, for many classes), the
   network finds less than half of its validation rows even allowing one standard error, and classes are not
   weighted. Change: ``class_weight="balanced"``.
@@ -115,6 +118,7 @@ class Evidence:
     know_nothing_train_loss: float  # the same on the training rows, weighted as the network's loss weights them
     rivals: tuple[Rival, ...] = ()
     classes: tuple[ClassCount, ...] = ()
+    chosen: bool = False  # early stopping ended the run, or cross-validation chose its number of epochs
 
     @property
     def main(self) -> str:
@@ -161,7 +165,8 @@ def evidence(run: Run, wait: float = WAIT_SECONDS) -> Evidence:
                     val_main=tuple(u.validation[main] for u in history),
                     score=score, error=error, train_score=train_score, know_nothing_loss=know_nothing,
                     know_nothing_train_loss=know_nothing_train,
-                    rivals=rivals, classes=classes)
+                    rivals=rivals, classes=classes,
+                    chosen=run.stopped_because == "early_stopping" or run.chosen_epochs > 0)
 
 
 def diagnose(run: Run, wait: float = WAIT_SECONDS) -> list[Advice]:
@@ -176,10 +181,10 @@ def advise(ev: Evidence) -> list[Advice]:
     if not ev.train_loss:
         return []
     high = _learning_rate_high(ev)
-    if high:
-        return [high]
-    found = [a for a in (_learning_rate_low(ev),) if a]
-    found += [a for a in (_underfitting(ev) if not found else None, _overfitting(ev), _imbalance(ev)) if a]
+    found = [high] if high else [a for a in (_learning_rate_low(ev),) if a]
+    if not found:  # slow or overshooting steps explain a network held back: no other remedy for that
+        found += [a for a in (_underfitting(ev),) if a]
+    found += [a for a in (_overfitting(ev), _imbalance(ev)) if a]
     if not any(a.code in ("learning_rate_low", "underfitting") for a in found):
         found += [a for a in (_baseline_better(ev),) if a]
     return found
@@ -277,6 +282,8 @@ def _underfitting(ev: Evidence) -> Advice | None:
             said.append(f"a layer of {min(config.hidden)} neuron{'s' if min(config.hidden) > 1 else ''} is too "
                         f"narrow (try {', '.join(map(str, changes['hidden']))})")
         return Advice("underfitting", f"{fact}: {' and '.join(said)}.", changes)
+    if ev.chosen:  # more epochs were tried and did not help: the simpler model is the better tool here
+        return None
     if _still_falling(ev) or int(np.argmin(ev.val_loss)) == len(ev.val_loss) - 1:
         epochs = min(max(config.epochs, len(ev.val_loss)) * 2, 10_000)
         return Advice("underfitting", f"Training ended while the validation loss was still improving, and "

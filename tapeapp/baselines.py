@@ -8,7 +8,8 @@ ones: AUC there is a 200-threshold approximation):
   the score of knowing nothing but the training rows' answers;
 - ``linear``: ``LogisticRegression`` / ``Ridge`` on the network's own preprocessed inputs;
 - ``boosted_trees``: ``HistGradientBoostingClassifier`` / ``Regressor`` on the raw columns, text as native
-  categories (at most ``MAX_LEVELS`` per column, like the network's preprocessing, the rest as one 'other').
+  categories (at most ``TREE_LEVELS`` per column, the rest as one 'other'; scikit-learn's HistGradientBoosting
+  takes at most 255, so this stays apart from the network's own ``MAX_LEVELS``).
 
 They run on one shared background thread (``start_baselines``) with scikit-learn's native thread pools limited to
 one thread, so the network's epochs keep the other cores; big tables are fitted on a seeded sample of at most
@@ -31,10 +32,11 @@ from threadpoolctl import threadpool_limits
 from tapeapp.config import TrainConfig
 from tapeapp.dates import date_parts
 from tapeapp.prepare import Prepared
-from tapeapp.preprocess import MAX_LEVELS, numeric_values, text_values
+from tapeapp.preprocess import numeric_values, text_values
 from tapeapp.scores import Baselines, BaselineScore, main_score, row_hash, validation_scores
 
 SAMPLE_ROWS = 200_000
+TREE_LEVELS = 50  # categories per column for the trees: the 50 the measurements of issue 20 used
 OTHER = "\x00other"  # text_values strips NUL characters, so no real category can be called this
 
 # One worker for the whole process: many page sessions share one server, and the network must keep the CPUs.
@@ -58,8 +60,8 @@ def training_positions(prepared: Prepared, seed: int) -> np.ndarray:
 
 
 def category_levels(series: pd.Series) -> list[str]:
-    """The MAX_LEVELS most common training values, as the network's preprocessing keeps (HGB takes at most 255)."""
-    return list(pd.Series(text_values(series)).value_counts(sort=True).index[:MAX_LEVELS])
+    """The TREE_LEVELS most common training values (HGB takes at most 255 categories, 'other' included)."""
+    return list(pd.Series(text_values(series)).value_counts(sort=True).index[:TREE_LEVELS])
 
 
 def as_category(series: pd.Series, levels: list[str]) -> pd.Categorical:

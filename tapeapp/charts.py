@@ -16,7 +16,8 @@ from tapeapp.words import AXIS_NAMES, BASELINE_SHORT, METRICS, SHARES
 
 MAX_POINTS = 5_000
 HEIGHT = 260
-SPLIT_COLORS = {"train": "#4c78a8", "validation": "#f58518"}
+SPLIT_COLORS = {"train": "#4c78a8", "validation": "#f58518", "epoch chooser": "#54a24b"}
+# "epoch chooser": the training rows held back from the weights to choose the epoch the run keeps (``Run.choice``)
 # Fit the container's width but keep each chart's height for its plot, not for its title and legend as well.
 AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
 RUN_STYLE = {"this run": (1.0, [1, 0]), "previous run": (0.3, [4, 3])}
@@ -35,7 +36,7 @@ def _curve_frame(history: pd.DataFrame, key: str, run: str) -> pd.DataFrame:
     if "epoch" not in history:
         return pd.DataFrame({"epoch": pd.Series(dtype=int), "split": pd.Series(dtype=str),
                              "value": pd.Series(dtype=float), "run": pd.Series(dtype=str)})
-    for split, prefix in (("train", "train_"), ("validation", "val_")):
+    for split, prefix in (("train", "train_"), ("validation", "val_"), ("epoch chooser", "inner_")):
         column = prefix + key
         if column in history:
             values = pd.to_numeric(history[column], errors="coerce")
@@ -72,6 +73,7 @@ def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None =
     """
     frame = curve_rows(history, key, previous)
     last = max(int(frame["epoch"].max()) if len(frame) else 1, epochs or 1)
+    splits = [s for s in SPLIT_COLORS if s != "epoch chooser" or f"inner_{key}" in history]
     share = key in SHARES
     y_scale = alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False)
     y_format = ".0%" if share else "~g"
@@ -86,8 +88,8 @@ def curve_chart(history: pd.DataFrame, key: str, previous: pd.DataFrame | None =
                 axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title=label, scale=y_scale,
                 axis=alt.Axis(format=y_format)),
-        color=alt.Color("split:N", title="", scale=alt.Scale(domain=list(SPLIT_COLORS),
-                                                               range=list(SPLIT_COLORS.values())),
+        color=alt.Color("split:N", title="", scale=alt.Scale(domain=splits,
+                                                               range=[SPLIT_COLORS[s] for s in splits]),
                         legend=alt.Legend(orient="top", symbolType="stroke")),
         opacity=alt.Opacity("run:N", scale=alt.Scale(domain=list(RUN_STYLE), range=[s[0] for s in RUN_STYLE.values()]),
                             legend=None),

@@ -64,7 +64,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        ("--hidden", "hidden"), ("--activation", "activation"), ("--optimizer", "optimizer"),
                        ("--lr", "learning_rate"), ("--batch-size", "batch_size"), ("--patience", "patience"),
                        ("--dropout", "dropout"), ("--l2", "l2"), ("--class-weight", "class_weight"),
-                       ("--preprocessing", "preprocessing"), ("--split", "split")]:
+                       ("--preprocessing", "preprocessing"), ("--split", "split"),
+                       ("--inner-fraction", "inner_fraction"), ("--cv-below", "cv_below")]:
         parser.add_argument(flag, dest=name)
 
 
@@ -107,7 +108,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     base = preset(args.preset) if args.preset else TrainConfig()
     changes = {k: getattr(args, k) for k in ("epochs", "seed", "val_fraction", "hidden", "activation", "optimizer",
                                               "learning_rate", "batch_size", "patience", "dropout", "l2",
-                                              "class_weight", "preprocessing", "split")
+                                              "class_weight", "preprocessing", "split", "inner_fraction",
+                                              "cv_below")
                if getattr(args, k) is not None}
     return TrainConfig.from_dict({**base.to_dict(), **changes})
 
@@ -116,6 +118,8 @@ def _epoch_line(update) -> str:
     parts = [f"epoch {update.epoch}/{update.epochs}"]
     parts += [f"train_{k} {v:.4f}" for k, v in update.train.items()]
     parts += [f"val_{k} {v:.4f}" for k, v in update.validation.items()]
+    if update.inner:
+        parts += [f"inner_loss {update.inner['loss']:.4f}", f"kept epoch {update.kept_epoch}"]
     parts.append(f"{update.seconds * 1000:.1f} ms")
     return "  ".join(parts)
 

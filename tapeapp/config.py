@@ -16,7 +16,7 @@ OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 PREPROCESSING = ("standard", "tutorial")
 SPLITS = ("stratified", "random")
 CLASS_WEIGHTS = ("none", "balanced")
-_FLOAT_FIELDS = ("dropout", "l2", "learning_rate", "momentum", "val_fraction")
+_FLOAT_FIELDS = ("dropout", "l2", "learning_rate", "momentum", "val_fraction", "inner_fraction")
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,24 @@ BOUNDS: dict[str, Bound] = {
     "val_fraction": Bound(0.05, 0.9, "The validation share must be between 5% and 90% of the rows."),
     "patience": Bound(0, 10_000, "Early-stopping patience must be between 0 (off) and 10,000 epochs."),
     "seed": Bound(0, SEED_MAX, f"The seed must be a whole number from 0 to {SEED_MAX:,}."),
+    "inner_fraction": Bound(0.0, 0.5, "The share of training rows that chooses the epoch must be between 0 (the "
+                                      "validation rows choose) and 50%."),
+    "cv_below": Bound(0, 1_000_000_000, "Cross-validation applies below a number of training rows from 0 (never) "
+                                        "to 1,000,000,000."),
 }
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every knob of a run. Defaults are the tutorial's network with tapeapp's safer preprocessing."""
+    """Every knob of a run. Defaults are the tutorial's network with tapeapp's safer preprocessing, trained until
+    early stopping ends it (at most 200 epochs) and keeping its best epoch (bench/defaults_findings.md §1).
+
+    With ``patience`` above 0, the epoch is chosen on ``inner_fraction`` of the training rows, held back from the
+    weights (as scikit-learn's ``early_stopping``): the validation rows the score is reported on never choose it.
+    Below ``cv_below`` training rows, 3-fold cross-validation on the training rows chooses the number of epochs
+    instead, and a fresh run trains all the training rows that long. ``inner_fraction=0`` lets the validation rows
+    choose (their score is then a little optimistic); ``patience=0`` trains every epoch and keeps the last.
+    """
 
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "leaky_relu"
@@ -66,10 +78,12 @@ class TrainConfig:
     learning_rate: float = 1e-3
     momentum: float = 0.9
     batch_size: int = 32
-    epochs: int = 60
+    epochs: int = 200
     val_fraction: float = 0.4
     seed: int = 0
-    patience: int = 0
+    patience: int = 20
+    inner_fraction: float = 0.2
+    cv_below: int = 1000
     class_weight: str = "none"
     preprocessing: str = "standard"
     split: str = "stratified"  # classes in the same shares on both sides; "random" is the tutorial's plain split
@@ -170,7 +184,7 @@ def _problems(c: TrainConfig) -> list[str]:
     if c.class_weight not in CLASS_WEIGHTS:
         out.append(f"Unknown class weighting {quoted(c.class_weight)}; choose one of {', '.join(CLASS_WEIGHTS)}.")
     for name in ("dropout", "l2", "learning_rate", "momentum", "batch_size", "epochs", "val_fraction", "patience",
-                 "seed"):
+                 "seed", "inner_fraction", "cv_below"):
         value = getattr(c, name)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and BOUNDS[name].holds(value)):
             out.append(BOUNDS[name].message)
@@ -191,12 +205,12 @@ PRESETS: dict[str, Preset] = {
             "Tutorial",
             "Exactly the tutorial: 64-64 LeakyReLU, RMSprop 1e-3, batch 32, 60 epochs, a random 40% held back, "
             "codes + mean/std scaling.",
-            TrainConfig(preprocessing="tutorial", split="random"),
+            TrainConfig(preprocessing="tutorial", split="random", epochs=60, patience=0),
         ),
         Preset(
             "Quick look",
             "A small network for 15 epochs with bigger batches: a first answer in a couple of seconds.",
-            TrainConfig(hidden=(32,), epochs=15, batch_size=64, optimizer="adam", learning_rate=3e-3,
+            TrainConfig(hidden=(32,), epochs=15, patience=0, batch_size=64, optimizer="adam", learning_rate=3e-3,
                         val_fraction=0.25),
         ),
         Preset(

@@ -49,16 +49,18 @@ class DistributedEpochRunner(EpochRunner):
                 "validation": self._scores(self.val_metrics, x_val, y_val), "weight_norms": self._weight_norms()}
 
     def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
-                  epoch: int, *, checkpoint=None) -> dict:
+                  epoch: int, *, rows: tf.Tensor | None = None, checkpoint=None) -> dict:
         """Training metrics come from a pass after the epoch: per-replica predictions are not gathered in order.
 
         One call per epoch across the devices: ``checkpoint`` is not asked mid-epoch here (stop between epochs)."""
-        order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(x)[0]),
-                                                         seed=tf.constant([self.config.seed, epoch]))
+        rows = tf.range(tf.shape(x)[0]) if rows is None else rows
+        order = tf.gather(rows, tf.random.experimental.stateless_shuffle(tf.range(tf.shape(rows)[0]),
+                                                                         seed=tf.constant([self.config.seed, epoch])))
         dataset = tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order), tf.gather(w, order)))
         batches = self.strategy.experimental_distribute_dataset(dataset.batch(self.config.batch_size))
         loss, norms = self._epoch(batches)
-        out = tf.nest.map_structure(lambda t: t.numpy(), self._evaluate(x, y, x_val, y_val))
+        out = tf.nest.map_structure(lambda t: t.numpy(), self._evaluate(tf.gather(x, rows), tf.gather(y, rows),
+                                                                        x_val, y_val))
         out["train"]["loss"] = loss.numpy()
         out["grad_norms"] = norms.numpy()
         return out

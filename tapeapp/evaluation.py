@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,14 +103,16 @@ def evaluate(run, threshold: float = 0.5) -> Evaluation:
                                  data.target_encoder.classes_, threshold)
 
 
-def no_better_than_guessing(evaluation: Evaluation, target: str) -> str | None:
-    """A plain warning when the model does no better than the simplest guess, so a run gone wrong never looks fine."""
+def no_better_than_guessing(evaluation: Evaluation, target: str, advice: Sequence | None = None) -> str | None:
+    """A plain warning when the model does no better than the simplest guess, so a run gone wrong never looks fine.
+
+    It states the fact and leaves the remedy to the advice (``tapeapp.diagnose``), so the two never disagree: pass
+    the run's advice to have it named here."""
     if evaluation.task == "regression":
         r2 = evaluation.headline.get("r2")
         if r2 is not None and math.isfinite(r2) and r2 < 0:
             return (f"The model predicts '{target}' worse than always predicting the average (R² {r2:,.3g}, "
-                    "below 0): it has not learned the pattern. If the loss jumped around or grew, the learning rate "
-                    "is too high; if it was still falling, train for more epochs.")
+                    f"below 0): it has not learned the pattern. {_what_to_change(advice)}")
         return None
     support = evaluation.per_class.get("support")
     accuracy = evaluation.headline.get("accuracy")
@@ -120,5 +123,12 @@ def no_better_than_guessing(evaluation: Evaluation, target: str) -> str | None:
         return None
     common = evaluation.per_class["class"].iloc[int(support.argmax())]
     return (f"The model is right no more often than always answering '{common}', the most common class "
-            f"({share:.0%} of the validation rows): it has not learned anything useful yet. Train for more epochs, "
-            "try another learning rate, or choose 'Balance the classes' when one class is rare.")
+            f"({share:.0%} of the validation rows): it has not learned anything useful yet. "
+            f"{_what_to_change(advice)}")
+
+
+def _what_to_change(advice: Sequence | None) -> str:
+    """The remedy, from the advice when there is some, else a pointer to it (never a remedy of its own)."""
+    if advice:
+        return "What to change: " + " ".join(a.message for a in advice)
+    return "The advice after training says what to change, when the evidence points to something."

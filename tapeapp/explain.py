@@ -93,7 +93,9 @@ def _input_names(run) -> list[str]:
         if where.stop - where.start == 1:
             names[where.start] = str(column)
             continue
-        if column in pre.dates:
+        if column in pre.numeric:  # a skewed number and its "is zero" input
+            names[where] = [str(column), f"{column}: is zero"]
+        elif column in pre.dates:
             names[where] = [f"{column}: {part}" for part in pre.date_stats_[column].input_names]
         else:
             names[where] = [f"{column} = {level or '(missing)'}" for level in pre.categories_[column]] + \

@@ -44,16 +44,33 @@ class EpochUpdate:
     weight_norms: Mapping[str, float] = field(default_factory=dict)
     stop_reason: str | None = None
     message: str = ""
+    inner: Mapping[str, float] = field(default_factory=dict)  # scores on the held-back training rows that choose
+    kept_epoch: int = 0  # the epoch whose weights the run keeps if it ends here (0: not said, as in old records)
 
     def row(self) -> dict[str, float | int | str | None]:
         """One flat row for history.csv and the charts."""
         out: dict[str, float | int | str | None] = {"epoch": self.epoch}
         out.update({f"train_{k}": v for k, v in self.train.items()})
         out.update({f"val_{k}": v for k, v in self.validation.items()})
+        out.update({f"inner_{k}": v for k, v in self.inner.items()})
+        if self.kept_epoch:
+            out["kept_epoch"] = self.kept_epoch
         out.update(learning_rate=self.learning_rate, seconds=self.seconds, samples_per_second=self.samples_per_second)
         out.update({f"grad_norm_{k}": v for k, v in self.grad_norms.items()})
         out.update({f"weight_norm_{k}": v for k, v in self.weight_norms.items()})
         return out
+
+
+@dataclass(frozen=True)
+class FoldUpdate:
+    """One epoch of a cross-validation fold that chooses how many epochs a small table trains: the held-out loss."""
+
+    fold: int
+    folds: int
+    epoch: int
+    epochs: int
+    loss: float
+    seconds: float
 
 
 def train_step(model: keras.Model, loss_fn: keras.losses.Loss, optimizer: keras.optimizers.Optimizer,
@@ -127,6 +144,7 @@ class EpochRunner:
         self.loss_fn = make_loss(task)
         self.train_metrics = make_metrics(task, self.n_outputs)
         self.val_metrics = make_metrics(task, self.n_outputs)
+        self.inner_metrics = make_metrics(task, self.n_outputs)
         self.optimizer = self._make_optimizer()
         self.n_layers = len(dense_layers(model))
         self._last_good = self._make_backup()
@@ -134,6 +152,7 @@ class EpochRunner:
         self._steps = tf.function(self._steps_graph, reduce_retracing=True)
         self._train_scores = tf.function(self._train_scores_graph, reduce_retracing=True)
         self._score_rows = tf.function(self._score_rows_graph, reduce_retracing=True)
+        self._score_at = tf.function(self._score_at_graph, reduce_retracing=True)
         self._per_step: float | None = None  # seconds a training step takes, once timed (a whole epoch counts too)
         self._per_row: float | None = None  # seconds scoring a validation row takes
         self._timed: set[str] = set()  # compiled calls made once already (the first includes the tracing)
@@ -189,25 +208,43 @@ class EpochRunner:
             loss_sum += self.loss_fn(rows_y, predictions) * tf.cast(tf.shape(rows_x)[0], tf.float32)
         return {"loss": loss_sum / tf.cast(n, tf.float32), **{k: m.result() for k, m in metrics.items()}}
 
+    def _score_at_graph(self, x: tf.Tensor, y: tf.Tensor, rows: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Loss and metrics on the rows at ``rows`` of a set, gathered a slice at a time (no copy of the set)."""
+        for metric in self.inner_metrics.values():
+            metric.reset_state()
+        n = tf.shape(rows)[0]
+        loss_sum = tf.constant(0.0)
+        for start in tf.range(0, n, SCORE_ROWS):
+            picked = rows[start:start + SCORE_ROWS]
+            rows_y = tf.gather(y, picked)
+            predictions = self.model(tf.gather(x, picked), training=False)
+            self._update(self.inner_metrics, rows_y, predictions)
+            loss_sum += self.loss_fn(rows_y, predictions) * tf.cast(tf.shape(picked)[0], tf.float32)
+        return {"loss": loss_sum / tf.cast(n, tf.float32), **{k: m.result() for k, m in self.inner_metrics.items()}}
+
+    def score_rows(self, x: tf.Tensor, y: tf.Tensor, rows: tf.Tensor) -> dict[str, float]:
+        """The current weights' loss and metrics on some rows of a set: the held-back rows that choose the epoch."""
+        return {k: float(v) for k, v in self._score_at(x, y, rows).items()}
+
     def _weight_norms(self) -> tf.Tensor:
         return tf.stack([tf.norm(layer.kernel) for layer in dense_layers(self.model)])
 
     def _epoch_graph(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
-                     seed: tf.Tensor) -> dict[str, tf.Tensor]:
+                     seed: tf.Tensor, rows: tf.Tensor) -> dict[str, tf.Tensor]:
         self._keep_last_good()
         for metric in self.train_metrics.values():
             metric.reset_state()
-        n = tf.shape(x)[0]
+        n = tf.shape(rows)[0]
         batch = tf.constant(self.config.batch_size, tf.int32)
         steps = (n + batch - 1) // batch
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
+        order = tf.gather(rows, tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed))
         loss_sum = tf.constant(0.0)
         norm_sum = tf.zeros([self.n_layers])
         seen = tf.TensorArray(tf.float32, size=steps, infer_shape=False, element_shape=[None, self.n_outputs])
         for step in tf.range(steps):
-            rows = order[step * batch:tf.minimum((step + 1) * batch, n)]
+            picked = order[step * batch:tf.minimum((step + 1) * batch, n)]
             loss, predictions, norms = train_step(self.model, self.loss_fn, self.optimizer,
-                                                  tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))
+                                                  tf.gather(x, picked), tf.gather(y, picked), tf.gather(w, picked))
             seen = seen.write(step, predictions)
             loss_sum += loss
             norm_sum += norms
@@ -220,18 +257,20 @@ class EpochRunner:
                 "grad_norms": norm_sum / steps_f, "weight_norms": self._weight_norms()}
 
     def run_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
-                  epoch: int, *, checkpoint: Checkpoint | None = None) -> dict | None:
-        """One epoch; returns plain floats and arrays (train/validation score dicts, gradient and weight norms).
+                  epoch: int, *, rows: tf.Tensor | None = None, checkpoint: Checkpoint | None = None) -> dict | None:
+        """One epoch on the set's rows at ``rows`` (all by default); returns plain floats and arrays (train/validation
+        score dicts, gradient and weight norms).
 
         A long epoch runs in chunks and asks ``checkpoint`` between them; when it says stop, the weights the epoch
         started from are put back and None is returned.
         """
         seed = tf.constant([self.config.seed, epoch], tf.int32)
-        steps = -(-int(x.shape[0]) // self.config.batch_size)
+        rows = tf.range(tf.shape(x)[0]) if rows is None else rows
+        steps = -(-int(rows.shape[0]) // self.config.batch_size)
         if checkpoint is not None and self.expected_epoch_seconds(steps, int(x_val.shape[0])) > 2 * CHUNK_SECONDS:
-            out = self._chunked_epoch(x, y, w, x_val, y_val, seed, checkpoint)
+            out = self._chunked_epoch(x, y, w, x_val, y_val, seed, checkpoint, rows)
             return None if out is None else tf.nest.map_structure(lambda t: t.numpy(), out)
-        out = self._timed_call("epoch", steps, self._epoch, x, y, w, x_val, y_val, seed)
+        out = self._timed_call("epoch", steps, self._epoch, x, y, w, x_val, y_val, seed, rows)
         return tf.nest.map_structure(lambda t: t.numpy(), out)
 
     def expected_epoch_seconds(self, steps: int, val_rows: int) -> float:
@@ -267,7 +306,7 @@ class EpochRunner:
         return out
 
     def _chunked_epoch(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, x_val: tf.Tensor, y_val: tf.Tensor,
-                       seed: tf.Tensor, checkpoint: Checkpoint) -> dict | None:
+                       seed: tf.Tensor, checkpoint: Checkpoint, rows: tf.Tensor) -> dict | None:
         """The same epoch as ``_epoch_graph``, in calls of about CHUNK_SECONDS with ``checkpoint`` asked between.
 
         The running sums are handed from call to call and the training metrics are updated once, over every
@@ -276,9 +315,9 @@ class EpochRunner:
         self._keep_last_good()
         for metric in self.train_metrics.values():
             metric.reset_state()
-        n = int(x.shape[0])
+        n = int(rows.shape[0])
         steps = -(-n // self.config.batch_size)
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
+        order = tf.gather(rows, tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed))
         loss_sum, norm_sum = tf.constant(0.0), tf.zeros([self.n_layers])
         seen: list[tf.Tensor] = []
         done = 0
@@ -317,14 +356,14 @@ class EpochRunner:
     def _steps_graph(self, x: tf.Tensor, y: tf.Tensor, w: tf.Tensor, order: tf.Tensor, first: tf.Tensor,
                      last: tf.Tensor, loss_sum: tf.Tensor, norm_sum: tf.Tensor) -> tuple:
         """Training steps ``first`` to ``last`` of an epoch (one chunk), continuing the running sums."""
-        n = tf.shape(x)[0]
+        n = tf.shape(order)[0]
         batch = tf.constant(self.config.batch_size, tf.int32)
         seen = tf.TensorArray(tf.float32, size=last - first, infer_shape=False,
                               element_shape=[None, self.n_outputs])
         for step in tf.range(first, last):
-            rows = order[step * batch:tf.minimum((step + 1) * batch, n)]
+            picked = order[step * batch:tf.minimum((step + 1) * batch, n)]
             loss, predictions, norms = train_step(self.model, self.loss_fn, self.optimizer,
-                                                  tf.gather(x, rows), tf.gather(y, rows), tf.gather(w, rows))
+                                                  tf.gather(x, picked), tf.gather(y, picked), tf.gather(w, picked))
             seen = seen.write(step - first, predictions)
             loss_sum += loss
             norm_sum += norms
@@ -374,55 +413,66 @@ def _in_target_units(scores: dict, scale: float) -> dict[str, float]:
     return {k: float(v) * (scale if k in ("mae", "rmse") else 1.0) for k, v in scores.items()}
 
 
-def train(runner: EpochRunner, data, config: TrainConfig, checkpoint: Checkpoint | None = None
-          ) -> Iterator[EpochUpdate]:
+def train(runner: EpochRunner, data, config: TrainConfig, checkpoint: Checkpoint | None = None,
+          fit_rows: np.ndarray | None = None, choose_rows: np.ndarray | None = None) -> Iterator[EpochUpdate]:
     """Yield one update per finished epoch; between yields the runner's model holds that epoch's weights.
 
     ``data`` is a ``Prepared`` (x/y for training and validation, the task, the target's scale). The caller chooses
     the runner (``EpochRunner``, or ``DistributedEpochRunner`` for a ``tf.distribute`` strategy). Stop early by
     ``break``/``close()`` between epochs, or mid-epoch by ``checkpoint`` returning True (asked between the compiled
     calls of a long epoch): either way the model holds the last finished epoch's weights.
+
+    ``fit_rows`` (positions in the training set; all by default) are the rows the weights learn from. With
+    ``choose_rows`` (training rows left out of ``fit_rows``), early stopping watches their loss, so the validation
+    rows are only scored, never used to choose the epoch; without, it watches the validation loss. At the end of a
+    run with early stopping the best epoch's weights are put back, as Keras' ``restore_best_weights``.
     """
     model, task = runner.model, data.task
     scale = data.target_encoder.std_ if task == "regression" else 1.0
     x, y, x_val, y_val = (as_tensor(a) for a in (data.x_train, data.y_train, data.x_val, data.y_val))
     w = as_tensor(sample_weights(data.y_train, task, config.class_weight))
+    rows = None if fit_rows is None else tf.constant(np.asarray(fit_rows, "int32"))
+    choose = None if choose_rows is None else tf.constant(np.asarray(choose_rows, "int32"))
+    fitted = len(data.y_train) if fit_rows is None else len(fit_rows)
     names = [layer.name for layer in dense_layers(model)]
     learning_rate = float(keras.ops.convert_to_numpy(runner.optimizer.learning_rate))  # constant: no schedules
-    early = EarlyStopping(config.patience)
+    early = EarlyStopping(config.patience, watched="inner" if choose is not None else "validation")
     for epoch in range(1, config.epochs + 1):
         if epoch > 1 and checkpoint is not None and checkpoint():
             return
         started = time.perf_counter()
         finished = False
         try:
-            out = runner.run_epoch(x, y, w, x_val, y_val, epoch, checkpoint=checkpoint)
+            out = runner.run_epoch(x, y, w, x_val, y_val, epoch, rows=rows, checkpoint=checkpoint)
             finished = out is not None
         finally:
             if not finished:  # stopped or broken off mid-epoch: back to the weights the epoch started from
                 runner.restore_last_good()
         if out is None:
             return
+        inner = _in_target_units(runner.score_rows(x, y, choose), scale) if choose is not None else {}
         seconds = time.perf_counter() - started
         train_m, val_m = _in_target_units(out["train"], scale), _in_target_units(out["validation"], scale)
         update = dict(epoch=epoch, epochs=config.epochs, train=train_m, validation=val_m,
                       learning_rate=learning_rate,
-                      seconds=seconds, samples_per_second=len(data.y_train) / max(seconds, 1e-9),
+                      seconds=seconds, samples_per_second=fitted / max(seconds, 1e-9),
                       grad_norms=dict(zip(names, map(float, out["grad_norms"]))),
-                      weight_norms=dict(zip(names, map(float, out["weight_norms"]))))
+                      weight_norms=dict(zip(names, map(float, out["weight_norms"]))), inner=inner)
         ending: Stop | None = None
         if not is_finite(train_m["loss"], out["weight_norms"]):
             runner.restore_last_good()
             ending = not_finite(epoch)
+            kept = epoch - 1
         else:
-            if early.improved(epoch, val_m["loss"]):
+            if early.improved(epoch, (inner or val_m)["loss"]):
                 early.best_weights = model.get_weights()
             ending = early.should_stop(epoch)
             if ending is None and epoch == config.epochs:
                 ending = stopping.finished(epoch, early.kept_at_the_end(epoch))
-            if ending is not None and ending.reason != "not_finite" and early.kept_at_the_end(epoch):
+            if ending is not None and early.kept_at_the_end(epoch):
                 model.set_weights(early.best_weights)
+            kept = early.best_epoch if early.watching and early.best_epoch else epoch
         if ending is not None:
-            yield EpochUpdate(**update, stop_reason=ending.reason, message=ending.message)
+            yield EpochUpdate(**update, stop_reason=ending.reason, message=ending.message, kept_epoch=kept)
             return
-        yield EpochUpdate(**update)
+        yield EpochUpdate(**update, kept_epoch=kept)

@@ -184,6 +184,45 @@ def split_rows(frame: pd.DataFrame, target: str, task: str, val_fraction: float,
     return np.sort(train), np.sort(val), notes, stratify is not None
 
 
+CV_FOLDS = 3
+
+
+def _stratify(y: np.ndarray, task: str, per_class: int) -> np.ndarray | None:
+    """The labels to stratify by, when every class has ``per_class`` rows or more; else None (a plain split)."""
+    if task == "regression":
+        return None
+    counts = np.bincount(y)
+    return y if counts[counts > 0].min() >= per_class else None
+
+
+def inner_rows(y_train: np.ndarray, task: str, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Training rows split again (stratified for classes): the weights learn from the first part, the second
+    chooses the epoch. Positions in the training set; None when too few rows to hold any back."""
+    n = len(y_train)
+    n_inner = int(np.ceil(n * fraction))
+    if n_inner < 1 or n - n_inner < 2:
+        return None
+    stratify = _stratify(y_train, task, 2)
+    if stratify is not None and (n_inner < len(np.unique(y_train)) or n - n_inner < len(np.unique(y_train))):
+        stratify = None
+    fit, inner = train_test_split(np.arange(n), test_size=n_inner, random_state=seed, stratify=stratify)
+    return np.sort(fit), np.sort(inner)
+
+
+def fold_rows(y_train: np.ndarray, task: str, seed: int, folds: int = CV_FOLDS
+              ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """``folds`` folds of the training rows (stratified for classes when each class has a row in every fold):
+    (rows to learn from, rows held out) per fold. None when there are too few rows for every fold."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    n = len(y_train)
+    if n < 2 * folds:
+        return None
+    stratify = _stratify(y_train, task, folds)
+    splitter = (StratifiedKFold if stratify is not None else KFold)(folds, shuffle=True, random_state=seed)
+    return [(np.sort(fit), np.sort(held)) for fit, held in splitter.split(np.zeros(n), stratify)]
+
+
 def _no_features(schema: Schema) -> TapeError:
     """The error for a schema without features, saying why the other columns are not used."""
     others = [column for column in schema.columns if column.name != schema.target]
@@ -231,7 +270,8 @@ def prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig, max_rows: 
     numeric = tuple(c for c in features if c not in formats and is_numeric(frame[c]))
     categorical = tuple(c for c in features if c not in numeric and c not in formats)
     pre = Preprocessor(numeric, categorical, mode=config.preprocessing, dates=dates,
-                       date_formats={c: formats[c] for c in dates}).fit(train)
+                       date_formats={c: formats[c] for c in dates},
+                       plain=tuple(c for c in schema.plain if c in numeric)).fit(train)
     warnings += pre.warnings_
     encoder = TargetEncoder.fit(task, frame[target], train[target])
     return Prepared(

@@ -18,9 +18,11 @@ from tapeapp._tf import keras, tf
 from tapeapp.date_layer import DateFeatures, DateStats
 from tapeapp.dates import DateFormat, detect_format, iso_strings, parse_dates, seconds, stored_format, unreadable
 from tapeapp.errors import TapeError
+from tapeapp.number_layer import SignedLog, Skew, find_skew
 
 MISSING_TOKEN = ""
-MAX_LEVELS = 50
+MAX_LEVELS = 250  # categories kept per column at most: one-hot into the first layer is already an embedding
+MIN_LEVEL_ROWS = 5  # a category with fewer training rows counts as 'other' (bench/defaults_findings.md §3)
 CLIP = 10.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_SPREAD = 1e18  # the Normalization layer squares the spread in float32: larger ones would overflow
@@ -120,6 +122,7 @@ class Preprocessor:
     mode: str = "standard"
     dates: tuple[str, ...] = ()
     date_formats: dict[str, DateFormat] = field(default_factory=dict)
+    plain: tuple[str, ...] = ()  # number columns the user keeps as they are, skewed or not
     input_names_: dict[str, str] = field(default_factory=dict)
     fill_: dict[str, float] = field(default_factory=dict)
     mean_: dict[str, float] = field(default_factory=dict)
@@ -129,6 +132,8 @@ class Preprocessor:
     layers_: dict = field(default_factory=dict, repr=False, compare=False)
     date_format_: dict[str, DateFormat] = field(default_factory=dict)
     date_stats_: dict[str, DateStats] = field(default_factory=dict)
+    skew_: dict[str, Skew] = field(default_factory=dict)  # skewed number columns and how they are transformed
+    pooled_: dict[str, int] = field(default_factory=dict)  # categories counted as 'other' (rare, or past the cap)
     warnings_: list[str] = field(default_factory=list)
     fitted_: bool = False
 
@@ -154,6 +159,10 @@ class Preprocessor:
                 )
             self.fill_[col] = float(np.median(finite) if self.mode == "standard" else finite.mean())
             self.range_[col] = (float(finite.min()), float(finite.max()))
+            skew = find_skew(finite) if self.mode == "standard" and col not in self.plain else None
+            if skew is not None:  # scaled after the transform, on the transformed training values
+                self.skew_[col] = skew
+                finite = np.sign(finite) * np.log1p(np.abs(finite) / skew.scale)
             if self.mode == "tutorial":
                 mean, std = finite.mean(), finite.std(ddof=1) if finite.size > 1 else 0.0
             else:
@@ -168,11 +177,13 @@ class Preprocessor:
             if self.mode == "tutorial":
                 levels = sorted(counts.index)
             else:
-                levels = list(counts.index[:MAX_LEVELS])
+                levels = list(counts.index[counts.to_numpy() >= MIN_LEVEL_ROWS][:MAX_LEVELS])
+                self.pooled_[col] = len(counts) - len(levels)
                 if len(counts) > MAX_LEVELS:
                     self.warnings_.append(
-                        f"'{col}' has {len(counts):,} different values; the {MAX_LEVELS} most common are used "
-                        "and the rest count as 'other'."
+                        f"'{col}' has {len(counts):,} different values; the {len(levels):,} with at least "
+                        f"{MIN_LEVEL_ROWS} training rows are used (at most {MAX_LEVELS}) and the rest count as "
+                        "'other'."
                     )
             self.categories_[col] = levels
             if self.mode == "tutorial":
@@ -220,6 +231,8 @@ class Preprocessor:
             x = x[0] if len(x) == 1 else keras.ops.concatenate(x, axis=-1)
             fill = np.array([self.fill_[col] for col in self.numeric], dtype="float32")
             x = keras.ops.where(keras.ops.isnan(x), fill, x)
+            if "skewed" in layers:
+                x = layers["skewed"](x)
             x = layers["numbers"](x)
             parts.append(x if self.mode == "tutorial" else keras.ops.clip(x, -CLIP, CLIP))
         for col in self.categorical:
@@ -241,8 +254,16 @@ class Preprocessor:
             return self.layers_
         layers: dict[str, keras.layers.Layer] = {}
         if self.numeric:
-            layers["numbers"] = keras.layers.Normalization(mean=[self.mean_[col] for col in self.numeric],
-                                                           variance=[self.std_[col] ** 2 for col in self.numeric])
+            mean, variance = [], []
+            for col in self.numeric:  # an "is zero" input, a 0/1, sits right after its column and stays 0/1
+                zero = col in self.skew_ and self.skew_[col].is_zero_input
+                mean += [self.mean_[col]] + [0.0] * zero
+                variance += [self.std_[col] ** 2] + [1.0] * zero
+            layers["numbers"] = keras.layers.Normalization(mean=mean, variance=variance)
+            if self.skew_:
+                layers["skewed"] = SignedLog([self.skew_[c].scale if c in self.skew_ else 0.0 for c in self.numeric],
+                                             [c in self.skew_ and self.skew_[c].is_zero_input for c in self.numeric],
+                                             name="skewed-numbers")
         for col in self.categorical:
             mode = "int" if self.mode == "tutorial" else "one_hot"
             layers[col] = keras.layers.StringLookup(vocabulary=self.categories_[col], num_oov_indices=1,
@@ -314,7 +335,8 @@ class Preprocessor:
         each date's six or eight: days, year, month sin/cos, day of week sin/cos and maybe hour sin/cos)."""
         out, start = {}, 0
         for col in self.numeric:
-            out[col], start = slice(start, start + 1), start + 1
+            size = self._number_width(col)
+            out[col], start = slice(start, start + size), start + size
         for col in self.categorical:
             size = 1 if self.mode == "tutorial" else len(self.categories_[col]) + 1
             out[col], start = slice(start, start + size), start + size
@@ -329,27 +351,46 @@ class Preprocessor:
         six or eight per date column."""
         per_category = [1 if self.mode == "tutorial" else len(self.categories_[c]) + 1 for c in self.categorical]
         per_date = [self.date_stats_[c].width for c in self.dates]
-        return len(self.numeric) + sum(per_category) + sum(per_date)
+        return sum(map(self._number_width, self.numeric)) + sum(per_category) + sum(per_date)
+
+    def _pooled_reason(self, col: str) -> str:
+        """Which categories count as 'other', in words (every level with at least MIN_LEVEL_ROWS training rows is
+        kept, up to MAX_LEVELS: measured better than an embedding or target means, bench/defaults_findings.md §3)."""
+        pooled = self.pooled_.get(col, 0)
+        if not pooled:
+            return ""
+        capped = len(self.categories_[col]) == MAX_LEVELS
+        return (f"{pooled:,} {'value' if pooled == 1 else 'values'} with fewer than {MIN_LEVEL_ROWS} training rows"
+                + (f" or past the {MAX_LEVELS} most common" if capped else "") + " count as 'other'")
+
+    def _number_width(self, col: str) -> int:
+        """One input per number column, two when a skewed one has an "is zero" input."""
+        return 2 if col in self.skew_ and self.skew_[col].is_zero_input else 1
 
     def summary(self) -> pd.DataFrame:
-        """What was learned from the training rows, one line per input column, for the page to show."""
+        """What was learned from the training rows, one line per input column, for the page to show; "why" says
+        why a column is transformed (a skewed number's signed log) or kept as it is."""
         rows = []
         for col in self.numeric:
-            rows.append({"column": col, "treated as": "number", "fill missing with": self.fill_[col],
-                         "mean": self.mean_[col], "std": self.std_[col], "categories": ""})
+            skew = self.skew_.get(col)
+            rows.append({"column": col, "treated as": "number, signed log" if skew else "number",
+                         "fill missing with": self.fill_[col], "mean": self.mean_[col], "std": self.std_[col],
+                         "categories": "", "why": skew.reason() if skew else
+                         ("kept as it is: chosen by you" if col in self.plain else "")})
         for col in self.categorical:
             levels = self.categories_[col]
             shown = ", ".join(v if v != MISSING_TOKEN else "(missing)" for v in levels[:8])
             rows.append({"column": col, "treated as": "codes" if self.mode == "tutorial" else "one-hot",
                          "fill missing with": None, "mean": self.mean_.get(col), "std": self.std_.get(col),
-                         "categories": shown + (f" … ({len(levels)})" if len(levels) > 8 else "")})
+                         "categories": shown + (f" … ({len(levels)})" if len(levels) > 8 else ""),
+                         "why": self._pooled_reason(col)})
         for col in self.dates:
             stats = self.date_stats_[col]
             first = str(np.datetime64(stats.origin, "D"))
             rows.append({"column": col, "treated as": f"date: days since {first}, year, month, day of week"
                                                       + (", hour" if stats.hours else ""),
                          "fill missing with": stats.fill.replace("T00:00:00", "").replace("T", " "),
-                         "mean": stats.mean[0], "std": stats.std[0], "categories": ""})
+                         "mean": stats.mean[0], "std": stats.std[0], "categories": "", "why": ""})
         frame = pd.DataFrame(rows)
         if self.dates:  # numbers and date text in one column: shown as text (a table column holds one type)
             frame["fill missing with"] = [v if isinstance(v, str) or v is None else f"{v:.6g}"

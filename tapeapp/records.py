@@ -25,7 +25,7 @@ import pandas as pd
 from tapeapp._tf import keras
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError, quoted
-from tapeapp.loop import EpochUpdate
+from tapeapp.loop import EpochUpdate, FoldUpdate
 from tapeapp.run import BaselinesStarter, Run, start_run
 from tapeapp.samples import SAMPLES, load_sample
 from tapeapp.schema import TASKS, Schema, inspect_frame
@@ -119,6 +119,9 @@ class RunRecord:
     baselines: dict | None = None  # ``baselines_to_json``
     extra: dict = field(default_factory=dict)  # what the page keeps with a run (its table name, a failure's words)
     saved: float = 0.0  # seconds since the epoch
+    folds: tuple[FoldUpdate, ...] = ()  # cross-validation's epochs on a small table (``Run.folds``)
+    chosen_epochs: int = 0  # the number of epochs they chose (``Run.chosen_epochs``)
+    plain: tuple[str, ...] = ()  # number columns kept as they are (``Schema.plain``)
 
     @property
     def epochs_done(self) -> int:
@@ -128,15 +131,18 @@ class RunRecord:
 # ------------------------------------------------------------------------------------------------ from a live run
 
 def schema_choices(schema: Schema) -> dict:
-    """What the user chose in a schema (the rest is read from the table again): target, task and roles."""
-    return {"target": schema.target, "task": schema.chosen_task, "roles": [list(pair) for pair in schema.chosen]}
+    """What the user chose in a schema (the rest is read from the table again): target, task, roles and the number
+    columns kept as they are."""
+    return {"target": schema.target, "task": schema.chosen_task, "roles": [list(pair) for pair in schema.chosen],
+            "plain": list(schema.plain)}
 
 
 def rebuild_schema(frame: pd.DataFrame, record: RunRecord) -> Schema:
     """The schema the run was started with, from its table and the choices kept in its record."""
     try:
         schema = inspect_frame(frame, target=record.target, task=record.task or None)
-        return schema.with_roles(dict(record.roles)) if record.roles else schema
+        schema = schema.with_roles(dict(record.roles)) if record.roles else schema
+        return schema.with_plain(record.plain) if record.plain else schema
     except TapeError as error:
         raise TapeError(f"Run {record.number} cannot be brought back on this table: {error}") from None
 
@@ -160,7 +166,7 @@ def capture(run: Run, schema: Schema, number: int, extra: Mapping | None = None)
         source_sha256=run.source_sha256, data_sha256=prepared.data_sha256, history=history, weights=weights,
         optimizer_state=state, stopped_because=run.stopped_because, message=run.message, running=running,
         baselines=baselines_to_json(baselines) if baselines is not None else None, extra=dict(extra or {}),
-        saved=time.time())
+        saved=time.time(), folds=tuple(run.folds), chosen_epochs=run.chosen_epochs, plain=tuple(schema.plain))
 
 
 # --------------------------------------------------------------------------------------------- back to a live run
@@ -193,6 +199,7 @@ def restore_run(record: RunRecord, frame: pd.DataFrame, schema: Schema | None = 
         raise TapeError(f"Run {record.number} could not be brought back (its saved model does not fit its table).")
     network.set_weights(list(record.weights))
     run.history = list(record.history)
+    run.folds, run.chosen_epochs = list(record.folds), record.chosen_epochs
     run.optimizer_state = list(record.optimizer_state)
     if record.running:
         run.stopped_because = "stopped"
@@ -239,7 +246,8 @@ def update_to_json(update: EpochUpdate) -> dict:
                   "validation": dict(update.validation), "learning_rate": update.learning_rate,
                   "seconds": update.seconds, "samples_per_second": update.samples_per_second,
                   "grad_norms": dict(update.grad_norms), "weight_norms": dict(update.weight_norms),
-                  "stop_reason": update.stop_reason, "message": update.message})
+                  "stop_reason": update.stop_reason, "message": update.message, "inner": dict(update.inner),
+                  "kept_epoch": update.kept_epoch})
 
 
 def update_from_json(data: object) -> EpochUpdate:
@@ -247,14 +255,15 @@ def update_from_json(data: object) -> EpochUpdate:
         raise Damaged("history")
     if not all(_number(data.get(k)) for k in ("learning_rate", "seconds", "samples_per_second")):
         raise Damaged("history")
-    reason, message = data.get("stop_reason"), data.get("message", "")
-    if not (reason is None or isinstance(reason, str)) or not isinstance(message, str):
+    reason, message, kept = data.get("stop_reason"), data.get("message", ""), data.get("kept_epoch", 0)
+    if not (reason is None or isinstance(reason, str)) or not isinstance(message, str) or not isinstance(kept, int):
         raise Damaged("history")
     return EpochUpdate(epoch=data["epoch"], epochs=data["epochs"], train=_floats(data.get("train")),
                        validation=_floats(data.get("validation")), learning_rate=float(data["learning_rate"]),
                        seconds=float(data["seconds"]), samples_per_second=float(data["samples_per_second"]),
                        grad_norms=_floats(data.get("grad_norms", {})),
-                       weight_norms=_floats(data.get("weight_norms", {})), stop_reason=reason, message=message)
+                       weight_norms=_floats(data.get("weight_norms", {})), stop_reason=reason, message=message,
+                       inner=_floats(data.get("inner", {})), kept_epoch=kept)
 
 
 def baselines_to_json(baselines: Baselines) -> dict:
@@ -287,12 +296,22 @@ def record_to_json(record: RunRecord) -> dict:
     """run.json (without the arrays, which go to weights.npz)."""
     return plain({
         "format": FORMAT, "number": record.number, "config": record.config.to_dict(),
-        "schema": {"target": record.target, "task": record.task, "roles": [list(p) for p in record.roles]},
+        "schema": {"target": record.target, "task": record.task, "roles": [list(p) for p in record.roles],
+                   "plain": list(record.plain)},
         "rows_used": record.rows_used, "source_sha256": record.source_sha256, "data_sha256": record.data_sha256,
         "stopped_because": record.stopped_because, "message": record.message, "running": record.running,
         "history": [update_to_json(u) for u in record.history], "baselines": record.baselines,
         "extra": record.extra, "saved": record.saved,
+        "folds": [[f.fold, f.folds, f.epoch, f.epochs, f.loss, f.seconds] for f in record.folds],
+        "chosen_epochs": record.chosen_epochs,
     })
+
+
+def _folds(data: object) -> tuple[FoldUpdate, ...]:
+    """Cross-validation's epochs as ``record_to_json`` wrote them (none in records older than them)."""
+    if not isinstance(data, list) or not all(isinstance(f, list) and len(f) == 6 for f in data):
+        raise Damaged("folds")
+    return tuple(FoldUpdate(int(f[0]), int(f[1]), int(f[2]), int(f[3]), float(f[4]), float(f[5])) for f in data)
 
 
 def record_from_json(data: object, weights: tuple[np.ndarray, ...],
@@ -311,7 +330,9 @@ def record_from_json(data: object, weights: tuple[np.ndarray, ...],
             history=tuple(update_from_json(u) for u in data["history"]), weights=tuple(weights),
             optimizer_state=tuple(optimizer_state), stopped_because=str(data["stopped_because"]),
             message=str(data["message"]), running=bool(data["running"]), baselines=data.get("baselines"),
-            extra=dict(data.get("extra") or {}), saved=float(data.get("saved", 0.0)))
+            extra=dict(data.get("extra") or {}), saved=float(data.get("saved", 0.0)),
+            folds=_folds(data.get("folds", [])), chosen_epochs=int(data.get("chosen_epochs", 0)),
+            plain=tuple(str(name) for name in schema.get("plain", [])))
     except (TapeError, TypeError, KeyError, ValueError, AttributeError):
         raise Damaged("record") from None
     if record.task not in ("", *TASKS) or record.number < 1 or record.rows_used < 4:

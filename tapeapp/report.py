@@ -227,6 +227,8 @@ def kept_epoch(run: Run) -> int | None:
     if not run.history:
         return None
     last = run.history[-1].epoch
+    if run.history[-1].kept_epoch and run.stopped_because in ("finished", "early_stopping", "not_finite"):
+        return run.history[-1].kept_epoch  # said by the run itself (records older than issue 20 do not)
     if run.stopped_because == "not_finite":
         return last - 1
     if run.config.patience > 0 and run.stopped_because in ("finished", "early_stopping"):

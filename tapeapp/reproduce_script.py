@@ -16,7 +16,7 @@ def render_reproduce(run, source_name: str, read_options: dict) -> str:
         "source": source_name,
         "config": run.config.to_dict(),
         "target": run.target, "task": run.task,
-        "numeric": list(pre.numeric), "categorical": list(pre.categorical),
+        "numeric": list(pre.numeric), "categorical": list(pre.categorical), "plain": list(pre.plain),
         "dates": {col: list(pre.date_format_[col].formats) for col in pre.dates},
         "stratified": run.prepared.stratified,
         "read": {"delimiter": read_options.get("delimiter") or ",", "encoding": read_options.get("encoding") or "utf-8",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import threading
 import weakref
@@ -17,10 +18,10 @@ from tapeapp import stopping
 from tapeapp._tf import keras, tf
 from tapeapp.config import TrainConfig
 from tapeapp.errors import TapeError
-from tapeapp.loop import Checkpoint, EpochRunner, EpochUpdate, train
+from tapeapp.loop import Checkpoint, EpochRunner, EpochUpdate, FoldUpdate, train
 from tapeapp.metrics import probabilities
 from tapeapp.model import build_model, copy_model
-from tapeapp.prepare import Prepared, prepare
+from tapeapp.prepare import Prepared, fold_rows, inner_rows, prepare
 from tapeapp.preprocess import unexpected_columns
 from tapeapp.runners import POOL
 from tapeapp.schema import Schema
@@ -49,6 +50,8 @@ class Run:
     optimizer_state: list[np.ndarray] = field(default_factory=list, repr=False)  # at the end of training
     baselines_future: Future | None = field(default=None, repr=False)  # simpler models fitting in the background
     views: dict = field(default_factory=dict, repr=False)  # what observers keep between calls, freed with the run
+    folds: list[FoldUpdate] = field(default_factory=list)  # cross-validation's epochs, as they happen (small tables)
+    chosen_epochs: int = 0  # the number of epochs cross-validation chose (0: it did not run)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _forward: tuple | None = field(default=None, repr=False)  # (model, its compiled forward pass)
 
@@ -97,11 +100,33 @@ class Run:
         epoch, or at the end of a short one. The model keeps the last finished epoch's weights."""
         self._stop.set()
 
+    @property
+    def choice(self) -> str:
+        """How the kept epoch is chosen: 'folds' (cross-validation on the training rows chooses how many), 'inner'
+        (held-back training rows choose it), 'validation' (the validation rows do) or 'last' (no early stopping)."""
+        config, n = self.config, len(self.prepared.y_train)
+        if config.patience <= 0:
+            return "last"
+        if config.inner_fraction <= 0:
+            return "validation"
+        if n < config.cv_below and fold_rows(self.prepared.y_train, self.task, config.seed) is not None:
+            return "folds"
+        return "inner" if inner_rows(self.prepared.y_train, self.task, config.inner_fraction,
+                                     config.seed) is not None else "last"
+
+    @property
+    def kept_epoch(self) -> int:
+        """The epoch whose weights the model holds (or would keep if training ended now); 0 before any epoch."""
+        if not self.history:
+            return 0
+        return self.history[-1].kept_epoch or len(self.history)
+
     def epochs(self, checkpoint: Checkpoint | None = None) -> Iterator[EpochUpdate]:
         """Train, yielding after every epoch; closing the generator early leaves the last finished epoch's weights.
 
         ``checkpoint`` is asked between the compiled calls of a long epoch (True stops there), besides
-        ``request_stop``: the page uses it to give up the CPU to others in line mid-epoch.
+        ``request_stop``: the page uses it to give up the CPU to others in line mid-epoch. On a small table
+        (``choice`` 'folds') the folds train first, appending to ``folds`` without yielding, then the run itself.
         """
         if self.stopped_because != "not_started":
             raise RuntimeError("a Run trains once; start a new one")
@@ -115,7 +140,24 @@ class Run:
             return self._stop.is_set() or (checkpoint is not None and checkpoint())
 
         try:
-            for update in train(self.make_runner(), self.prepared, self.config, stop_now):
+            runner, config, choice = self.make_runner(), self.config, self.choice
+            fit = choose = None
+            if choice == "folds":
+                chosen = self._cross_validate(runner, stop_now)
+                if chosen is None:
+                    self.stopped_because, self.message = "stopped", stopping.stopped_choosing(len(self.folds))
+                    return
+                runner.reset(config)
+                if chosen > 0:
+                    self.chosen_epochs = chosen
+                    config = config.replace(epochs=chosen, patience=0)
+                else:  # the loss stopped being a number in a fold: train as on a larger table, and say so then
+                    choice = "inner"
+            if choice == "inner":
+                fit, choose = inner_rows(self.prepared.y_train, self.task, config.inner_fraction, config.seed)
+            for update in train(runner, self.prepared, config, stop_now, fit_rows=fit, choose_rows=choose):
+                if update.stop_reason and self.chosen_epochs:
+                    update = dataclasses.replace(update, message=stopping.chosen_by_folds(self.chosen_epochs))
                 self.history.append(update)
                 done = len(self.history)
                 if update.stop_reason:
@@ -130,6 +172,29 @@ class Run:
                 self.stopped_because = "stopped"
                 self.message = stopping.stopped_by_you(done, self.config.epochs)
             self._hand_back()
+
+    def _cross_validate(self, runner: EpochRunner, stop_now: Checkpoint) -> int | None:
+        """Each fold trains from the run's starting weights until its held-out loss stops improving (patience,
+        ceiling); the epoch with the lowest mean held-out loss is the count. None when stopped on the way, 0 when
+        the loss stopped being a number in a fold."""
+        folds = fold_rows(self.prepared.y_train, self.task, self.config.seed)
+        curves = []
+        for k, (fit, held) in enumerate(folds, start=1):
+            if k > 1:
+                runner.reset(self.config)
+            losses, ended = [], False
+            for update in train(runner, self.prepared, self.config, stop_now, fit_rows=fit, choose_rows=held):
+                loss = update.inner["loss"]
+                losses.append(loss if math.isfinite(loss) else math.inf)
+                self.folds.append(FoldUpdate(k, len(folds), update.epoch, self.config.epochs, loss, update.seconds))
+                ended = update.stop_reason is not None
+            if not ended:
+                return None
+            if update.stop_reason == "not_finite":
+                return 0
+            curves.append(losses)
+        length = min(len(curve) for curve in curves)
+        return int(np.argmin(np.mean([curve[:length] for curve in curves], axis=0))) + 1
 
     def make_runner(self) -> EpochRunner:
         """The compiled epoch for this run: borrowed from the pool on one device (reset to this run's seed), or
@@ -163,11 +228,11 @@ class Run:
         return pd.DataFrame([u.row() for u in self.history])
 
     def final_metrics(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Train and validation scores of the last finished epoch (what the CLI's JSON line reports)."""
+        """Train and validation scores of the kept epoch, whose weights the model holds (the CLI's JSON line)."""
         if not self.history:
             return {}, {}
-        last = self.history[-1]
-        return dict(last.train), dict(last.validation)
+        kept = self.history[min(self.kept_epoch, len(self.history)) - 1]
+        return dict(kept.train), dict(kept.validation)
 
     def predict_proba_matrix(self, x: np.ndarray) -> np.ndarray:
         """The network's raw outputs for a preprocessed matrix, in chunks so a million rows fit in memory."""

@@ -21,6 +21,10 @@ STOP_REASONS = {
 }
 
 
+WATCHED = {"validation": "validation loss",
+           "inner": "loss on the training rows held back to choose the epoch"}
+
+
 @dataclass(frozen=True)
 class Stop:
     """A policy's answer: end the run here, for this reason, with this message."""
@@ -35,6 +39,16 @@ def finished(epochs: int, kept_from: int | None = None) -> Stop:
 
 def stopped_by_you(done: int, epochs: int) -> str:
     return f"Stopped by you after {done} of {epochs} epochs."
+
+
+def stopped_choosing(fold_epochs: int) -> str:
+    return (f"Stopped by you while cross-validation was choosing the number of epochs (after {fold_epochs} fold "
+            "epochs): the model is untrained.")
+
+
+def chosen_by_folds(epochs: int) -> str:
+    return (f"Finished all {epochs} epochs. That many did best when 3-fold cross-validation on the training rows "
+            "chose the number; the model trained on all of them for that long and keeps the last epoch.")
 
 
 def failed(done: int, epochs: int) -> str:
@@ -66,9 +80,14 @@ class EarlyStopping:
     """
 
     patience: int
+    watched: str = "validation"  # or "inner": the held-back training rows (``loop.train``'s ``choose_rows``)
     best_loss: float = math.inf
     best_epoch: int = 0
     best_weights: list = field(default_factory=list, repr=False)
+
+    @property
+    def watching(self) -> bool:
+        return self.patience > 0
 
     def improved(self, epoch: int, loss: float) -> bool:
         """Whether ``loss`` is the best so far (then the caller records ``best_weights``)."""
@@ -80,8 +99,8 @@ class EarlyStopping:
     def should_stop(self, epoch: int) -> Stop | None:
         if self.patience <= 0 or not self.best_epoch or epoch - self.best_epoch < self.patience:
             return None
-        return Stop("early_stopping", f"Stopped early: the validation loss has not improved for {self.patience} "
-                                      f"epochs." + kept_sentence(self.best_epoch))
+        return Stop("early_stopping", f"Stopped early: the {WATCHED[self.watched]} has not improved for "
+                                      f"{self.patience} epochs." + kept_sentence(self.best_epoch))
 
     def kept_at_the_end(self, epoch: int) -> int | None:
         """At the last epoch: the earlier epoch whose weights to keep, or None to keep the last one's."""

@@ -73,8 +73,10 @@ KNOB_HELP = {
               "learning; too many and it starts memorising (watch the validation curve turn upwards).",
     "val_fraction": "Share of rows held back and never trained on, to check the model on rows it has not seen. "
                     "Too small and the check is noisy; too big and little is left to learn from.",
-    "patience": "Early stopping: end the run when the validation loss has not improved for this many epochs, and "
-                "keep the best weights. 0 turns it off and always runs every epoch.",
+    "patience": "Early stopping: end the run when the loss on 20% of the training rows, held back to choose the "
+                "epoch, has not improved for this many epochs, and keep the best epoch's weights (on a table of "
+                "fewer than 1,000 training rows, 3-fold cross-validation chooses the number of epochs instead). "
+                "The validation rows only score the result. 0 turns it off: every epoch runs and the last is kept.",
     "class_weight": "For classes of very different sizes: 'Balance the classes' makes mistakes on the rare class "
                     "count more, so the model does not just always guess the common one.",
     "preprocessing": "How columns are turned into numbers the network can use. 'Safer' gives each category its own "

@@ -223,7 +223,7 @@ def test_a_link_with_zero_epochs_or_unknown_names_is_explained():
     ok(at.run())
     warnings = " ".join(seen(w) for w in at.warning)
     assert "epochs=0" in warnings and "colour=blue" in warnings and "sample=nope" in warnings
-    assert at.slider(key="cfg_epochs").value == 60
+    assert at.slider(key="cfg_epochs").value == tapeapp.TrainConfig().epochs
 
 
 def test_preset_sets_every_knob_and_a_change_makes_it_custom():
@@ -260,7 +260,7 @@ def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
     """A job as the page starts one: the run prepared and its thread training (after its ticket's turn)."""
     table = tapeapp.load_sample("iris")
     schema = tapeapp.inspect_frame(table.frame)
-    run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(epochs=epochs, hidden=(8,)))
+    run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(epochs=epochs, patience=0, hidden=(8,)))
     job = ui_jobs.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
     return ui_jobs.begin(job, ui_data.problem)
 

@@ -61,7 +61,11 @@ def _session(name: str, frame: pd.DataFrame, epochs: int, ready: threading.Barri
     try:
         with _SETUP:  # set-up one session at a time; the training passes below overlap
             at = upload_to(ok(page_app().run()), frame.to_csv(index=False).encode(), f"{name}.csv")
+            target_key = next(k for k in at.session_state if str(k).startswith("target_"))
+            at.selectbox(key=target_key).set_value(frame.columns[-1])  # the answer is the last column here
+            at = ok(at.run())
             at.slider(key="cfg_epochs").set_value(epochs)
+            at.slider(key="cfg_patience").set_value(0)  # every epoch trained: the test counts them
             at.select_slider(key="cfg_batch_size").set_value(8)  # slower epochs, so the two runs surely overlap
             ok(at.run())
         at.button(key="train").click()
@@ -148,7 +152,7 @@ def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
     """A job as the page starts one: the run prepared, its thread training (after its ticket's turn, if any)."""
     table = tapeapp.load_sample("iris")
     run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame),
-                            tapeapp.TrainConfig(epochs=epochs, hidden=(8,)))
+                            tapeapp.TrainConfig(epochs=epochs, hidden=(8,), patience=0))
     job = ui_jobs.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
     return ui_jobs.begin(job, problem)
 
@@ -286,6 +290,7 @@ def test_an_upload_and_a_run_leave_no_file_behind():
     try:
         at = upload_to(ok(page_app().run()), frame.to_csv(index=False).encode(), "private.csv")
         at.slider(key="cfg_epochs").set_value(3)
+        at.slider(key="cfg_patience").set_value(0)
         ok(at.run())
         at.button(key="train").click()
         ok(at.run())

@@ -63,7 +63,7 @@ def _choose(page, key: str, option: str) -> None:
 
 
 def test_upload_train_watch_stop_and_screenshot(server, page, tmp_path):
-    page.goto(f"{server}/?epochs={EPOCHS}")
+    page.goto(f"{server}/?epochs={EPOCHS}&patience=0")
     page.wait_for_selector("[data-testid='stFileUploaderDropzone']", timeout=60_000)
     page.wait_for_selector(IDLE, timeout=120_000)
     page.locator("input[type=file]").first.set_input_files(str(patients_table(tmp_path / "patients.csv")))
@@ -179,7 +179,7 @@ def test_two_users_train_at_once_and_each_sees_only_their_own(server, browser, t
         pages = {target: context.new_page() for target, context in contexts.items()}
         for target, (path, shape, _) in users.items():
             # enough epochs (a few seconds at a few ms each) that the two runs surely overlap
-            _open_and_upload(pages[target], f"{server}/?epochs=1500&batch_size=8", path, shape)
+            _open_and_upload(pages[target], f"{server}/?epochs=1500&patience=0&batch_size=8", path, shape)
         for page in pages.values():
             page.locator(".st-key-train button").click()
         both_running, deadline = False, time.monotonic() + 90
@@ -215,7 +215,7 @@ def test_stop_in_the_first_epoch(server, page, tmp_path):
     frame = pd.DataFrame({"a": rng.normal(size=n).round(3), "b": rng.normal(size=n).round(3)})
     frame["label"] = np.where(frame["a"] + frame["b"] > 0, "up", "down")
     frame.to_csv(path, index=False)
-    _open_and_upload(page, f"{server}/?epochs=40&batch_size=8", path, "20,000 rows × 3 columns")
+    _open_and_upload(page, f"{server}/?epochs=40&patience=0&batch_size=8", path, "20,000 rows × 3 columns")
     page.locator(".st-key-train button").click()
     page.locator(".st-key-stop button:not([disabled])").wait_for(timeout=60_000)
     clicked = time.monotonic()
@@ -261,9 +261,9 @@ def test_with_one_seat_the_second_student_waits_in_line_and_sees_their_place(one
     contexts = [browser.new_context(viewport={"width": 1200, "height": 1500}) for _ in range(2)]
     try:
         first, second = (context.new_page() for context in contexts)
-        _open_and_upload(first, f"{one_seat_server}/?epochs=3000&batch_size=8", _ward(tmp_path / "ward.csv"),
+        _open_and_upload(first, f"{one_seat_server}/?epochs=3000&patience=0&batch_size=8", _ward(tmp_path / "ward.csv"),
                          "400 rows × 4 columns")
-        _open_and_upload(second, f"{one_seat_server}/?epochs=5", _orchard(tmp_path / "orchard.csv"),
+        _open_and_upload(second, f"{one_seat_server}/?epochs=5&patience=0", _orchard(tmp_path / "orchard.csv"),
                          "300 rows × 4 columns")
         first.locator(".st-key-train button").click()
         first.wait_for_function("() => /Epoch [1-9]/.test(document.querySelector(\"[data-testid='stProgress']\")"
@@ -318,7 +318,7 @@ def test_stop_pressed_at_twenty_random_moments_never_sticks(which, request, brow
     url = request.getfixturevalue("cold_server" if which == "cold" else "server")
     context = browser.new_context(viewport={"width": 1200, "height": 1500})
     try:
-        times = _stop_at_random_moments(context.new_page(), f"{url}/?epochs=3000",
+        times = _stop_at_random_moments(context.new_page(), f"{url}/?epochs=3000&patience=0",
                                         patients_table(tmp_path / "p.csv"), 20, seed=7 if which == "cold" else 8)
     finally:
         context.close()
@@ -339,7 +339,7 @@ def test_a_table_and_a_link_full_of_markdown_make_no_request_elsewhere(server, p
 
     page.route("**/*", route)
     query = "&".join(f"{urllib.parse.quote(k)}={urllib.parse.quote(v)}" for k, v in HOSTILE_LINK.items())
-    page.goto(f"{server}/?{query}&epochs=2")
+    page.goto(f"{server}/?{query}&epochs=2&patience=0")
     page.wait_for_selector(IDLE, timeout=120_000)
     name = tmp_path / f"![f](http:__{EVIL}_f.png).csv"
     hostile_frame().to_csv(name, index=False)
@@ -373,7 +373,7 @@ CASES_SHOT = ROOT / "docs" / "one_case.png"
 
 
 def test_a_click_on_the_confusion_matrix_lists_its_rows_and_one_is_taken_apart(server, page, tmp_path):
-    page.goto(f"{server}/?epochs=12")
+    page.goto(f"{server}/?epochs=12&patience=0")
     page.wait_for_selector(IDLE, timeout=120_000)
     page.locator("input[type=file]").first.set_input_files(str(patients_table(tmp_path / "patients.csv")))
     page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)

@@ -29,7 +29,7 @@ def _open(page, url: str) -> None:
 
 def _train(page, url: str, table: Path, epochs: int) -> list[str]:
     """Open the page with ``epochs``, upload the table, train to the end; the headline scores as shown."""
-    _open(page, f"{url}/?epochs={epochs}")
+    _open(page, f"{url}/?epochs={epochs}&patience=0")
     page.locator("input[type=file]").first.set_input_files(str(table))
     page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)
     settled(page)
@@ -80,7 +80,7 @@ def test_a_server_restart_brings_back_the_finished_run_and_the_one_it_interrupte
     try:
         _train(page, first.url, patients_table(tmp_path / "patients.csv"), 5)
         session = _session(page.url)
-        page.goto(f"{first.url}/?epochs=3000&batch_size=8&s={session}")
+        page.goto(f"{first.url}/?epochs=3000&patience=0&batch_size=8&s={session}")
         settled(page)
         page.locator(".st-key-train button").click()
         page.wait_for_function("() => /Epoch ([4-9]\\d|\\d{3,}) \\//.test(document.querySelector("
@@ -90,7 +90,7 @@ def test_a_server_restart_brings_back_the_finished_run_and_the_one_it_interrupte
         assert _runs_kept(first, session) == ["000001", "000002"]
         second = Server(seats=2, store=first.store).start()
         try:
-            _open(page, f"{second.url}/?epochs=3000&batch_size=8&s={session}")
+            _open(page, f"{second.url}/?epochs=3000&patience=0&batch_size=8&s={session}")
             message = page.get_by_text(re.compile(r"This run was training when the server stopped: it is back as it "
                                                   r"was at epoch (\d+) of 3000"))
             message.wait_for(timeout=60_000)
@@ -108,7 +108,7 @@ def test_a_server_restart_brings_back_the_finished_run_and_the_one_it_interrupte
 
 def test_a_tab_closed_mid_run_leaves_the_run_kept_and_stopped(server, browser, tmp_path):
     page = browser.new_context(viewport={"width": 1200, "height": 1500}).new_page()
-    _open(page, f"{server.url}/?epochs=3000&batch_size=8")
+    _open(page, f"{server.url}/?epochs=3000&patience=0&batch_size=8")
     page.locator("input[type=file]").first.set_input_files(str(patients_table(tmp_path / "patients.csv")))
     page.get_by_text("400 rows × 5 columns").wait_for(timeout=60_000)
     settled(page)

@@ -28,8 +28,8 @@ def csv_path(tmp_path):
 
 def test_train_prints_epochs_then_one_json_line(csv_path, tmp_path):
     out = tmp_path / "out"
-    result = cli("train", csv_path, "--target", "target", "--epochs", "3", "--seed", "1", "--hidden", "16,8",
-                 "--val-fraction", "0.25", "--out", out)
+    result = cli("train", csv_path, "--target", "target", "--epochs", "3", "--patience", "0", "--seed", "1",
+                 "--hidden", "16,8", "--val-fraction", "0.25", "--out", out)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(summary) == {"task", "target", "epochs_run", "stopped_because", "seconds_per_epoch", "rows",

@@ -3,10 +3,11 @@ import pytest
 from tapeapp import PRESETS, TapeError, TrainConfig, preset
 
 
-def test_defaults_are_the_tutorial_network():
+def test_defaults_are_the_tutorial_network_stopped_early_on_held_back_training_rows():
     c = TrainConfig()
-    assert (c.hidden, c.activation, c.optimizer, c.learning_rate, c.batch_size, c.epochs) == (
-        (64, 64), "leaky_relu", "rmsprop", 1e-3, 32, 60)
+    assert (c.hidden, c.activation, c.optimizer, c.learning_rate, c.batch_size) == (
+        (64, 64), "leaky_relu", "rmsprop", 1e-3, 32)
+    assert (c.epochs, c.patience, c.inner_fraction, c.cv_below) == (200, 20, 0.2, 1000)
 
 
 def test_tutorial_preset_is_exactly_the_tutorial():
@@ -14,6 +15,7 @@ def test_tutorial_preset_is_exactly_the_tutorial():
     assert c.preprocessing == "tutorial" and c.val_fraction == 0.4 and c.hidden == (64, 64)
     assert c.split == "random" and TrainConfig().split == "stratified"
     assert c.epochs == 60 and c.batch_size == 32 and c.learning_rate == 1e-3 and c.patience == 0
+    assert preset("Quick look").patience == 0  # 15 epochs, the last kept: a first answer, fast
 
 
 def test_every_preset_has_a_reason():

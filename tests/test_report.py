@@ -81,7 +81,7 @@ def _run(frame: pd.DataFrame, target: str, baselines: bool = True, **knobs) -> t
                                                                                      tapeapp.Schema]:
     table = _table(frame, f"{target}.csv")
     schema = tapeapp.inspect_frame(table.frame, target=target)
-    run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(**{"epochs": 6, **knobs}),
+    run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(**{"epochs": 6, "patience": 0, **knobs}),
                             baselines=tapeapp.start_baselines if baselines else None)
     return run.fit(), table, schema
 
@@ -243,7 +243,7 @@ def test_runs_that_went_wrong_still_give_a_report_that_says_so(how):
 
 def test_the_kept_epoch_is_the_one_early_stopping_kept():
     run, table, schema = _run(make_binary(300, seed=2), "target", baselines=False, epochs=200, patience=3,
-                              optimizer="adam", learning_rate=0.03)
+                              cv_below=0, optimizer="adam", learning_rate=0.03)
     said = re.search(r"best weights, from epoch (\d+)", run.message)
     assert said, run.message
     assert report.kept_epoch(run) == int(said.group(1))

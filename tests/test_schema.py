@@ -162,7 +162,7 @@ def test_to_frame():
         {"name": "colour", "kind": "categorical", "missing": 10, "distinct": 2, "examples": "red, blue",
          "role": "feature", "reason": ""},
         {"name": "y", "kind": "numeric", "missing": 0, "distinct": 3, "examples": "0.5, 1.5, 2.5",
-         "role": "target", "reason": "the column to predict"},
+         "role": "target", "reason": "the column to predict (guessed: its name reads as an outcome)"},
     ]
 
 
@@ -221,7 +221,7 @@ def test_regression_task_for_many_integers():
 
 def test_few_integers_are_classes_with_a_hint():
     frame = pd.DataFrame({"x": RNG.normal(size=60), "rating": np.arange(60) % 5 + 1})
-    schema = inspect_frame(frame)
+    schema = inspect_frame(frame, target="rating")
     assert schema.task == "multiclass"
     assert schema.task_reason == (
         "5 distinct whole numbers: treated as classes; switch to regression if they are amounts"
@@ -302,7 +302,7 @@ def test_handles_pandas_dtypes_together():
         "categorical", "categorical", "categorical", "boolean", "numeric", "numeric", "date", "numeric",
     ]
     assert [column.missing for column in schema.columns] == [1, 1, 1, 0, 1, 1, 1, 0]
-    assert schema.target == "t"
+    assert schema.target == "s"  # the first column, and a few classes: a statistics table's response
 
 
 def test_empty_frames_are_refused():
@@ -432,3 +432,32 @@ def test_duplicate_names_are_refused():
     frame = pd.DataFrame([[1, 2]], columns=["a", "a"])
     with pytest.raises(TapeError, match="Two columns are both called 'a'"):
         inspect_frame(frame)
+
+
+def test_the_response_first_as_statistics_tables_put_it():
+    n = 40
+    frame = pd.DataFrame({"wage": RNG.normal(20, 5, n), "age": RNG.integers(20, 60, n), "educ": RNG.integers(8, 20, n),
+                          "sex": ["m", "f"] * (n // 2), "region": ["n", "s", "e", "w"] * (n // 4)})
+    schema = inspect_frame(frame)
+    assert schema.target == "wage" and schema.task == "regression"
+    assert "its name reads as a response" in schema.target_reason and "the first column" in schema.target_reason
+    assert schema.column("wage").reason.startswith("the column to predict (guessed: ")
+
+
+def test_y_beside_x_is_a_coordinate_and_row_numbers_are_never_the_answer():
+    n = 30
+    frame = pd.DataFrame({"x": RNG.normal(size=n), "y": RNG.normal(size=n), "z": RNG.normal(size=n),
+                          "carat": RNG.normal(size=n), "cut": ["a", "b", "c"] * 10, "n": range(1, n + 1)})
+    schema = inspect_frame(frame)
+    assert schema.target != "y" and schema.target != "n"
+    assert inspect_frame(frame.drop(columns="x")).target == "y"
+
+
+def test_a_count_is_predicted_as_a_quantity_and_codes_as_classes():
+    visits = np.repeat([0, 1, 2, 3, 4, 5, 7, 9], [80, 50, 30, 15, 10, 8, 5, 2])
+    n = len(visits)
+    frame = pd.DataFrame({"age": RNG.normal(40, 10, n), "visits": visits})
+    schema = inspect_frame(frame, target="visits")
+    assert schema.task == "regression" and "a count" in schema.task_reason
+    codes = pd.DataFrame({"age": RNG.normal(40, 10, n), "rating": np.arange(n) % 5 + 1})
+    assert inspect_frame(codes, target="rating").task == "multiclass"

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("settings and how text is laid out", {"config", "text_layout", "stopping"}),
     ("reading pieces: cleaning values, pandas per format, the memory budget", {"clean", "readers", "budget"}),
     ("a table read, its columns described, the built-in samples", {"table", "schema", "samples"}),
-    ("the network and the layer that reads dates", {"model", "date_layer"}),
+    ("the network and the layers that read dates and skewed numbers", {"model", "date_layer", "number_layer"}),
     ("preprocessing fitted on training rows, and the split", {"preprocess", "prepare"}),
     ("scores as data; the tape step, the compiled epoch and the epoch loop", {"scores", "loop"}),
     ("compiled epochs kept for reuse, and across devices", {"runners", "distributed"}),

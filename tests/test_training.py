@@ -129,7 +129,8 @@ def test_compiled_epoch_matches_a_plain_eager_loop_including_the_partial_batch(b
 
 @pytest.mark.parametrize("learning_rate", [0.5, 100.0])  # blows up in a later epoch / in the first
 def test_huge_learning_rate_stops_with_a_plain_reason_and_keeps_good_weights(regression_frame, learning_rate):
-    run = _run(regression_frame, "price", epochs=30, learning_rate=learning_rate, optimizer="sgd", momentum=0.9)
+    run = _run(regression_frame, "price", epochs=30, patience=0, learning_rate=learning_rate, optimizer="sgd",
+               momentum=0.9)
     updates, snapshots = [], [run.model.get_weights()]
     for update in run.epochs():
         updates.append(update)
@@ -142,9 +143,9 @@ def test_huge_learning_rate_stops_with_a_plain_reason_and_keeps_good_weights(reg
     assert np.isfinite(run.predict(regression_frame.head(3)).iloc[:, 0]).all()
 
 
-def test_early_stopping_restores_the_best_epoch(binary_frame):
-    run = _run(binary_frame, "target", epochs=300, patience=3, optimizer="adam", learning_rate=0.05,
-               hidden=(128, 128), val_fraction=0.3).fit()
+def test_early_stopping_on_the_validation_rows_restores_their_best_epoch(binary_frame):
+    run = _run(binary_frame, "target", epochs=300, patience=3, inner_fraction=0, optimizer="adam",
+               learning_rate=0.05, hidden=(128, 128), val_fraction=0.3).fit()
     assert run.stopped_because == "early_stopping" and len(run.history) < 300
     best = min(range(len(run.history)), key=lambda i: run.history[i].validation["loss"])
     assert f"from epoch {best + 1}" in run.message
@@ -221,12 +222,12 @@ def test_an_error_inside_training_is_told_apart_from_stop(binary_frame, monkeypa
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(loop.EpochRunner, "run_epoch", breaks_in_epoch_3)
-    run = _run(binary_frame, "target", epochs=5)
+    run = _run(binary_frame, "target", epochs=5, patience=0)
     with pytest.raises(MemoryError):
         run.fit()
     assert run.stopped_because == "failed" and len(run.history) == 2
     assert run.message == "Training broke off with an error after 2 of 5 epochs."
-    stopped = _run(binary_frame, "target", epochs=5)
+    stopped = _run(binary_frame, "target", epochs=5, patience=0)
     updates = stopped.epochs()
     next(updates)
     updates.close()

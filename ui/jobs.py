@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import tapeapp
+from tapeapp import words
 from tapeapp.stopping import stopped_by_you
 from ui import keys
 
@@ -298,6 +299,28 @@ def ended_by(job: Job) -> str:
                                                                                run.stopped_because)
 
 
+def kept_by(job: Job) -> str:
+    """Which epoch the model keeps, who chose it, and what training cost in seconds, in one or two sentences."""
+    run = job.run
+    if not run.history:
+        return ""
+    seconds = sum(u.seconds for u in run.history)
+    folds = sum(f.seconds for f in run.folds)
+    cost = f"Training took {words.duration_text(seconds + folds)}" + (
+        f" ({words.duration_text(folds)} of it choosing the number of epochs)." if folds else ".")
+    choice, kept = run.choice, run.kept_epoch
+    if run.chosen_epochs:
+        return (f"3-fold cross-validation on the training rows chose {run.chosen_epochs} epochs; the model trained "
+                f"that long on all the training rows and keeps the last. {cost}")
+    if choice == "inner":
+        return (f"The model keeps epoch {kept}: its best on the {run.config.inner_fraction:.0%} of the training rows "
+                f"held back to choose it (the validation rows only score it). {cost}")
+    if choice == "validation":
+        return (f"The model keeps epoch {kept}: its best on the validation rows, so their score is a little "
+                f"optimistic. {cost}")
+    return f"The model keeps its last epoch. {cost}"
+
+
 def run_row(job: Job) -> dict:
     run, config = job.run, job.run.config
     summary = run.summary()
@@ -306,7 +329,8 @@ def run_row(job: Job) -> dict:
         "run": job.number, "table": job.table_name, "target": run.target, "task": run.task,
         "layers": "-".join(map(str, config.hidden)), "activation": config.activation, "optimizer": config.optimizer,
         "learning rate": config.learning_rate, "batch": config.batch_size,
-        "epochs run": f"{summary['epochs_run']} of {config.epochs}",
+        "epochs run": f"{summary['epochs_run']} of {run.history[-1].epochs if run.history else config.epochs}",
+        "kept epoch": run.kept_epoch,
         "stopped because": ended_by(job),
         f"train {main}": summary["train"].get(main), f"validation {main}": summary["validation"].get(main),
         "validation loss": summary["validation"].get("loss"),

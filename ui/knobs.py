@@ -141,7 +141,7 @@ def knobs_section(task: str, busy: bool, can_find: bool = False) -> tapeapp.Trai
     names = {key: p.name for key, p in tapeapp.PRESETS.items()} | {CUSTOM: "Custom (your own settings)"}
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     left.selectbox("Start from a preset", presets, format_func=names.get, key=keys.PRESET, on_change=_apply_preset,
-                   disabled=busy or any(lesson.locked(n) for n in DEFAULT.to_dict()), help=words.KNOB_HELP["preset"])
+                   disabled=busy or any(lesson.locked(n) for n in lesson.knob_names()), help=words.KNOB_HELP["preset"])
     chosen = st.session_state[keys.PRESET]
     right.caption(tapeapp.PRESETS[chosen].why if chosen in tapeapp.PRESETS
                   else "Your own combination of knobs. Pick a preset to start again from a known-good setup.")

@@ -26,8 +26,8 @@ HIDE_CHOICES = {"locked": "shown, but locked", "hidden": "hidden"}
 
 
 def knob_names() -> tuple[str, ...]:
-    """The knobs a lesson can leave open: every TrainConfig field, in the order the page shows them."""
-    return tuple(tapeapp.TrainConfig().to_dict())
+    """The knobs a lesson can leave open: every TrainConfig field the page has a widget for, in its order."""
+    return tuple(name for name in tapeapp.TrainConfig().to_dict() if name in words.KNOBS)
 
 
 @dataclass(frozen=True)

@@ -61,20 +61,28 @@ class LiveView:
 
     def draw_progress(self, job: jobs.Job, seconds_per_epoch: float | None) -> None:
         run = job.run
-        done, total = len(run.history), run.config.epochs
-        text = f"Epoch {done} / {total}"
+        if not run.history and run.folds:  # a small table: cross-validation chooses the number of epochs first
+            self.progress.progress(*fold_progress(run.folds[-1], job))
+            return
+        done = len(run.history)
+        total = run.history[-1].epochs if run.history else run.config.epochs
+        early = run.choice in ("inner", "validation")
+        text = f"Epoch {done} / {total}" + (" · ends sooner once it stops improving" if early and job.running else "")
         place = job.place
         if job.running and job.stop_wanted:
             text += " · stopping…"
         elif job.running and place is not None and place.position > 0:
             text += f" · waiting for a turn: number {place.position} in line"
         elif job.running and seconds_per_epoch and done < total:
-            text += f" · about {words.duration_text(seconds_per_epoch * (total - done))} left"
+            text += f" · {'at most ' if early else ''}about {words.duration_text(seconds_per_epoch * (total - done))}" \
+                    " left"
         if run.history:
             main = tapeapp.MAIN_METRIC[run.task]
             value = run.history[-1].validation.get(main)
             if value is not None and math.isfinite(value):
                 text += f" · validation {main} {words.score_text(main, value)}"
+            if early and run.kept_epoch and job.running:
+                text += f" · best so far: epoch {run.kept_epoch}"
         self.progress.progress(min(1.0, done / max(total, 1)), text=text)
 
     def draw_charts(self, job: jobs.Job) -> None:
@@ -145,6 +153,16 @@ def _watch(job: jobs.Job, view: LiveView, learned) -> None:
     if job.run.history:
         view.draw_charts(job)
     jobs.record(job)
+
+
+def fold_progress(fold, job: jobs.Job) -> tuple[float, str]:
+    """Cross-validation's progress (``loop.FoldUpdate``): its share done, and what it is doing in words."""
+    share = ((fold.fold - 1) + fold.epoch / max(fold.epochs, 1)) / max(fold.folds, 1)
+    text = (f"Choosing how many epochs to train: fold {fold.fold} of {fold.folds}, epoch {fold.epoch} (each fold "
+            "trains on two thirds of the training rows until the other third stops improving)")
+    if job.stop_wanted:
+        text += " · stopping…"
+    return min(1.0, share), text
 
 
 def end_message(job: jobs.Job) -> None:

@@ -180,10 +180,13 @@ def apply_state(state: dict, table: tapeapp.Table | None) -> None:
     task = state.get("task") if state.get("task") in tapeapp.TASKS else "auto"
     st.session_state[keys.target(sha)] = target
     st.session_state[keys.task(sha, target)] = task or "auto"
-    roles = state.get("roles")
-    if isinstance(roles, list):
-        chosen = {str(p[0]): str(p[1]) for p in roles if isinstance(p, list | tuple) and len(p) == 2}
-        st.session_state[keys.base_roles(keys.roles(sha, target, task or "auto"))] = chosen
+    roles, plain = state.get("roles"), state.get("plain")
+    chosen = {str(p[0]): str(p[1]) for p in roles if isinstance(p, list | tuple) and len(p) == 2} \
+        if isinstance(roles, list) else {}
+    kept_plain = [str(name) for name in plain] if isinstance(plain, list) else []
+    if chosen or kept_plain:
+        st.session_state[keys.base_roles(keys.roles(sha, target, task or "auto"))] = {"roles": chosen,
+                                                                                     "plain": kept_plain}
 
 
 def hold_source(source: TableSource) -> None:
@@ -309,7 +312,7 @@ def open_project(project: Project, source: TableSource, table: tapeapp.Table) ->
     record = project.record
     st.session_state.pop(keys.SAVED_STATE, None)
     apply_state({**project.state, "config": record.config.to_dict(), "target": record.target,
-                 "task": record.task, "roles": [list(p) for p in record.roles]}, table)
+                 "task": record.task, "roles": [list(p) for p in record.roles], "plain": list(record.plain)}, table)
     job = restored_job(record, table)
     job.source = current_source()
     jobs.slot().job = job

@@ -46,7 +46,7 @@ def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str,
     marks = tuple(sorted((k, v) for k, v in (baselines or {}).items() if v is not None and math.isfinite(v)))
     shape = (task, total, None if total else (len(history), _last_epoch(history)),
              None if previous is None else (len(previous), _last_epoch(previous)), marks,
-             tuple(c for c in history.columns if c.startswith("grad_norm_")))
+             tuple(c for c in history.columns if c.startswith(("grad_norm_", "inner_"))))
     builders = {"loss": lambda: charts.loss_chart(history, previous, total, data_name="loss_rows"),
                 "metric": lambda: charts.metric_chart(history, main, previous, total, dict(marks),
                                                       data_name="metric_rows"),

@@ -54,14 +54,20 @@ def _comparison(job: Job) -> None:
                "boosted trees read the raw columns." + (f" {md(note)}" if note else ""))
 
 
-def advice_section(job: Job) -> None:
-    """What to change, each with an Apply button that sets those knobs (then press Train)."""
+def advice_of(job: Job) -> list:
+    """The run's advice, worked out once the simpler models are in (before, again at each pass: it may change)."""
     ready = job.run.baselines is not None
     advice = job.views.get("advice") if ready else None
     if advice is None:
         advice = tapeapp.diagnose(job.run, wait=0)
         if ready:
             job.views["advice"] = advice
+    return advice
+
+
+def advice_section(job: Job) -> None:
+    """What to change, each with an Apply button that sets those knobs (then press Train)."""
+    advice = advice_of(job)
     if not advice:
         return
     st.markdown("**What to try next**")

@@ -30,9 +30,10 @@ SETTINGS = {}  # written by tapeapp: the run's settings, columns and how the fil
 CONFIG = SETTINGS["config"]
 TARGET, TASK = SETTINGS["target"], SETTINGS["task"]
 NUMERIC, CATEGORICAL = SETTINGS["numeric"], SETTINGS["categorical"]
+PLAIN = SETTINGS.get("plain", [])  # number columns kept as they are even when skewed
 DATES = SETTINGS.get("dates", {})  # date column -> the formats its dates are read with, tried in turn per value
 MISSING = ""  # missing text values become a category of their own
-CLIP, MAX_LEVELS, MAX_SPREAD = 10.0, 50, 1e18
+CLIP, MAX_LEVELS, MIN_LEVEL_ROWS, MAX_SPREAD = 10.0, 250, 5, 1e18
 ISO_TEXT = r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 ZONE = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|[+-]\d\d:?\d\d)$"
 
@@ -134,20 +135,38 @@ def date_parts(seconds):
             moments.astype("datetime64[M]").astype("int64") % 12 + 1)
 
 
+def skewness(values):
+    centred = values - values.mean()
+    spread = float(np.mean(centred ** 2))
+    return float(np.mean(centred ** 3) / spread ** 1.5) if spread > 0 else 0.0
+
+
+def signed_log(values, scale):
+    return np.sign(values) * np.log1p(np.abs(values) / scale)
+
+
 def fit_preprocessing(train):
     tutorial = CONFIG["preprocessing"] == "tutorial"
     stats = {}
     for col in NUMERIC:
         values = numbers(train[col]).astype("float64")
         values = values[~np.isnan(values)]
+        fill, skew = float(values.mean() if tutorial else np.median(values)), None
+        # skewed (>= 10 distinct values, |skewness| > 1): sign(x) * log(1 + |x| / s), s the median nonzero |x|
+        if not tutorial and col not in PLAIN and len(np.unique(values)) >= 10 and abs(skewness(values)) > 1:
+            size = np.abs(values)
+            skew = {"scale": float(np.median(size[size > 0])) if (size > 0).any() else 1.0,
+                    "zero": bool(np.mean(values == 0) >= 0.1)}  # then an "is zero" 0/1 input too
+            values = signed_log(values, skew["scale"])
         mean, std = values.mean(), (values.std(ddof=1) if values.size > 1 else 0.0) if tutorial else values.std()
         if std > MAX_SPREAD:  # huge values: scale by the median and the spread of the middle half
             mean, std = np.median(values), np.subtract(*np.percentile(values, [75, 25]))
-        stats[col] = {"fill": float(values.mean() if tutorial else np.median(values)), "mean": float(mean),
-                      "std": min(float(std), MAX_SPREAD) if std > 0 else 1.0}
+        stats[col] = {"fill": fill, "mean": float(mean), "std": min(float(std), MAX_SPREAD) if std > 0 else 1.0,
+                      "skew": skew}
     for col in CATEGORICAL:
         counts = pd.Series(texts(train[col])).value_counts(sort=True)
-        levels = sorted(counts.index) if tutorial else list(counts.index[:MAX_LEVELS])
+        # every category with at least 5 training rows, up to 250 (the rest count as 'other'); tutorial: all
+        levels = sorted(counts.index) if tutorial else list(counts.index[counts.to_numpy() >= MIN_LEVEL_ROWS][:MAX_LEVELS])
         stats[col] = {"levels": levels}
         if tutorial:
             codes = np.array([levels.index(v) for v in texts(train[col])], dtype="float64")
@@ -177,8 +196,14 @@ def transform(frame, stats):
     for col in NUMERIC:
         s = stats[col]
         values = numbers(frame[col])
-        values = scale(np.where(np.isnan(values), np.float32(s["fill"]), values), s["mean"], s["std"])
+        values = np.where(np.isnan(values), np.float32(s["fill"]), values)
+        zero = (values == 0).astype("float32")
+        if s["skew"]:
+            values = signed_log(values, np.float32(s["skew"]["scale"])).astype("float32")
+        values = scale(values, s["mean"], s["std"])
         parts.append((values if tutorial else np.clip(values, -CLIP, CLIP)).reshape(-1, 1))
+        if s["skew"] and s["skew"]["zero"]:
+            parts.append(zero.reshape(-1, 1))
     for col in CATEGORICAL:
         levels = {v: i for i, v in enumerate(stats[col]["levels"])}
         index = np.array([levels.get(v, -1) for v in texts(frame[col])])
@@ -257,27 +282,43 @@ def results(metrics, loss, scale):
     return out
 
 
-def main(path):
-    frame, train, val = split(read(path))
-    stats = fit_preprocessing(train)
-    x_train, x_val = transform(train, stats), transform(val, stats)
-    if TASK == "regression":
-        y_all = train[TARGET].to_numpy(dtype="float64")
-        mean, std = y_all.mean(), y_all.std() or 1.0
-        y_train = ((train[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
-        y_val = ((val[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
-        scale, n_outputs = std, 1
-    else:
-        classes = sorted(pd.unique(frame[TARGET]), key=class_order)
-        index = {c: i for i, c in enumerate(classes)}
-        y_train = np.array([index[v] for v in train[TARGET]], "int32")
-        y_val = np.array([index[v] for v in val[TARGET]], "int32")
-        scale, n_outputs = 1.0, 1 if TASK == "binary" else len(classes)
-    weights = np.ones(len(y_train), "float32")
-    if TASK != "regression" and CONFIG["class_weight"] == "balanced":
-        found, counts = np.unique(y_train, return_counts=True)
-        weights = (len(y_train) / (len(found) * counts))[np.searchsorted(found, y_train)].astype("float32")
+# 5. Which training rows choose the epoch (the validation rows never do, unless inner_fraction is 0).
+def plan(y_train):
+    """'last' (no early stopping), 'validation', ('inner', fit rows, choosing rows) or ('folds', [(fit, held)...])."""
+    from sklearn.model_selection import KFold, StratifiedKFold
 
+    n, classes = len(y_train), (np.bincount(y_train) if TASK != "regression" else None)
+    if CONFIG["patience"] <= 0:
+        return ("last",)
+    if CONFIG["inner_fraction"] <= 0:
+        return ("validation",)
+    if n < CONFIG["cv_below"] and n >= 6:  # small tables: 3-fold cross-validation chooses how many epochs
+        stratified = classes is not None and classes[classes > 0].min() >= 3
+        splitter = (StratifiedKFold if stratified else KFold)(3, shuffle=True, random_state=CONFIG["seed"])
+        folds = splitter.split(np.zeros(n), y_train if stratified else None)
+        return ("folds", [(np.sort(fit), np.sort(held)) for fit, held in folds])
+    return inner_plan(y_train)
+
+
+def inner_plan(y_train):
+    """The training rows split again: the network learns from the first part, the second chooses the epoch."""
+    n, classes = len(y_train), (np.bincount(y_train) if TASK != "regression" else None)
+    n_inner = math.ceil(n * CONFIG["inner_fraction"])
+    if n_inner < 1 or n - n_inner < 2:
+        return ("last",)
+    stratify = None
+    if classes is not None:
+        present = classes[classes > 0]
+        if present.min() >= 2 and n_inner >= len(present) and n - n_inner >= len(present):
+            stratify = y_train
+    fit, inner = train_test_split(np.arange(n), test_size=n_inner, random_state=CONFIG["seed"], stratify=stratify)
+    return ("inner", np.sort(fit), np.sort(inner))
+
+
+def train(x_train, y_train, x_val, y_val, weights, n_outputs, scale, epochs, patience, fit=None, choose=None,
+          quiet=False):
+    """Train a fresh network on the training rows at ``fit``; early stopping watches the rows at ``choose`` (else
+    the validation rows) and the best epoch's weights are put back at the end. Returns (history, reason, kept)."""
     model = build_model(x_train.shape[1], n_outputs)
     loss_fn = {"binary": keras.losses.BinaryCrossentropy(), "multiclass": keras.losses.SparseCategoricalCrossentropy(),
                "regression": keras.losses.MeanSquaredError()}[TASK]
@@ -295,51 +336,105 @@ def main(path):
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss, predictions
 
-    train_metrics, val_metrics = make_metrics(n_outputs), make_metrics(n_outputs)
+    def scores(metrics, x, y):
+        for metric in metrics.values():
+            metric.reset_state()
+        predictions = model(tf.constant(x), training=False)
+        update(metrics, tf.constant(y), predictions, n_outputs)
+        return results(metrics, float(loss_fn(tf.constant(y), predictions)), scale)
+
+    train_metrics, val_metrics, inner_metrics = (make_metrics(n_outputs) for _ in range(3))
     x, y, w = tf.constant(x_train), tf.constant(y_train), tf.constant(weights)
-    batch, n = CONFIG["batch_size"], len(y_train)
+    rows = tf.constant(np.arange(len(y_train)) if fit is None else fit, tf.int32)
+    batch, n = CONFIG["batch_size"], int(rows.shape[0])
     good, best, history, reason = model.get_weights(), (math.inf, 0, None), [], "finished"
-    for epoch in range(1, CONFIG["epochs"] + 1):
+    for epoch in range(1, epochs + 1):
         started = time.perf_counter()
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=[CONFIG["seed"], epoch])
-        for metric in list(train_metrics.values()) + list(val_metrics.values()):
+        order = tf.gather(rows, tf.random.experimental.stateless_shuffle(tf.range(n), seed=[CONFIG["seed"], epoch]))
+        for metric in train_metrics.values():
             metric.reset_state()
         losses = []
         for start in range(0, n, batch):
-            rows = order[start:start + batch]
-            y_batch = tf.gather(y, rows)
-            loss, predictions = train_step(tf.gather(x, rows), y_batch, tf.gather(w, rows))
+            picked = order[start:start + batch]
+            y_batch = tf.gather(y, picked)
+            loss, predictions = train_step(tf.gather(x, picked), y_batch, tf.gather(w, picked))
             update(train_metrics, y_batch, predictions, n_outputs)
             losses.append(float(loss))
-        val_pred = model(tf.constant(x_val), training=False)
-        update(val_metrics, tf.constant(y_val), val_pred, n_outputs)
-        val_loss = float(loss_fn(tf.constant(y_val), val_pred))
+        val_m = scores(val_metrics, x_val, y_val)
+        inner_m = scores(inner_metrics, x_train[choose], y_train[choose]) if choose is not None else {}
         seconds = time.perf_counter() - started
         train_m = results(train_metrics, np.mean(np.float32(losses)), scale)
-        val_m = results(val_metrics, val_loss, scale)
-        history.append((train_m, val_m, seconds))
-        print(f"epoch {epoch:3d}  " + "  ".join(f"train_{k} {v:.4f}" for k, v in train_m.items()) + "  "
-              + "  ".join(f"val_{k} {v:.4f}" for k, v in val_m.items()))
+        history.append((train_m, val_m, seconds, inner_m))
+        if not quiet:
+            print(f"epoch {epoch:3d}  " + "  ".join(f"train_{k} {v:.4f}" for k, v in train_m.items()) + "  "
+                  + "  ".join(f"val_{k} {v:.4f}" for k, v in val_m.items())
+                  + "".join(f"  inner_{k} {v:.4f}" for k, v in inner_m.items()))
         weights_now = model.get_weights()
         if not (math.isfinite(train_m["loss"]) and all(np.isfinite(v).all() for v in weights_now)):
             model.set_weights(good)
-            reason = "not_finite"
-            break
+            return history, "not_finite", epoch - 1
         good = weights_now
-        if CONFIG["patience"] > 0 and math.isfinite(val_loss):
-            if val_loss < best[0]:
-                best = (val_loss, epoch, weights_now)
-            elif epoch - best[1] >= CONFIG["patience"]:
-                reason = "early_stopping"
+        watched = (inner_m or val_m)["loss"]
+        if patience > 0 and math.isfinite(watched) and watched < best[0]:
+            best = (watched, epoch, weights_now)
+        if patience > 0 and best[1] and epoch - best[1] >= patience:
+            reason = "early_stopping"
+            break
+    if patience > 0 and best[1]:
+        model.set_weights(best[2])  # the best epoch's weights, as Keras' restore_best_weights
+        return history, reason, best[1]
+    return history, reason, len(history)
+
+
+def main(path):
+    frame, train_rows, val_rows = split(read(path))
+    stats = fit_preprocessing(train_rows)
+    x_train, x_val = transform(train_rows, stats), transform(val_rows, stats)
+    if TASK == "regression":
+        y_all = train_rows[TARGET].to_numpy(dtype="float64")
+        mean, std = y_all.mean(), y_all.std() or 1.0
+        y_train = ((train_rows[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
+        y_val = ((val_rows[TARGET].to_numpy(dtype="float64") - mean) / std).astype("float32")
+        scale, n_outputs = std, 1
+    else:
+        classes = sorted(pd.unique(frame[TARGET]), key=class_order)
+        index = {c: i for i, c in enumerate(classes)}
+        y_train = np.array([index[v] for v in train_rows[TARGET]], "int32")
+        y_val = np.array([index[v] for v in val_rows[TARGET]], "int32")
+        scale, n_outputs = 1.0, 1 if TASK == "binary" else len(classes)
+    weights = np.ones(len(y_train), "float32")
+    if TASK != "regression" and CONFIG["class_weight"] == "balanced":
+        found, counts = np.unique(y_train, return_counts=True)
+        weights = (len(y_train) / (len(found) * counts))[np.searchsorted(found, y_train)].astype("float32")
+
+    how = plan(y_train)
+    data = (x_train, y_train, x_val, y_val, weights, n_outputs, scale)
+    if how[0] == "folds":  # each fold until its held-out loss stops improving; the lowest mean loss is the count
+        curves = []
+        for fit, held in how[1]:
+            fold, ending, _ = train(*data, CONFIG["epochs"], CONFIG["patience"], fit, held, quiet=True)
+            if ending == "not_finite":  # the loss stopped being a number: train as on a larger table instead
+                how = inner_plan(y_train)
                 break
+            curves.append([h[3]["loss"] if math.isfinite(h[3]["loss"]) else math.inf for h in fold])
+        else:
+            length = min(len(curve) for curve in curves)
+            chosen = int(np.argmin(np.mean([curve[:length] for curve in curves], axis=0))) + 1
+            print(f"3-fold cross-validation on the training rows chose {chosen} epochs")
+            history, reason, kept = train(*data, chosen, 0)
+    if how[0] == "inner":
+        history, reason, kept = train(*data, CONFIG["epochs"], CONFIG["patience"], how[1], how[2])
+    elif how[0] != "folds":
+        history, reason, kept = train(*data, CONFIG["epochs"], CONFIG["patience"])
 
     rounded = lambda d: {k: (None if not math.isfinite(v) else round(float(v), 6)) for k, v in d.items()}  # noqa: E731
     times = [h[2] for h in history[1:]] or [h[2] for h in history]
+    shown = history[max(kept, 1) - 1] if history else None
     print(json.dumps({
         "task": TASK, "target": TARGET, "epochs_run": len(history), "stopped_because": reason,
         "seconds_per_epoch": round(float(np.median(times)), 6) if times else None,
         "rows": {"train": int(len(y_train)), "validation": int(len(y_val))},
-        "train": rounded(history[-1][0]) if history else {}, "validation": rounded(history[-1][1]) if history else {},
+        "train": rounded(shown[0]) if shown else {}, "validation": rounded(shown[1]) if shown else {},
     }))
 
 

@@ -80,7 +80,9 @@ def upload_to(at: AppTest, content: bytes, name: str) -> AppTest:
 
 
 def train_on(at: AppTest, epochs: int = 3) -> AppTest:
+    """Train ``epochs`` epochs, every one and the last kept (patience 0), so a test knows how many ran."""
     at.slider(key="cfg_epochs").set_value(epochs)
+    at.slider(key="cfg_patience").set_value(0)
     ok(at.run())
     at.button(key="train").click()
     return ok(at.run())
