@@ -33,23 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 HEART = Path("/work/shared/data/heart.csv")
 
 
-def imbalanced(n: int = 600, share: float = 0.05) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=n), rng.normal(size=n)
-    s = a + 0.5 * b + rng.normal(0, 1.0, n)
-    return pd.DataFrame({"a": a, "b": b, "y": (s > np.quantile(s, 1 - share)).astype(int)})
-
-
-def noisy(n: int = 200) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 10))
-    y = (x[:, 0] + rng.normal(0, 0.7, n) > 0).astype(int)
-    return pd.DataFrame({**{f"x{i}": x[:, i] for i in range(10)}, "y": y})
-
-
 def cases(quick: bool) -> list[tuple[str, pd.DataFrame, str, str | None, dict]]:
     """(name, table, target, task, knobs): generated symptoms, heart.csv's, then the benchmark tables' defaults."""
-    from helpers.tables import make_binary, make_multiclass
+    from helpers.tables import make_binary, make_imbalanced, make_multiclass, make_noisy
 
     out = [
         ("lr_high (sgd 10)", make_binary(), "target", None, dict(optimizer="sgd", learning_rate=10.0, epochs=5,
@@ -58,8 +44,8 @@ def cases(quick: bool) -> list[tuple[str, pd.DataFrame, str, str | None, dict]]:
                                                                    patience=0)),
         ("underfit (1 neuron, l2 0.5)", make_binary(), "target", None, dict(hidden=(1,), l2=0.5, epochs=20,
                                                                              patience=0)),
-        ("overfit (256x256, 100 ep.)", noisy(), "y", None, dict(hidden=(256, 256), epochs=100, patience=0)),
-        ("imbalance (5 %)", imbalanced(), "y", None, dict(epochs=20, patience=0)),
+        ("overfit (256x256, 100 ep.)", make_noisy(), "y", None, dict(hidden=(256, 256), epochs=100, patience=0)),
+        ("imbalance (5 %)", make_imbalanced(), "y", None, dict(epochs=20, patience=0)),
         ("multiclass defaults", make_multiclass(), "species", None, {}),
     ]
     if HEART.exists():

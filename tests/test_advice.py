@@ -7,29 +7,12 @@ import json
 import re
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.tables import make_binary, make_multiclass
+from helpers.tables import make_binary, make_imbalanced, make_multiclass, make_noisy
 from tapeapp import Advice, TrainConfig, diagnose, inspect_frame, load_sample, start_baselines, start_run
 from tapeapp.advice import CODES, Evidence, Rival, advise
-
-
-def imbalanced(n: int = 600, share: float = 0.05) -> pd.DataFrame:
-    """A rare positive class (5 %) that depends on the inputs, but not enough for an unweighted loss to find it."""
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=n), rng.normal(size=n)
-    s = a + 0.5 * b + rng.normal(0, 1.0, n)
-    return pd.DataFrame({"a": a, "b": b, "y": (s > np.quantile(s, 1 - share)).astype(int)})
-
-
-def noisy(n: int = 200) -> pd.DataFrame:
-    """One informative column of ten, with noise: a big network memorises its training rows."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 10))
-    y = (x[:, 0] + rng.normal(0, 0.7, n) > 0).astype(int)
-    return pd.DataFrame({**{f"x{i}": x[:, i] for i in range(10)}, "y": y})
 
 
 def advice_for(frame: pd.DataFrame, target: str, **knobs) -> list[Advice]:
@@ -41,8 +24,8 @@ CASES = {  # patience 0: every epoch trained and the last kept, the settings eac
     "learning_rate_high": (make_binary, "target", dict(optimizer="sgd", learning_rate=10.0, epochs=5, patience=0)),
     "learning_rate_low": (make_binary, "target", dict(optimizer="sgd", learning_rate=1e-5, epochs=10, patience=0)),
     "underfitting": (make_binary, "target", dict(hidden=(1,), l2=0.5, epochs=20, patience=0)),
-    "overfitting": (noisy, "y", dict(hidden=(256, 256), epochs=100, patience=0)),
-    "imbalance": (imbalanced, "y", dict(epochs=20, patience=0)),
+    "overfitting": (make_noisy, "y", dict(hidden=(256, 256), epochs=100, patience=0)),
+    "imbalance": (make_imbalanced, "y", dict(epochs=20, patience=0)),
     "baseline_better": (make_multiclass, "species", dict()),  # axis-aligned rules: the trees' home ground
 }
 

@@ -16,6 +16,22 @@ def make_binary(n: int = 160, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"age": age, "dose": dose, "color": color, "target": (score > 0.3).astype(int)})
 
 
+def make_imbalanced(n: int = 600, share: float = 0.05) -> pd.DataFrame:
+    """A rare positive class (5 %) that depends on the inputs, but not enough for an unweighted loss to find it."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    s = a + 0.5 * b + rng.normal(0, 1.0, n)
+    return pd.DataFrame({"a": a, "b": b, "y": (s > np.quantile(s, 1 - share)).astype(int)})
+
+
+def make_noisy(n: int = 200) -> pd.DataFrame:
+    """One informative column of ten, with noise: a big network memorises its training rows."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 10))
+    y = (x[:, 0] + rng.normal(0, 0.7, n) > 0).astype(int)
+    return pd.DataFrame({**{f"x{i}": x[:, i] for i in range(10)}, "y": y})
+
+
 def make_multiclass(n: int = 150, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
