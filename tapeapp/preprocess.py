@@ -178,6 +178,8 @@ class Preprocessor:
                 levels = sorted(counts.index)
             else:
                 levels = list(counts.index[counts.to_numpy() >= MIN_LEVEL_ROWS][:MAX_LEVELS])
+                if not levels and len(counts):  # a tiny table: no value has 5 rows; keep the most common one, so the
+                    levels = [counts.index[0]]  # column still says something (a lookup needs one value at least)
                 self.pooled_[col] = len(counts) - len(levels)
                 if len(counts) > MAX_LEVELS:
                     self.warnings_.append(

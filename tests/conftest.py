@@ -27,6 +27,13 @@ def private_store(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TAPEAPP_STORE", str(tmp_path_factory.mktemp("store")))
 
 
+@pytest.fixture(autouse=True)
+def roomy_test_process(monkeypatch):
+    """The memory budget guards a server; this process is the test runner, which holds every test's TensorFlow graphs
+    and grows past the 2.4 GB default over the suite. Tests of the budget set their own (env or monkeypatch)."""
+    monkeypatch.setenv("TAPEAPP_MEMORY_BUDGET_MB", "1000000")
+
+
 @pytest.fixture
 def binary_frame() -> pd.DataFrame:
     return make_binary()

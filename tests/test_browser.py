@@ -52,9 +52,11 @@ def _epoch(page) -> int:
 
 
 def _choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the select box with ``key``. A click on a box scrolled under the page's sticky header does
-    not open it (the list stays shut), so the keyboard opens it when the click did not."""
-    box = page.locator(f".st-key-{key} [role=combobox]")
+    """Pick ``option`` in the select box with ``key`` (a key ending in ``*`` matches its start: the target's box is
+    keyed by its table). A click on a box scrolled under the page's sticky header does not open it (the list stays
+    shut), so the keyboard opens it when the click did not."""
+    where = f"[class*='st-key-{key[:-1]}']" if key.endswith("*") else f".st-key-{key}"
+    box = page.locator(f"{where} [role=combobox]")
     box.scroll_into_view_if_needed()
     box.click()
     if box.get_attribute("aria-expanded") != "true":
@@ -180,6 +182,8 @@ def test_two_users_train_at_once_and_each_sees_only_their_own(server, browser, t
         for target, (path, shape, _) in users.items():
             # enough epochs (a few seconds at a few ms each) that the two runs surely overlap
             _open_and_upload(pages[target], f"{server}/?epochs=1500&patience=0&batch_size=8", path, shape)
+            _choose(pages[target], "target_*", target)  # the answer is the last column of both tables
+            settled(pages[target])
         for page in pages.values():
             page.locator(".st-key-train button").click()
         both_running, deadline = False, time.monotonic() + 90

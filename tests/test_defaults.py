@@ -176,3 +176,13 @@ def test_many_categories_keep_every_level_with_five_training_rows_in_the_exporte
     rows = frame.drop(columns="price").head(30)
     np.testing.assert_allclose(predict_with_model(model, meta, rows)["predicted_price"],
                                run.predict(rows)["predicted_price"], rtol=1e-5, atol=1e-5)
+
+
+def test_a_text_column_of_a_tiny_table_keeps_its_most_common_value():
+    """No value has 5 training rows: the most common one is kept (a lookup needs one), the rest count as 'other'."""
+    from tapeapp.preprocess import Preprocessor
+
+    frame = pd.DataFrame({"kind": ["a", "a", "b", "c", "d", "e"], "x": [1.0, 2, 3, 4, 5, 6]})
+    pre = Preprocessor(numeric=("x",), categorical=("kind",)).fit(frame)
+    assert pre.categories_["kind"] == ["a"] and pre.pooled_["kind"] == 4
+    assert pre.transform(frame).shape[0] == 6

@@ -23,14 +23,16 @@ SCRIPT = textwrap.dedent("""
     from helpers.tables import make_binary, make_regression
     from tapeapp import TrainConfig, inspect_frame, start_run
     frame = make_binary(400)
-    config = TrainConfig(epochs=25, batch_size=32, val_fraction=0.25, optimizer="adam", learning_rate=3e-3)
+    config = TrainConfig(epochs=25, batch_size=32, val_fraction=0.25, optimizer="adam", learning_rate=3e-3,
+                         patience=0)  # every epoch: the test compares whole histories
     schema = inspect_frame(frame, target="target")
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     mirrored = start_run(frame, schema, config, strategy=strategy).fit()
     single = start_run(frame, schema, config).fit()
     prices = make_regression()
     blown = start_run(prices, inspect_frame(prices, target="price"),
-                      TrainConfig(epochs=30, learning_rate=0.5, optimizer="sgd", momentum=0.9), strategy=strategy).fit()
+                      TrainConfig(epochs=30, learning_rate=0.5, optimizer="sgd", momentum=0.9, patience=0),
+                      strategy=strategy).fit()
     print(json.dumps({{"replicas": strategy.num_replicas_in_sync,
                       "mirrored": mirrored.history[-1].validation, "single": single.history[-1].validation,
                       "epochs": len(mirrored.history), "first_loss": mirrored.history[0].train["loss"],
