@@ -65,7 +65,7 @@ def link_params() -> dict[str, str]:
 
 def resume(wanted: str | None) -> bool:
     """Once per browser session: bring back the session the link names, or start a new one; whether one came
-    back. Later passes only follow the other tab's job and say the session is in use."""
+    back. Later passes follow a newer job another tab on the link started, and mark the session as in use."""
     from tapeapp.store import new_id, valid_id
 
     kept = store()
