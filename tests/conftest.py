@@ -27,11 +27,15 @@ def private_store(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TAPEAPP_STORE", str(tmp_path_factory.mktemp("store")))
 
 
-@pytest.fixture(autouse=True)
-def roomy_test_process(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def roomy_test_process():
     """The memory budget guards a server; this process is the test runner, which holds every test's TensorFlow graphs
-    and grows past the 2.4 GB default over the suite. Tests of the budget set their own (env or monkeypatch)."""
-    monkeypatch.setenv("TAPEAPP_MEMORY_BUDGET_MB", "1000000")
+    and grows past the 2.4 GB default over the suite. Tests of the budget set their own (env or monkeypatch); the
+    servers the browser tests start keep the default (``helpers.browser.Server``). Session-wide, so that module
+    fixtures that read tables have it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TAPEAPP_MEMORY_BUDGET_MB", "1000000")
+        yield
 
 
 @pytest.fixture

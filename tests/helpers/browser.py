@@ -63,7 +63,8 @@ class Server:
              "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", "--server.maxUploadSize", str(UPLOAD_LIMIT_MB)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            env={**os.environ, "TAPEAPP_SEATS": str(self.seats), "TAPEAPP_STORE": str(self.store)})
+            env={**{k: v for k, v in os.environ.items() if k != "TAPEAPP_MEMORY_BUDGET_MB"},  # a server's own budget
+                 "TAPEAPP_SEATS": str(self.seats), "TAPEAPP_STORE": str(self.store)})
         deadline = time.monotonic() + 60
         while True:
             try:
