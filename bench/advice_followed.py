@@ -12,7 +12,7 @@ it was given and the mean change.
 
 Cases: runs made to show each symptom (as tests/test_advice.py makes them), the issue's heart.csv run (300 epochs at
 learning rate 0.003, every epoch trained and the last kept), and the default run on each benchmark table. heart.csv
-is read in place from /work/shared/data and never copied.
+is read in place from TAPEAPP_HEART_CSV when set, and never copied.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's tapeapp, from anywhere
 
-HEART = Path("/work/shared/data/heart.csv")
+from _common import HEART_CSV  # noqa: E402  (bench/ is on the path: the scripts run from it)
+
+HEART = HEART_CSV
 
 
 def cases(quick: bool) -> list[tuple[str, pd.DataFrame, str, str | None, dict]]:

@@ -22,7 +22,7 @@ An early-stopping run trains to a ceiling of epochs or until ``MAX_PATIENCE`` ep
 read off that one trajectory exactly (what a run with that rule would have kept), with the seconds it would take.
 
 Results are appended to ``bench/defaults_results.jsonl`` (one line per table, seed and variant), so a rerun adds
-only what is missing; ``--fresh`` starts over. Nothing here reads /work/shared/holdout.
+only what is missing; ``--fresh`` starts over. Nothing here reads the acceptance tables kept outside the repository.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from _common import HEART_LIKE_TARGET, heart_like, machine, mb, print_table, proc_status, wide_chunk
+from _common import HEART_CSV, HEART_LIKE_TARGET, heart_like, machine, mb, print_table, proc_status, wide_chunk
 
-HEART = Path("/work/shared/data/heart.csv")
+HEART = HEART_CSV
 
 
 def _reset_peak() -> bool:

@@ -1,5 +1,6 @@
 """Fixtures shared by the tests: the tables of ``helpers.tables``, the page driven headless (``helpers.page``) and
-the command line run in a process of its own (``helpers.cli``). No test needs the internet or ../shared data."""
+the command line run in a process of its own (``helpers.cli``). No test needs the internet or any file outside the
+repository."""
 
 from __future__ import annotations
 
