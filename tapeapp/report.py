@@ -33,6 +33,7 @@ from tapeapp.config import PRESETS
 from tapeapp.evaluation import Evaluation, evaluate, no_better_than_guessing
 from tapeapp.metrics import MAIN_METRIC
 from tapeapp.stopping import STOP_REASONS
+from tapeapp.table import read_how
 from tapeapp.version import __version__
 from tapeapp.words import (
     ACTIVATIONS,
@@ -242,25 +243,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _read_how(info: TableInfo) -> str:
-    """How the file was read, in the page's words."""
-    delimiters = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-    parts = [f"{info.rows:,} rows × {info.columns:,} columns"]
-    if info.format == "sample":
-        parts.append("built-in sample")
-    elif info.delimiter:
-        parts.append(f"columns separated by {delimiters.get(info.delimiter, repr(info.delimiter))}")
-    else:
-        parts.append(f"{info.format} file")
-    if info.encoding:
-        parts.append(f"text encoding {info.encoding}")
-    if info.decimal and info.decimal != ".":
-        parts.append(f"decimal comma ('{info.decimal}')")
-    if info.format != "sample":
-        parts.append("first line holds the column names" if info.header else "no header line (columns named for you)")
-    return " · ".join(parts)
-
-
 # --------------------------------------------------------------------------------------------- the sections
 
 def _table_section(f: _Facts) -> Safe:
@@ -268,7 +250,7 @@ def _table_section(f: _Facts) -> Safe:
     data = run.prepared
     parts = []
     if info is not None:
-        parts.append(tag("p", tag("strong", info.name or "your table"), " · ", _read_how(info)))
+        parts.append(tag("p", tag("strong", info.name or "your table"), " · ", read_how(info)))
         if info.fraction < 1:
             parts.append(tag("p", f"The file was too big to read whole: a random {info.fraction:.0%} of its rows "
                                   "was read.", cls="note"))

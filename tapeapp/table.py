@@ -353,3 +353,22 @@ def _binary_format(data: bytes, name: str) -> str:
     if suffix == ".parquet" and b"\x00" in data[:1024]:
         raise TapeError("This Parquet file is damaged; save it again or upload a CSV instead.")
     return "csv"
+
+
+def read_how(info: TableInfo) -> str:
+    """How the file was read, in words: the page's line under the table and the report's (one wording)."""
+    delimiters = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+    parts = [f"{info.rows:,} rows × {info.columns:,} columns"]
+    if info.format == "sample":
+        parts.append("built-in sample")
+    elif info.delimiter:
+        parts.append(f"columns separated by {delimiters.get(info.delimiter, repr(info.delimiter))}")
+    else:
+        parts.append(f"{info.format} file")
+    if info.encoding:
+        parts.append(f"text encoding {info.encoding}")
+    if info.decimal and info.decimal != ".":
+        parts.append(f"decimal comma ('{info.decimal}')")
+    if info.format != "sample":
+        parts.append("first line holds the column names" if info.header else "no header line (columns named for you)")
+    return " · ".join(parts)

@@ -192,19 +192,7 @@ def role_changes(before: pd.DataFrame, after: pd.DataFrame, target: str) -> tupl
 
 
 def describe(info: tapeapp.TableInfo) -> str:
-    """One line saying what was detected, in words."""
-    delimiters = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-    parts = [f"**{md(info.name or 'your table')}**", f"{info.rows:,} rows × {info.columns:,} columns"]
-    if info.format == "sample":
-        parts.append("built-in sample")
-    elif info.delimiter:
-        parts.append(f"columns separated by {delimiters.get(info.delimiter, repr(info.delimiter))}")
-    else:
-        parts.append(f"{info.format} file")
-    if info.encoding:
-        parts.append(f"text encoding {info.encoding}")
-    if info.decimal and info.decimal != ".":
-        parts.append(f"decimal comma ('{info.decimal}')")
-    if info.format != "sample":
-        parts.append("first line holds the column names" if info.header else "no header line (columns named for you)")
-    return " · ".join(parts)
+    """One line saying what was detected, in words (the file's name escaped: it is the user's)."""
+    from tapeapp.table import read_how
+
+    return f"**{md(info.name or 'your table')}** · {read_how(info)}"
