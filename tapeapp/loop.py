@@ -148,14 +148,27 @@ class EpochRunner:
         self.optimizer = self._make_optimizer()
         self.n_layers = len(dense_layers(model))
         self._last_good = self._make_backup()
-        self._epoch = tf.function(self._epoch_graph, reduce_retracing=True)
-        self._steps = tf.function(self._steps_graph, reduce_retracing=True)
-        self._train_scores = tf.function(self._train_scores_graph, reduce_retracing=True)
-        self._score_rows = tf.function(self._score_rows_graph, reduce_retracing=True)
-        self._score_at = tf.function(self._score_at_graph, reduce_retracing=True)
+        # Shapes with the rows left open: each graph is traced once, whatever the number of rows (the folds of a
+        # small table, a runner lent again for a table of another length), not once more per new length.
+        x, y, w, rows, scalar, total, norms, seen = self._specs()
+        self._epoch = tf.function(self._epoch_graph, input_signature=[x, y, w, x, y, tf.TensorSpec([2], tf.int32),
+                                                                     rows])
+        self._steps = tf.function(self._steps_graph, input_signature=[x, y, w, rows, scalar, scalar, total, norms])
+        self._train_scores = tf.function(self._train_scores_graph, input_signature=[y, rows, seen, total, scalar])
+        self._score_rows = tf.function(self._score_rows_graph, input_signature=[x, y, scalar, scalar, total])
+        self._score_at = tf.function(self._score_at_graph, input_signature=[x, y, rows])
         self._per_step: float | None = None  # seconds a training step takes, once timed (a whole epoch counts too)
         self._per_row: float | None = None  # seconds scoring a validation row takes
         self._timed: set[str] = set()  # compiled calls made once already (the first includes the tracing)
+
+    def _specs(self) -> tuple[tf.TensorSpec, ...]:
+        """The compiled calls' arguments: inputs, targets (class codes or standardised numbers), row weights, row
+        positions, a step or row number, a running loss, per-layer norms, predictions; any number of rows."""
+        return (tf.TensorSpec([None, int(self.model.input.shape[-1])], tf.float32),
+                tf.TensorSpec([None], tf.float32 if self.task == "regression" else tf.int32),
+                tf.TensorSpec([None], tf.float32), tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.float32), tf.TensorSpec([self.n_layers], tf.float32),
+                tf.TensorSpec([None, self.n_outputs], tf.float32))
 
     def reset(self, config: TrainConfig) -> None:
         """Start over for a new run whose graph is the same (``graph_key``): the seed's starting weights, a fresh

@@ -91,6 +91,24 @@ def test_a_reused_compiled_epoch_trains_exactly_like_a_fresh_one(binary_frame, k
     assert not fresh.equals(other)
 
 
+def test_folds_and_tables_of_other_lengths_use_the_epoch_traced_once():
+    """Tracing costs more than a small table's epoch: the folds (each its own number of rows) and the next, longer
+    table with the same graph run the one trace."""
+    from helpers.tables import make_binary
+    from tapeapp.runners import POOL
+
+    POOL.clear()
+    runners = []
+    for rows in (150, 400):
+        run = _run(make_binary(rows), "target", epochs=3, patience=5)
+        assert run.choice == "folds"
+        for _ in run.epochs():
+            runners.append(run.runner)
+    assert len(set(map(id, runners))) == 1, "the second table should reuse the first one's compiled epoch"
+    assert runners[0]._epoch.experimental_get_tracing_count() == 1
+    assert runners[0]._score_at.experimental_get_tracing_count() == 1
+
+
 def test_importing_tapeapp_sets_the_kernels_before_tensorflow_loads():
     """A notebook may import TensorFlow itself right after tapeapp: the oneDNN switch must already be set then."""
     code = ("import os, sys; import tapeapp; "
