@@ -25,8 +25,8 @@ def _xor(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 
 def _train(frame: pd.DataFrame, target: str, **knobs) -> tapeapp.Run:
-    schema = tapeapp.inspect_frame(frame, target=target)
-    return tapeapp.start_run(frame, schema, tapeapp.TrainConfig(**knobs)).fit()
+    schema = tapeapp.inspect_frame(frame, target=target)  # every epoch trained and the last kept, unless told
+    return tapeapp.start_run(frame, schema, tapeapp.TrainConfig(**{"patience": 0, **knobs})).fit()
 
 
 @pytest.fixture(scope="module")

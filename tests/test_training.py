@@ -17,7 +17,9 @@ from tapeapp.model import build_model, make_loss, make_optimizer
 
 
 def _run(frame, target, **config):
-    return start_run(frame, inspect_frame(frame, target=target), TrainConfig(**config))
+    """A run of the loop: every epoch asked for is trained and the last kept (patience 0) unless a test says
+    otherwise; the defaults' early stopping and folds are tested in test_defaults."""
+    return start_run(frame, inspect_frame(frame, target=target), TrainConfig(**{"patience": 0, **config}))
 
 
 def test_one_update_per_epoch_with_everything_the_page_draws(binary_frame):
