@@ -125,14 +125,18 @@ def _epoch_line(update) -> str:
 
 
 def _start(args: argparse.Namespace, baselines: bool = False):
-    """The table read, its schema and a fresh run, warnings on stderr: what ``train`` and ``lr-find`` share."""
-    from tapeapp.run import start_run
+    """The table read, its schema and a fresh run, warnings on stderr: what ``train`` and ``lr-find`` share.
+
+    The knobs, the file and the target are checked before TensorFlow is imported (seconds): a mistake is said at once.
+    """
     from tapeapp.schema import inspect_frame
 
     config = train_config(args)
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
     _warn(table.info.notes)
+    from tapeapp.run import start_run
+
     if baselines:
         from tapeapp.baselines import start_baselines
     run = start_run(table.frame, schema, config, source_sha256=table.info.sha256,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cli import cli, one_error_line
+from helpers.cli import cli, cli_at_once, one_error_line
 
 pytestmark = pytest.mark.subprocess
 
@@ -106,10 +106,11 @@ def test_a_model_worse_than_the_average_guess_is_pointed_out(tmp_path):
     frame["price"] = (frame["area"] * 3000 + frame["rooms"] * 10000 + rng.normal(0, 5000, 150)).round(0)
     path = tmp_path / "flats.csv"
     frame.to_csv(path, index=False)
-    bad = cli("train", path, "--target", "price", "--epochs", "3", "--lr", "10")
+    bad, good = cli_at_once(("train", path, "--target", "price", "--epochs", "3", "--lr", "10"),
+                            ("train", path, "--target", "price", "--epochs", "40", "--optimizer", "adam",
+                             "--lr", "0.01"))
     assert bad.returncode == 0, bad.stderr
     assert "warning: The model predicts 'price' worse than always predicting the average" in bad.stderr
-    good = cli("train", path, "--target", "price", "--epochs", "40", "--optimizer", "adam", "--lr", "0.01")
     assert good.returncode == 0 and "worse than always" not in good.stderr, good.stderr
 
 
@@ -241,21 +242,19 @@ def test_out_as_a_zip_is_the_same_project_and_predict_and_explain_take_it(csv_pa
     give what they give with the folder; `--no-table` leaves the table out."""
     from tapeapp.project import FILES, open_project_file
 
-    folder, packed = tmp_path / "run", tmp_path / "run.zip"
-    for out in (folder, packed):
-        trained = cli("train", csv_path, "--target", "target", "--epochs", "3", "--no-baselines", "--out", out)
+    folder, packed, bare = tmp_path / "run", tmp_path / "run.zip", tmp_path / "bare.zip"
+    train = ("train", csv_path, "--target", "target", "--no-baselines")
+    for trained in cli_at_once((*train, "--epochs", "3", "--out", folder), (*train, "--epochs", "3", "--out", packed),
+                               (*train, "--epochs", "1", "--no-table", "--out", bare)):
         assert trained.returncode == 0, trained.stderr
     with zipfile.ZipFile(packed) as archive:
         assert sorted(archive.namelist()) == sorted([*FILES, "data/table.csv"])
     for command in ("predict", "explain"):
-        from_folder, from_zip = cli(command, folder, csv_path), cli(command, packed, csv_path)
+        from_folder, from_zip = cli_at_once((command, folder, csv_path), (command, packed, csv_path))
         assert from_zip.returncode == 0, from_zip.stderr
         assert from_zip.stdout == from_folder.stdout and len(from_zip.stdout.splitlines()) > 160
     project = open_project_file(packed)
     assert project.table.available and project.record.epochs_done == 3
-    bare = tmp_path / "bare.zip"
-    assert cli("train", csv_path, "--target", "target", "--epochs", "1", "--no-baselines", "--no-table",
-               "--out", bare).returncode == 0
     opened = open_project_file(bare)
     assert not opened.table.available and opened.table.sha256 == hashlib.sha256(csv_path.read_bytes()).hexdigest()
     assert cli("predict", bare, csv_path).returncode == 0
