@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cli import cli, cli_at_once, one_error_line
+from helpers.cli import ROOT, cli, cli_at_once, one_error_line
 
 pytestmark = pytest.mark.subprocess
 
@@ -127,6 +129,16 @@ def test_knobs_out_of_range_exit_2_with_one_error_line(csv_path, flag, value, wo
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
     assert "Traceback" not in result.stderr
+
+
+def test_a_refused_train_says_so_before_tensorflow_is_imported(csv_path):
+    """A mistake in the knobs, the file or the target is said at once, not after seconds of TensorFlow's import."""
+    code = ("import sys; from tapeapp.cli import main; status = main(sys.argv[1:]); "
+            "print(status, 'tensorflow' in sys.modules)")
+    for args in (["--epochs", "1e400"], ["--target", "nope"]):
+        done = subprocess.run([sys.executable, "-c", code, "train", str(csv_path), *args], capture_output=True,
+                              text=True, cwd=ROOT, check=True)
+        assert done.stdout.split() == ["2", "False"], (args, done.stdout, done.stderr)
 
 
 @pytest.fixture(scope="module")
