@@ -223,15 +223,7 @@ class RunStore:
             blob = f"table-{secrets.token_hex(8)}.bin" if table.data else None
             staged = self._temp(table.data) if blob else None
             meta = self._temp(_json_bytes({**table.described(), "file": blob}))
-            with self._lock:
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if staged is not None:
-                    os.replace(staged, folder / blob)
-                os.replace(meta, folder / "table.json")
-                for old in folder.glob("table-*.bin"):
-                    if old.name != blob:
-                        old.unlink(missing_ok=True)
-                os.utime(folder)
+            self._publish(folder, staged, blob, meta, "table.json", "table-*.bin", touched=folder)
 
     def save_state(self, session_id: str, state: Mapping) -> None:
         """Keep what the page owns (JSON: knobs, target, task, roles, the link's extras, a lesson's id, ...)."""
@@ -275,15 +267,22 @@ class RunStore:
             staged = self._temp(arrays)
             meta = self._temp(_json_bytes({**record_to_json(record),
                                            "weights": {"file": blob, "sha256": _sha256(arrays)}}))
-            with self._lock:
-                runs = folder / "runs" / f"{record.number:06d}"
-                runs.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.replace(staged, runs / blob)
-                os.replace(meta, runs / "run.json")
-                for old in runs.glob("weights-*.npz"):
-                    if old.name != blob:
-                        old.unlink(missing_ok=True)
-                os.utime(folder)
+            self._publish(folder / "runs" / f"{record.number:06d}", staged, blob, meta, "run.json", "weights-*.npz",
+                          touched=folder)
+
+    def _publish(self, folder: Path, staged: Path | None, blob: str | None, meta: Path, meta_name: str,
+                 blobs: str, touched: Path) -> None:
+        """Move a staged blob in, then the JSON that names it, then drop the blobs it replaced: a reader finds the
+        old pair or the new one, never a JSON naming a blob that is not there yet."""
+        with self._lock:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if staged is not None:
+                os.replace(staged, folder / blob)
+            os.replace(meta, folder / meta_name)
+            for old in folder.glob(blobs):
+                if old.name != blob:
+                    old.unlink(missing_ok=True)
+            os.utime(touched)
 
     def _when_baselines_arrive(self, session_id: str, number: int, future: Future) -> None:
         """Add the baselines to the kept run once they are fitted (from the worker that fitted them; at once if they

@@ -163,14 +163,13 @@ def _epochs_done(job: ui_jobs.Job, at_least: int) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.slow
-def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watches_on(monkeypatch):
-    job = _iris_job(300)
+def _watch_until_epoch(job: ui_jobs.Job, epoch: int, interruption: type[BaseException], monkeypatch) -> None:
+    """Watch the job with a view that Streamlit interrupts (``interruption`` raised) once ``epoch`` is drawn."""
 
-    class Interrupted:  # the first script run's view: the rerun lands while it draws epoch 3 or later
+    class Interrupted:
         def draw_progress(self, job, seconds):
-            if len(job.run.history) >= 3:
-                raise _Rerun
+            if len(job.run.history) >= epoch:
+                raise interruption()
 
         def draw_charts(self, job):
             pass
@@ -179,8 +178,14 @@ def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watche
             pass
 
     monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.01)  # each epoch drawn, without a loop that spins
-    with pytest.raises(_Rerun):
-        ui_live.watch(job, Interrupted())
+    ui_live.watch(job, Interrupted())
+
+
+@pytest.mark.slow
+def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watches_on(monkeypatch):
+    job = _iris_job(300)
+    with pytest.raises(_Rerun):  # the first script run's view: the rerun lands while it draws epoch 3 or later
+        _watch_until_epoch(job, 3, _Rerun, monkeypatch)
     assert len(job.run.history) >= 3 and (job.running or job.run.stopped_because == "finished"), \
         "a page interrupted mid-run does not end the run"
     at = page_app()
@@ -205,20 +210,8 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
     box = ui_jobs.Slot(job)
     monkeypatch.setattr(ui_jobs, "slot", lambda: box)
 
-    class ClosedTab:  # the tab closes while epoch 3 (or a later one) is drawn
-        def draw_progress(self, job, seconds):
-            if len(job.run.history) >= 3:
-                raise StopException()
-
-        def draw_charts(self, job):
-            pass
-
-        def draw_waiting(self, job, place):
-            pass
-
-    monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.01)  # each epoch drawn, without a loop that spins
-    with pytest.raises(StopException):
-        ui_live.watch(job, ClosedTab())
+    with pytest.raises(StopException):  # the tab closes while epoch 3 (or a later one) is drawn
+        _watch_until_epoch(job, 3, StopException, monkeypatch)
     assert not job.running and run.stopped_because == "stopped" and len(run.history) >= 3
     assert run.runner is None, "the compiled epoch went back to the pool"
     assert box.job is None, "the session no longer holds the run"
