@@ -10,6 +10,7 @@ import streamlit as st
 
 import tapeapp
 from tapeapp.errors import clipped
+from tapeapp.table import read_how
 from ui import keys
 from ui.safe import md
 
@@ -192,7 +193,6 @@ def role_changes(before: pd.DataFrame, after: pd.DataFrame, target: str) -> tupl
 
 
 def describe(info: tapeapp.TableInfo) -> str:
-    """One line saying what was detected, in words (the file's name escaped: it is the user's)."""
-    from tapeapp.table import read_how
-
-    return f"**{md(info.name or 'your table')}** · {read_how(info)}"
+    """One line saying what was detected, in words: all of it escaped (the name is the user's; the rest is plain text
+    too, whatever a reader of a new format puts in it)."""
+    return f"**{md(info.name or 'your table')}** · {md(read_how(info))}"
