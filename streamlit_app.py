@@ -15,7 +15,7 @@ import streamlit as st
 
 import tapeapp
 from tapeapp import words
-from tapeapp.budget import NoRoomYet
+from tapeapp.data.budget import NoRoomYet
 from ui import cases as ui_cases
 from ui import data as ui_data
 from ui import jobs as ui_jobs
@@ -114,7 +114,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
             return None
         st.markdown(f"**{words.TASKS[schema.task]}** — {md(schema.task_reason)}")
     with right:
-        from tapeapp import charts
+        from tapeapp.report import charts
 
         show(st, charts.target_chart(table.frame[target], schema.task == "regression", target))
     for warning in schema.warnings:
@@ -248,7 +248,7 @@ def results_section(job: ui_jobs.Job) -> tuple[float, object]:
     if warning := tapeapp.no_better_than_guessing(evaluation, run.target, advice=ui_verdict.advice_of(job)):
         st.warning(md(warning))
     if run.task == "regression":
-        from tapeapp import charts
+        from tapeapp.report import charts
 
         left, right = st.columns(2, gap="large")
         picked = left.altair_chart(charts.predicted_actual_chart(evaluation.points, run.target, pickable=True),
@@ -300,7 +300,7 @@ def headline_metrics(evaluation: tapeapp.Evaluation, previous: dict | None) -> N
 
 def classification_charts(evaluation: tapeapp.Evaluation):
     """The confusion matrix (a click picks a cell), ROC and PR curves and the per-class table; returns the pick."""
-    from tapeapp import charts
+    from tapeapp.report import charts
 
     matrix, roc, pr = st.columns(3, gap="medium")
     picked = matrix.altair_chart(charts.confusion_chart(evaluation.confusion, pickable=True), width="stretch",

@@ -134,8 +134,8 @@ def plan(quick: bool) -> list[tuple[str, int, str | None, dict]]:
 
 def measure(table: str, table_seed: int, preset_name: str | None, knobs: dict, makers: dict) -> list:
     from tapeapp import TrainConfig, inspect_frame, preset, start_baselines, start_run
-    from tapeapp.advice import advise, evidence
-    from tapeapp.scores import better_by
+    from tapeapp.judge.advice import advise, evidence
+    from tapeapp.train.scores import better_by
 
     frame, target = makers[table](table_seed)
     config = (preset(preset_name) if preset_name else TrainConfig()).replace(**knobs)

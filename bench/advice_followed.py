@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None)
     args = parser.parse_args()
     from tapeapp import TrainConfig, diagnose, inspect_frame, start_baselines, start_run
-    from tapeapp.metrics import MAIN_METRIC
+    from tapeapp.train.metrics import MAIN_METRIC
 
     seeds = range(args.seeds if args.seeds is not None else (2 if args.quick else 5))
     changes: dict[str, list[float]] = defaultdict(list)

@@ -32,8 +32,8 @@ BUNDLED = ("breast_cancer", "iris", "wine", "diabetes")
 
 def timed_run(frame, target: str, config, arm: str) -> dict:
     """One run consumed like the page does; ``arm`` is 'alone', 'baselines' or 'unlimited' (no thread limit)."""
-    from tapeapp import baselines as bl
     from tapeapp import inspect_frame, start_run
+    from tapeapp.judge import baselines as bl
 
     original = bl.threadpool_limits
     if arm == "unlimited":
@@ -108,7 +108,7 @@ def tables(args) -> list[tuple[str, object, str | None]]:
 
 def one(frame, target, config) -> dict:
     from tapeapp import compare_with_baselines, diagnose, inspect_frame, start_baselines, start_run
-    from tapeapp.comparison import network_score
+    from tapeapp.judge.comparison import network_score
 
     run = start_run(frame, inspect_frame(frame, target=target), config, baselines=start_baselines)
     run.fit()
@@ -174,8 +174,8 @@ def score_tables(args) -> None:
 def bootstrap_check(resamples: int) -> None:
     """The formula standard errors beside the spread of the score over resampled validation rows."""
     from tapeapp import TrainConfig, inspect_frame, load_sample, start_run
-    from tapeapp.metrics import probabilities
-    from tapeapp.scores import main_score
+    from tapeapp.train.metrics import probabilities
+    from tapeapp.train.scores import main_score
 
     rows = []
     for name, frame, target in [("heart-shaped", heart_like(), HEART_LIKE_TARGET),

@@ -9,7 +9,8 @@
 For each table and seed, every method sees the same 60/40 split that tapeapp makes (``tapeapp.start_run`` with the
 documented response and task; stratified for classes), and is scored on the same validation rows:
 
-- ``majority``/``mean`` and ``trees`` (HistGradientBoosting on the raw columns): ``tapeapp.baselines.fit_baselines``;
+- ``majority``/``mean`` and ``trees`` (HistGradientBoosting on the raw columns):
+  ``tapeapp.judge.baselines.fit_baselines``;
 - ``current``: ``TrainConfig()`` as it is (60 epochs, last epoch kept);
 - candidates, implemented here outside the core: the table is transformed before tapeapp sees it (skewed numbers
   through a signed log or a quantile map, decided on the training rows; categories with many levels kept or
@@ -52,7 +53,7 @@ INNER = 0.2  # share of the training rows held back to choose the epoch
 PATIENCES = (10, 20, 30)
 CEILINGS = (100, 200, 300)
 RULE = {"patience": 20, "ceiling": 200, "criterion": "loss"}  # the rule the per-variant tables report
-MANY = 50  # tapeapp.preprocess.MAX_LEVELS
+MANY = 50  # tapeapp.features.preprocess.MAX_LEVELS
 RARE = 5  # a level with fewer training rows than this is pooled by the 'keep' treatment
 
 # ------------------------------------------------------------------------------------------------ the variants
@@ -210,7 +211,7 @@ def transform_skewed(frame: pd.DataFrame, train_rows: np.ndarray, columns: list[
 
 def many_level_columns(frame: pd.DataFrame, schema, train_rows: np.ndarray) -> list[str]:
     """Category features (as tapeapp sees them) with more than MANY distinct values in the training rows."""
-    from tapeapp.preprocess import is_numeric
+    from tapeapp.features.preprocess import is_numeric
 
     out = []
     for column in schema.features:
@@ -314,9 +315,9 @@ def inner_split(prepared, fraction: float, seed: int) -> Any:
 
 def measure(key: str, seed: int, variant: Variant, quick: bool) -> dict:
     """One table, seed and variant: the trajectory of outer validation scores (and inner ones when stopping early)."""
-    import tapeapp.preprocess as tp
+    import tapeapp.features.preprocess as tp
     from tapeapp import TrainConfig, inspect_frame, start_run
-    from tapeapp.run import Run
+    from tapeapp.train.run import Run
 
     entry = defaults_tables.TABLES[key]
     frame = defaults_tables.load(key)
@@ -438,7 +439,7 @@ def cross_validated(prepared, config, folds: int, seed: int, quick: bool,
     """Each fold trains until MAX_PATIENCE epochs bring no lower held-out loss (or CEILING); the epoch with the
     lowest mean held-out loss over the folds (over the epochs every fold reached) is the count; then a run on all
     training rows trains that many epochs. Records the full run's outer trajectory up to the count."""
-    from tapeapp.run import Run
+    from tapeapp.train.run import Run
 
     patience = MAX_PATIENCE if not quick else 10
     curves, seconds = [], 0.0

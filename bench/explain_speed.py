@@ -43,8 +43,10 @@ def _ms(seconds: float) -> str:
 
 def measure(name: str, frame: pd.DataFrame, target: str, rows: int, epochs: int, hidden: tuple[int, ...]) -> list:
     import tapeapp
-    from tapeapp import cases, contributions, explain_files
-    from tapeapp.export import save_run
+    from tapeapp.explain import contributions
+    from tapeapp.judge import cases
+    from tapeapp.keep import explain_files
+    from tapeapp.keep.export import save_run
 
     schema = tapeapp.inspect_frame(frame, target=target)
     run = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=epochs, hidden=hidden)).fit()

@@ -117,7 +117,7 @@ def closed_mid_run(browser, table: Path) -> list[tuple]:
 
 def full_store(table_frame, sessions: int) -> list[tuple]:
     from tapeapp import TrainConfig, inspect_frame, start_run
-    from tapeapp.store import RunStore, new_id
+    from tapeapp.keep.store import RunStore, new_id
 
     root = Path(tempfile.mkdtemp(prefix="tapeapp-full-"))
     schema = inspect_frame(table_frame, target=HEART_LIKE_TARGET)
@@ -143,7 +143,7 @@ def full_store(table_frame, sessions: int) -> list[tuple]:
 
 def truncated_model(table_frame) -> list[tuple]:
     from tapeapp import TrainConfig, inspect_frame, start_run
-    from tapeapp.store import RunStore, new_id
+    from tapeapp.keep.store import RunStore, new_id
 
     store = RunStore(Path(tempfile.mkdtemp(prefix="tapeapp-bad-")))
     schema = inspect_frame(table_frame, target=HEART_LIKE_TARGET)

@@ -41,8 +41,8 @@ def measure(name: str, frame: pd.DataFrame, target: str, repeats: int, epochs: i
     from sklearn.inspection import partial_dependence
 
     import tapeapp
-    from tapeapp import insight
-    from tapeapp.estimator import rows_estimator
+    from tapeapp.explain import insight
+    from tapeapp.explain.estimator import rows_estimator
 
     schema = tapeapp.inspect_frame(frame, target=target)
     run = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=epochs)).fit()

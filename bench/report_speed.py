@@ -28,7 +28,7 @@ def vl_convert_cost() -> list[list[str]]:
     """Import and first drawing of vl-convert, after tapeapp's own imports (Altair, TensorFlow) are paid."""
     import altair as alt
 
-    from tapeapp import charts  # noqa: F401  (Altair and pandas in memory first: count only vl-convert)
+    from tapeapp.report import charts  # noqa: F401  (Altair and pandas in memory first: count only vl-convert)
 
     before = proc_status("VmRSS")
     started = time.perf_counter()
@@ -50,7 +50,8 @@ def vl_convert_cost() -> list[list[str]]:
 
 def measure(name: str, frame: pd.DataFrame, target: str, **knobs) -> list[str]:
     import tapeapp
-    from tapeapp import insight, report
+    from tapeapp.explain import insight
+    from tapeapp.report import build as report
 
     table = tapeapp.read_table(frame.to_csv(index=False).encode(), name=f"{name}.csv")
     schema = tapeapp.inspect_frame(table.frame, target=target)

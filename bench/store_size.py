@@ -51,9 +51,9 @@ def _parts(folder: Path) -> dict[str, int]:
 
 def measure(name: str, raw: bytes, file_name: str, target: str, configs: list, repeats: int) -> tuple[list, list]:
     import tapeapp
-    from tapeapp.project import open_project, project_zip
-    from tapeapp.records import TableSource, restore_run
-    from tapeapp.store import RunStore, new_id
+    from tapeapp.keep.project import open_project, project_zip
+    from tapeapp.keep.records import TableSource, restore_run
+    from tapeapp.keep.store import RunStore, new_id
 
     table = tapeapp.read_table(raw, file_name)
     schema = tapeapp.inspect_frame(table.frame, target=target)
@@ -89,7 +89,7 @@ def measure(name: str, raw: bytes, file_name: str, target: str, configs: list, r
 def checkpoint_big(repeats: int) -> list:
     """A checkpoint of the biggest network the knobs allow (6 x 1024), one epoch into a run."""
     import tapeapp
-    from tapeapp.store import RunStore, new_id
+    from tapeapp.keep.store import RunStore, new_id
 
     frame = heart_like(918)
     schema = tapeapp.inspect_frame(frame, target=HEART_LIKE_TARGET)

@@ -21,8 +21,8 @@ import pandas as pd
 from _common import machine, print_table
 from tapeapp import TrainConfig, inspect_frame, start_run
 from tapeapp._tf import tf
-from tapeapp.loop import EpochRunner
-from tapeapp.runners import POOL
+from tapeapp.train.loop import EpochRunner
+from tapeapp.train.runners import POOL
 
 GRAPHS = ("_epoch", "_steps", "_train_scores", "_score_rows", "_score_at")
 

@@ -17,30 +17,25 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 _EXPORTS = {
-    "TapeError": "errors",
-    "read_table": "table", "Table": "table", "TableInfo": "table",
-    "inspect_frame": "schema", "Schema": "schema", "ColumnInfo": "schema", "KINDS": "schema", "TASKS": "schema",
-    "DateFormat": "dates", "date_parts": "dates",
-    "TrainConfig": "config", "Preset": "config", "PRESETS": "config", "preset": "config", "BOUNDS": "config",
-    "ACTIVATIONS": "config", "OPTIMIZERS": "config", "PREPROCESSING": "config", "SPLITS": "config",
-    "CLASS_WEIGHTS": "config",
-    "start_run": "run", "Run": "run", "STOP_REASONS": "stopping",
-    "EpochUpdate": "loop",
-    "MAIN_METRIC": "metrics",
-    "evaluate": "evaluation", "Evaluation": "evaluation", "no_better_than_guessing": "evaluation",
-    "export_files": "export", "save_run": "export", "load_model": "export", "predict_with_model": "export",
-    "SAMPLES": "samples", "load_sample": "samples",
-    "decision_map": "insight", "hidden_map": "insight", "importance": "insight",
-    "explain_step": "explain", "StepExplained": "explain",
-    "Baselines": "scores", "BaselineScore": "scores", "row_hash": "scores",
-    "fit_baselines": "baselines", "start_baselines": "baselines",
-    "compare_with_baselines": "comparison", "comparison_frame": "comparison",
-    "diagnose": "advice", "Advice": "advice",
-    "find_learning_rate": "lr_find", "LearningRateFinding": "lr_find",
-    "mistakes": "cases", "confusion_rows": "cases", "region_rows": "cases", "slices": "cases",
-    "weakest_slices": "cases",
-    "explain_row": "contributions", "RowExplained": "contributions", "typical_row": "contributions",
-    "column_ranges": "contributions", "background_rows": "contributions",
+    "TapeError": "errors", "read_table": "data.table", "Table": "data.table", "TableInfo": "data.table",
+    "inspect_frame": "data.schema", "Schema": "data.schema", "ColumnInfo": "data.schema", "KINDS": "data.schema",
+    "TASKS": "data.schema", "DateFormat": "data.dates", "date_parts": "data.dates", "TrainConfig": "config",
+    "Preset": "config", "PRESETS": "config", "preset": "config", "BOUNDS": "config", "ACTIVATIONS": "config",
+    "OPTIMIZERS": "config", "PREPROCESSING": "config", "SPLITS": "config", "CLASS_WEIGHTS": "config",
+    "start_run": "train.run", "Run": "train.run", "STOP_REASONS": "train.stopping", "EpochUpdate": "train.loop",
+    "MAIN_METRIC": "train.metrics", "evaluate": "judge.evaluation", "Evaluation": "judge.evaluation",
+    "no_better_than_guessing": "judge.evaluation", "export_files": "keep.export", "save_run": "keep.export",
+    "load_model": "keep.export", "predict_with_model": "keep.export", "SAMPLES": "data.samples",
+    "load_sample": "data.samples", "decision_map": "explain.insight", "hidden_map": "explain.insight",
+    "importance": "explain.insight", "explain_step": "explain.tape_step", "StepExplained": "explain.tape_step",
+    "Baselines": "train.scores", "BaselineScore": "train.scores", "row_hash": "train.scores",
+    "fit_baselines": "judge.baselines", "start_baselines": "judge.baselines",
+    "compare_with_baselines": "judge.comparison", "comparison_frame": "judge.comparison", "diagnose": "judge.advice",
+    "Advice": "judge.advice", "find_learning_rate": "train.lr_find", "LearningRateFinding": "train.lr_find",
+    "mistakes": "judge.cases", "confusion_rows": "judge.cases", "region_rows": "judge.cases", "slices": "judge.cases",
+    "weakest_slices": "judge.cases", "explain_row": "explain.contributions", "RowExplained": "explain.contributions",
+    "typical_row": "explain.contributions", "column_ranges": "explain.contributions",
+    "background_rows": "explain.contributions",
 }
 
 # sorted(_EXPORTS), written out for editors and linters (tests/test_structure.py checks they agree)
@@ -56,10 +51,6 @@ __all__ = ["ACTIVATIONS", "Advice", "BOUNDS", "BaselineScore", "Baselines", "CLA
            "weakest_slices"]
 
 if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type checkers
-    from tapeapp.advice import Advice, diagnose
-    from tapeapp.baselines import fit_baselines, start_baselines
-    from tapeapp.cases import confusion_rows, mistakes, region_rows, slices, weakest_slices
-    from tapeapp.comparison import compare_with_baselines, comparison_frame
     from tapeapp.config import (
         ACTIVATIONS,
         BOUNDS,
@@ -72,22 +63,26 @@ if TYPE_CHECKING:  # what the lazy loader below hands out, for editors and type 
         TrainConfig,
         preset,
     )
-    from tapeapp.contributions import RowExplained, background_rows, column_ranges, explain_row, typical_row
-    from tapeapp.dates import DateFormat, date_parts
+    from tapeapp.data.dates import DateFormat, date_parts
+    from tapeapp.data.samples import SAMPLES, load_sample
+    from tapeapp.data.schema import KINDS, TASKS, ColumnInfo, Schema, inspect_frame
+    from tapeapp.data.table import Table, TableInfo, read_table
     from tapeapp.errors import TapeError
-    from tapeapp.evaluation import Evaluation, evaluate, no_better_than_guessing
-    from tapeapp.explain import StepExplained, explain_step
-    from tapeapp.export import export_files, load_model, predict_with_model, save_run
-    from tapeapp.insight import decision_map, hidden_map, importance
-    from tapeapp.loop import EpochUpdate
-    from tapeapp.lr_find import LearningRateFinding, find_learning_rate
-    from tapeapp.metrics import MAIN_METRIC
-    from tapeapp.run import Run, start_run
-    from tapeapp.samples import SAMPLES, load_sample
-    from tapeapp.schema import KINDS, TASKS, ColumnInfo, Schema, inspect_frame
-    from tapeapp.scores import Baselines, BaselineScore, row_hash
-    from tapeapp.stopping import STOP_REASONS
-    from tapeapp.table import Table, TableInfo, read_table
+    from tapeapp.explain.contributions import RowExplained, background_rows, column_ranges, explain_row, typical_row
+    from tapeapp.explain.insight import decision_map, hidden_map, importance
+    from tapeapp.explain.tape_step import StepExplained, explain_step
+    from tapeapp.judge.advice import Advice, diagnose
+    from tapeapp.judge.baselines import fit_baselines, start_baselines
+    from tapeapp.judge.cases import confusion_rows, mistakes, region_rows, slices, weakest_slices
+    from tapeapp.judge.comparison import compare_with_baselines, comparison_frame
+    from tapeapp.judge.evaluation import Evaluation, evaluate, no_better_than_guessing
+    from tapeapp.keep.export import export_files, load_model, predict_with_model, save_run
+    from tapeapp.train.loop import EpochUpdate
+    from tapeapp.train.lr_find import LearningRateFinding, find_learning_rate
+    from tapeapp.train.metrics import MAIN_METRIC
+    from tapeapp.train.run import Run, start_run
+    from tapeapp.train.scores import Baselines, BaselineScore, row_hash
+    from tapeapp.train.stopping import STOP_REASONS
 
 
 def __getattr__(name: str) -> Any:
@@ -105,4 +100,4 @@ def __dir__() -> list[str]:
 
 def warm_up() -> None:
     """Import TensorFlow and Keras now (the page calls this in the background so Train does not wait)."""
-    importlib.import_module("tapeapp.run")
+    importlib.import_module("tapeapp.train.run")

@@ -12,7 +12,7 @@ import pytest
 
 from helpers.tables import make_binary, make_imbalanced, make_multiclass, make_noisy
 from tapeapp import Advice, TrainConfig, diagnose, inspect_frame, load_sample, start_baselines, start_run
-from tapeapp.advice import CODES, Evidence, Rival, advise
+from tapeapp.judge.advice import CODES, Evidence, Rival, advise
 
 
 def advice_for(frame: pd.DataFrame, target: str, **knobs) -> list[Advice]:

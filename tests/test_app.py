@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tapeapp  # noqa: E402
-import tapeapp.samples  # noqa: E402
+import tapeapp.data.samples  # noqa: E402
 from helpers.page import (  # puts the project on sys.path
     charts_on,
     job_of,
@@ -170,7 +170,7 @@ def test_samples_switch_in_one_click_and_an_offline_download_is_a_plain_error(mo
         raise urllib.error.URLError("no network here")
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(tapeapp.samples, "fetch_url", offline)
+    monkeypatch.setattr(tapeapp.data.samples, "fetch_url", offline)
     at = ok(page_app().run())
     at.pills(key="sample_pick").set_value("wine")
     ok(at.run())
@@ -275,7 +275,7 @@ def test_a_rerun_during_training_keeps_the_epochs_and_goes_on():
 
 
 def test_stop_ends_the_run_at_once_at_the_last_finished_epoch():
-    from tapeapp.queueing import TrainingQueue
+    from tapeapp.train.queueing import TrainingQueue
 
     queue = TrainingQueue(seats=1)
     queue.join("another student").try_train()  # holds the one seat: this job waits in line

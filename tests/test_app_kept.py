@@ -37,7 +37,7 @@ def _trained(content: bytes | None = None, epochs: int = 3):
 
 
 def _no_training(monkeypatch) -> None:
-    monkeypatch.setattr("tapeapp.run.Run.epochs", lambda *a, **k: pytest.fail("a kept run was trained again"))
+    monkeypatch.setattr("tapeapp.train.run.Run.epochs", lambda *a, **k: pytest.fail("a kept run was trained again"))
 
 
 def _reopened(session_id: str):
@@ -72,7 +72,7 @@ def test_a_second_tab_on_the_link_shows_the_same_job():
 
 
 def test_a_link_to_no_kept_session_starts_a_new_one():
-    from tapeapp.store import new_id
+    from tapeapp.keep.store import new_id
 
     made_elsewhere = new_id()
     at = _reopened(made_elsewhere)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
-import tapeapp.table  # noqa: E402
+import tapeapp.data.table  # noqa: E402
 from helpers.page import job_of, ok, page_app, seen, table_with, texts, train_on, upload_to
 from ui import templates as ui_templates  # noqa: E402
 
@@ -68,7 +68,7 @@ def test_a_file_that_is_not_a_table_gets_a_plain_error_and_cannot_train(case):
 
 
 def test_a_file_over_the_size_limit_is_refused_in_words(monkeypatch):
-    monkeypatch.setattr(tapeapp.table, "MAX_BYTES", 20_000)
+    monkeypatch.setattr(tapeapp.data.table, "MAX_BYTES", 20_000)
     content = _csv(_people(2_000))
     assert len(content) > 20_000
     at = upload_to(ok(page_app().run()), content, "too_big.csv")
@@ -192,7 +192,7 @@ def test_an_unforeseen_failure_while_reading_is_plain_words_not_a_traceback(monk
 
 
 def test_an_unforeseen_failure_during_training_ends_the_run_with_plain_words(monkeypatch):
-    from tapeapp import loop
+    from tapeapp.train import loop
 
     real = loop.EpochRunner.run_epoch
 
@@ -344,7 +344,7 @@ def test_a_million_rows_are_previewed_charted_and_trained_from_a_few_thousand():
 
 
 def test_result_charts_of_a_million_validation_rows_are_sampled():
-    from tapeapp import charts
+    from tapeapp.report import charts
 
     rng = np.random.default_rng(0)
     actual = rng.normal(size=1_000_000)

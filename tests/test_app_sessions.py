@@ -201,7 +201,7 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
     """Streamlit stops a session's script when its browser tab goes away: the run ends there and then."""
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
-    from tapeapp.queueing import TrainingQueue
+    from tapeapp.train.queueing import TrainingQueue
 
     queue = TrainingQueue(seats=1)
     job = _iris_job(10_000, ticket=queue.join("closing tab"))
@@ -322,7 +322,7 @@ def test_downloads_are_made_on_request_in_memory():
 
 def _budget(monkeypatch, used: float, room_rows: int = 0, inputs: int = 1) -> None:
     """A server that holds ``used`` bytes now, with room for ``room_rows`` rows of ``inputs`` numbers besides."""
-    from tapeapp import budget
+    from tapeapp.data import budget
 
     monkeypatch.setattr(budget, "process_bytes", lambda: int(used))
     total = used + budget.RUN_OVERHEAD + room_rows * inputs * budget.BYTES_PER_INPUT
@@ -339,8 +339,8 @@ def test_a_server_at_its_memory_budget_refuses_a_new_run_in_plain_words(monkeypa
 
 
 def test_an_upload_too_big_for_the_memory_left_waits_unread_and_is_read_when_asked_again(monkeypatch):
-    from tapeapp import budget
-    from tapeapp.text_layout import sniff_text
+    from tapeapp.data import budget
+    from tapeapp.data.text_layout import sniff_text
 
     content = _garden(300).to_csv(index=False).encode()
     layout = sniff_text(content)
@@ -364,7 +364,7 @@ def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monk
     at.slider(key="cfg_epochs").set_value(1)
     ok(at.run())
 
-    from tapeapp.prepare import inputs_estimate
+    from tapeapp.features.prepare import inputs_estimate
 
     inputs = inputs_estimate(_job_schema(at))
     _budget(monkeypatch, used=1.0e9, room_rows=1_500, inputs=inputs)

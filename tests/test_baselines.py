@@ -18,8 +18,8 @@ from tapeapp import (
     start_baselines,
     start_run,
 )
-from tapeapp import baselines as bl
-from tapeapp.prepare import prepare
+from tapeapp.features.prepare import prepare
+from tapeapp.judge import baselines as bl
 
 
 def prepared_for(frame: pd.DataFrame, target: str, **knobs):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import tapeapp
-from tapeapp import budget
+from tapeapp.data import budget
 
 
 def test_a_run_that_fits_uses_every_row():
@@ -56,7 +56,7 @@ def test_a_run_on_a_sample_trains_on_that_many_rows_and_says_so():
     frame = pd.DataFrame({"x": rng.normal(size=2_000), "colour": rng.choice(["a", "b"], 2_000)})
     frame["y"] = (frame["x"] > 0).astype(int)
     schema = tapeapp.inspect_frame(frame, target="y")
-    from tapeapp.prepare import inputs_estimate
+    from tapeapp.features.prepare import inputs_estimate
 
     assert inputs_estimate(schema) == 1 + 3
     run = tapeapp.start_run(frame, schema, tapeapp.TrainConfig(epochs=1, val_fraction=0.25), max_rows=400)

@@ -8,7 +8,8 @@ import pandas as pd
 
 from helpers.page import job_of, ok, page_app, plain, seen, train_on, upload_to  # puts the project on sys.path
 from helpers.tables import make_binary, make_regression
-from tapeapp import cases, contributions
+from tapeapp.explain import contributions
+from tapeapp.judge import cases
 from ui import keys
 from ui.cases import MARKED_ROW
 

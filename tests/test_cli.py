@@ -252,7 +252,7 @@ def test_explain_takes_rows_apart_with_the_run_folder_train_wrote(csv_path, tmp_
 def test_out_as_a_zip_is_the_same_project_and_predict_and_explain_take_it(csv_path, tmp_path):
     """`train --out FILE.zip` writes the folder's files as one project; `predict` and `explain` take the zip and
     give what they give with the folder; `--no-table` leaves the table out."""
-    from tapeapp.project import FILES, open_project_file
+    from tapeapp.keep.project import FILES, open_project_file
 
     folder, packed, bare = tmp_path / "run", tmp_path / "run.zip", tmp_path / "bare.zip"
     train = ("train", csv_path, "--target", "target", "--no-baselines")

@@ -11,7 +11,7 @@ import pytest
 
 from helpers.tables import make_binary, make_regression
 from tapeapp import TrainConfig, evaluate, inspect_frame, preset, start_run
-from tapeapp.records import capture, record_from_json, record_to_json
+from tapeapp.keep.records import capture, record_from_json, record_to_json
 
 
 def _run(frame, target, **knobs):
@@ -180,7 +180,7 @@ def test_many_categories_keep_every_level_with_five_training_rows_in_the_exporte
 
 def test_a_text_column_of_a_tiny_table_keeps_its_most_common_value():
     """No value has 5 training rows: the most common one is kept (a lookup needs one), the rest count as 'other'."""
-    from tapeapp.preprocess import Preprocessor
+    from tapeapp.features.preprocess import Preprocessor
 
     frame = pd.DataFrame({"kind": ["a", "a", "b", "c", "d", "e"], "x": [1.0, 2, 3, 4, 5, 6]})
     pre = Preprocessor(numeric=("x",), categorical=("kind",)).fit(frame)

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tapeapp import TapeError, read_table, text_layout
+from tapeapp import TapeError, read_table
 from tapeapp.config import SEED_MAX, TrainConfig
+from tapeapp.data import text_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_MB = 700  # the budget of the fresh process that reads each file; it starts at ~150-200 MB

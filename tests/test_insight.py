@@ -13,8 +13,10 @@ from sklearn.inspection import partial_dependence
 
 import tapeapp
 from helpers.tables import make_dates, make_multiclass, make_regression
-from tapeapp import charts, explain, insight
-from tapeapp.estimator import rows_estimator
+from tapeapp.explain import insight
+from tapeapp.explain import tape_step as explain
+from tapeapp.explain.estimator import rows_estimator
+from tapeapp.report import charts
 
 
 def _xor(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -187,7 +189,7 @@ def test_a_date_axis_runs_through_the_training_dates_and_the_season_shows():
 def test_views_of_a_huge_network_use_fewer_rows_to_stay_about_a_second():
     """6 x 1024 neurons cost ~10 million operations a row: the 40 x 40 map at 60 rows a point would take a minute."""
     from helpers.tables import make_binary
-    from tapeapp.insight import VIEW_FLOPS, affordable_rows
+    from tapeapp.explain.insight import VIEW_FLOPS, affordable_rows
 
     frame = make_binary()
     schema = tapeapp.inspect_frame(frame, target="target")

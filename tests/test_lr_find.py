@@ -78,7 +78,7 @@ def test_it_stops_when_the_loss_explodes():
 
 
 def test_the_valley_rule_picks_the_middle_of_the_longest_fall():
-    from tapeapp.lr_find import _suggest
+    from tapeapp.train.lr_find import _suggest
 
     rates = list(1e-6 * (1e6 ** (np.arange(100) / 99)))
     losses = [1.0] * 30 + list(np.linspace(1.0, 0.2, 41)[1:]) + list(np.linspace(0.2, 3.0, 30))  # a noiseless curve

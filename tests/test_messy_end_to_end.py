@@ -35,9 +35,9 @@ from tapeapp import (
     predict_with_model,
     read_table,
     start_run,
-    table,
 )
 from tapeapp._tf import keras
+from tapeapp.data import table
 
 # numpy overflows and pandas' fragmentation warnings are noise on the page and the CLI's stderr: none may escape
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning", "error::pandas.errors.PerformanceWarning")

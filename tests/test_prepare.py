@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tapeapp import TapeError, TrainConfig, inspect_frame
-from tapeapp.prepare import prepare, split_rows
+from tapeapp.features.prepare import prepare, split_rows
 
 
 def _prepare(frame, target, **config):

@@ -14,8 +14,8 @@ import pytest
 
 from helpers.tables import make_binary
 from tapeapp import TapeError, TrainConfig, inspect_frame, load_sample, predict_with_model, read_table, start_run
-from tapeapp.export import save_run
-from tapeapp.project import (
+from tapeapp.keep.export import save_run
+from tapeapp.keep.project import (
     FILES,
     OPTIONAL,
     data_name,
@@ -28,7 +28,7 @@ from tapeapp.project import (
     project_zip,
     write_project,
 )
-from tapeapp.records import TableSource, restore_run
+from tapeapp.keep.records import TableSource, restore_run
 from tapeapp.version import __version__
 
 NOT_A_PROJECT = r"^This zip \('project\.zip'\) is not a tapeapp project \("
@@ -90,7 +90,7 @@ def test_the_project_holds_every_file_with_a_manifest(made):
 
 def test_a_project_reopens_the_run_exactly_without_training(made, monkeypatch):
     table, schema, run, source, data = made
-    monkeypatch.setattr("tapeapp.run.Run.epochs", lambda *a, **k: pytest.fail("a reopened run trained again"))
+    monkeypatch.setattr("tapeapp.train.run.Run.epochs", lambda *a, **k: pytest.fail("a reopened run trained again"))
     project = open_project(data)
     assert project.state == {"knobs": {"epochs": 3}} and project.record.number == 4
     assert project.record.extra == {"table": "patients.csv"}
@@ -284,7 +284,7 @@ def test_a_project_from_a_newer_tapeapp_says_so(made):
 
 
 def test_a_project_is_measured_by_what_it_unpacks_to(made, monkeypatch):
-    from tapeapp import budget
+    from tapeapp.data import budget
 
     data = made[4]
     unpacked = sum(len(d) for d in _members(data).values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tapeapp.queueing import TrainingQueue
+from tapeapp.train.queueing import TrainingQueue
 
 
 class Clock:

@@ -24,7 +24,8 @@ from helpers.tables import (
     make_multiclass,
     make_regression,
 )
-from tapeapp import insight, report
+from tapeapp.explain import insight
+from tapeapp.report import build as report
 from tapeapp.words import score_text, setting_text
 
 SECTION_IDS = [key for key, _, _ in report.SECTIONS]

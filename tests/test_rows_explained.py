@@ -17,8 +17,10 @@ import pytest
 
 import tapeapp
 from helpers.tables import make_binary, make_dates, make_multiclass, make_regression
-from tapeapp import cases, contributions, explain_files, shapley
-from tapeapp.export import save_run
+from tapeapp.explain import contributions, shapley
+from tapeapp.judge import cases
+from tapeapp.keep import explain_files
+from tapeapp.keep.export import save_run
 
 
 def _train(frame: pd.DataFrame, target: str, **knobs) -> tapeapp.Run:

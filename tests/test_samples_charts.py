@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tapeapp import charts, samples
+from tapeapp.data import samples
 from tapeapp.errors import TapeError
+from tapeapp.report import charts
 
 FAKE_HEART = b"Age,Sex,HeartDisease\n40,M,0\n49,F,1\n37,M,0\n48,F,1\n"
 
@@ -210,7 +211,7 @@ def test_target_chart_bins_numbers_and_counts_categories():
 
 
 def test_samples_and_charts_import_neither_streamlit_nor_tensorflow():
-    code = ("import sys, tapeapp.samples, tapeapp.charts; "
+    code = ("import sys, tapeapp.data.samples, tapeapp.report.charts; "
             "print(sorted(m for m in ('streamlit', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

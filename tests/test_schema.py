@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tapeapp.data.schema import KINDS, TASKS, ColumnInfo, Schema, inspect_frame
 from tapeapp.errors import TapeError
-from tapeapp.schema import KINDS, TASKS, ColumnInfo, Schema, inspect_frame
 
 RNG = np.random.default_rng(7)
 

@@ -16,8 +16,7 @@ import pytest
 
 from helpers.tables import make_binary, make_multiclass, make_regression
 from tapeapp import TapeError, TrainConfig, inspect_frame, read_table, start_run
-from tapeapp.loop import EpochUpdate
-from tapeapp.records import (
+from tapeapp.keep.records import (
     RunRecord,
     TableSource,
     baselines_from_json,
@@ -27,8 +26,9 @@ from tapeapp.records import (
     record_to_json,
     restore_run,
 )
-from tapeapp.scores import Baselines, BaselineScore
-from tapeapp.store import Autosave, RunStore, StoreUnavailable, check_id, new_id, open_store, valid_id
+from tapeapp.keep.store import Autosave, RunStore, StoreUnavailable, check_id, new_id, open_store, valid_id
+from tapeapp.train.loop import EpochUpdate
+from tapeapp.train.scores import Baselines, BaselineScore
 
 NOT_IDS = ["../x", ".", "..", "", "abc", "a" * 31, "a" * 33, "a" * 31 + "/", "a" * 31 + ".", "a" * 31 + "\n",
            "../" + "a" * 29, "a" * 31 + "é", None, 12345, "sessions"]
@@ -130,7 +130,7 @@ def test_the_store_logs_nothing_and_hands_out_no_ids(store, binary, caplog):
 def test_a_session_comes_back_whole_without_training(store, binary, monkeypatch):
     raw, table, schema, chosen, first, second = binary
     session = _saved(store, binary)
-    monkeypatch.setattr("tapeapp.run.Run.epochs", lambda *a, **k: pytest.fail("a restored run trained again"))
+    monkeypatch.setattr("tapeapp.train.run.Run.epochs", lambda *a, **k: pytest.fail("a restored run trained again"))
     kept = RunStore(store.root).load_session(session)  # a new store object: as after a server restart
     assert kept.problems == ()
     assert kept.state == {"target": "target", "knobs": {"epochs": 3, "lr": 1e-3}, "lesson": None}
@@ -251,7 +251,7 @@ def test_a_checkpointed_run_comes_back_stopped_at_its_last_saved_epoch(store):
 
 
 def test_autosave_checkpoints_every_few_seconds_not_every_epoch(store, monkeypatch):
-    monkeypatch.setattr("tapeapp.store.COST_SHARE", 0)  # here every epoch's checkpoint counts, however long it took
+    monkeypatch.setattr("tapeapp.keep.store.COST_SHARE", 0)  # every epoch's checkpoint counts, however long
     raw, table = _csv_table(make_binary())
     schema = inspect_frame(table.frame, target="target")
     run = start_run(table.frame, schema, TrainConfig(hidden=(4,), epochs=4))

@@ -1,10 +1,10 @@
 """The house's structure, read from the code's imports (every import, inside functions and TYPE_CHECKING too).
 
 The rule, top to bottom: the page (``streamlit_app.py``) -> its helpers (``ui/``) -> the core (``tapeapp/``). Nothing
-under ``tapeapp/`` imports ``streamlit`` or ``ui``; nothing under ``ui/`` imports the page. Inside the core, a module
-imports only modules of a lower layer (``LAYERS``, a sentence each), or of its own layer without a circle: so a
-``Run`` never imports the observers that read it (baselines, comparison, advice, insight, explain, export, ...),
-and there is no circle anywhere.
+under ``tapeapp/`` imports ``streamlit`` or ``ui``; nothing under ``ui/`` imports the page. Inside the core, the
+layers are folders (``FOLDERS``): a module imports only its own folder (without a circle) and the folders below it,
+so a path says what a file may import. Data flows one way: bytes -> data -> features -> train (yields updates) ->
+judge -> explain -> keep / report -> the command line; a ``Run`` (train) never imports what reads it.
 """
 
 from __future__ import annotations
@@ -16,39 +16,47 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LAYERS: list[tuple[str, set[str]]] = [
-    ("words, errors and plain helpers: no other module of tapeapp",
-     {"errors", "words", "metrics", "dates", "_tf", "queueing", "version"}),
-    ("settings and how text is laid out", {"config", "text_layout", "stopping"}),
-    ("reading pieces: cleaning values, pandas per format, the memory budget", {"clean", "readers", "budget"}),
-    ("a table read, its columns described, the built-in samples", {"table", "schema", "samples"}),
-    ("the network and the layers that read dates and skewed numbers", {"model", "date_layer", "number_layer"}),
-    ("preprocessing fitted on training rows, and the split", {"preprocess", "prepare"}),
-    ("scores as data; the tape step, the compiled epoch and the epoch loop", {"scores", "loop"}),
-    ("compiled epochs kept for reuse, and across devices", {"runners", "distributed"}),
-    ("a run: config, prepared data, model and history in one object", {"run"}),
-    ("a run kept and brought back: its record, and the store on disk", {"records", "store"}),
-    ("observers: they read a Run and are never imported by it",
-     {"evaluation", "estimator", "insight", "explain", "baselines", "comparison", "advice", "lr_find", "export",
-      "reproduce_script", "charts", "cases", "shapley", "contributions", "explain_files", "project", "report"}),
-    ("the command line, above everything", {"cli", "__main__"}),
-]
+BASE = {"words", "errors", "config", "version", "_tf"}  # tapeapp/*.py: words, settings, plain helpers
+FOLDERS: dict[str, set[str]] = {  # a folder of tapeapp/ -> the folders its modules may import (and its own)
+    "base": set(),
+    "data": {"base"},
+    "features": {"base", "data"},
+    "train": {"base", "data", "features"},
+    "judge": {"base", "data", "features", "train"},
+    "explain": {"base", "data", "features", "train", "judge"},
+    "keep": {"base", "data", "features", "train", "judge", "explain"},
+    "report": {"base", "data", "features", "train", "judge", "explain"},
+    "cli": {"base", "data", "features", "train", "judge", "explain", "keep", "report"},
+}
 
 
-def _layer_of(module: str) -> int | None:
-    name = module.removeprefix("tapeapp.")
-    return next((i for i, (_, members) in enumerate(LAYERS) if name in members), None)
+def folder_of(module: str) -> str | None:
+    """``tapeapp.train.run`` -> ``train``; a top-level module -> ``base`` or ``cli``; None: not placed."""
+    parts = module.split(".")[1:]
+    if len(parts) >= 2 or (parts and parts[0] in FOLDERS and parts[0] not in ("base", "cli")):
+        return parts[0] if parts[0] in FOLDERS else None
+    if parts and parts[0] in ("cli", "__main__"):
+        return "cli"
+    return "base" if parts and parts[0] in BASE else None
+
+
+def _files(root: Path, packages: tuple[str, ...]) -> list[Path]:
+    """Every module of ``packages``, in subfolders too (the reproduce.py template is a script, not a module)."""
+    return [p for package in packages for p in sorted((root / package).rglob("*.py")) if "templates" not in p.parts]
+
+
+def _name(root: Path, path: Path) -> str:
+    return ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
 
 
 def imports(root: Path, packages: tuple[str, ...] = ("tapeapp", "ui")) -> dict[str, set[str]]:
     """Module -> the modules of ``packages`` (and ``streamlit``) it imports, anywhere in its file."""
     graph: dict[str, set[str]] = {}
-    files = [p for package in packages for p in sorted((root / package).glob("*.py"))]
-    files += [p for p in (root / "streamlit_app.py",) if p.exists()]
+    files = _files(root, packages) + [p for p in (root / "streamlit_app.py",) if p.exists()]
+    known = {_name(root, p) for p in _files(root, packages)} | set(packages)
     for path in files:
-        name = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        name = _name(root, path)
         found: set[str] = set()
-        known = _modules(root, packages)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             targets: list[str] = []
             if isinstance(node, ast.Import):
@@ -61,17 +69,12 @@ def imports(root: Path, packages: tuple[str, ...] = ("tapeapp", "ui")) -> dict[s
                 if top == "streamlit":
                     found.add("streamlit")
                 elif top in packages:
-                    found.add(target if target in known else top)
+                    while target not in known and "." in target:
+                        target = target.rsplit(".", 1)[0]
+                    found.add(target)
         found.discard(name)
         graph[name] = found
     return graph
-
-
-def _modules(root: Path, packages: tuple[str, ...]) -> set[str]:
-    """Every module name; a package's ``__init__`` is the package's own name (``tapeapp``: the public facade)."""
-    names = {".".join(p.relative_to(root).with_suffix("").parts) for package in packages
-             for p in (root / package).glob("*.py")}
-    return {name.removesuffix(".__init__") for name in names} | set(packages)
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -109,6 +112,11 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _package(module: str) -> bool:
+    """``tapeapp`` (the public facade) or a folder's ``__init__`` (``tapeapp.train``)."""
+    return module == "tapeapp" or (module.count(".") == 1 and module.split(".")[1] in FOLDERS.keys() - {"base", "cli"})
+
+
 def arrows_up(graph: dict[str, set[str]]) -> list[str]:
     """Imports that break the rule, each as 'importer -> imported (why)'."""
     wrong = []
@@ -120,16 +128,18 @@ def arrows_up(graph: dict[str, set[str]]) -> list[str]:
                 wrong.append(f"{module} -> {target} (the core never uses the page's helpers)")
             elif module.startswith(("tapeapp", "ui")) and target == "streamlit_app":
                 wrong.append(f"{module} -> streamlit_app (only the page imports its helpers)")
-            elif module == "tapeapp" or target == "tapeapp":  # the facade: it names everything, lazily
-                if module.startswith("tapeapp.") and target == "tapeapp":
-                    wrong.append(f"{module} -> tapeapp (the core imports modules, not the public facade)")
             elif module.startswith("tapeapp") and target.startswith("tapeapp"):
-                mine, theirs = _layer_of(module), _layer_of(target)
+                if _package(module) and target.startswith(module + "."):
+                    continue  # a package names what its own modules define
+                if _package(target):
+                    wrong.append(f"{module} -> {target} (the core imports modules, not a package's public names)")
+                    continue
+                mine, theirs = folder_of(module), folder_of(target)
                 if mine is None or theirs is None:
-                    wrong.append(f"{module} -> {target} (a module not placed in LAYERS)")
-                elif theirs > mine:
-                    wrong.append(f"{module} -> {target} ('{LAYERS[mine][0]}' may not import "
-                                 f"'{LAYERS[theirs][0]}')")
+                    wrong.append(f"{module} -> {target} (a module outside the folders of FOLDERS)")
+                elif theirs != mine and theirs not in FOLDERS[mine]:
+                    wrong.append(f"{module} -> {target} (tapeapp/{mine} may import only "
+                                 f"{', '.join(sorted(FOLDERS[mine])) or 'nothing else'})")
     return wrong
 
 
@@ -142,31 +152,46 @@ def test_there_is_no_circle_of_imports():
     assert not circles(imports(ROOT))
 
 
-def test_every_core_module_has_its_layer():
-    placed = {name for _, members in LAYERS for name in members}
-    modules = {p.stem for p in (ROOT / "tapeapp").glob("*.py")} - {"__init__"}
-    assert modules <= placed, f"place these in LAYERS: {sorted(modules - placed)}"
+def test_every_core_module_lies_in_a_folder_with_rules():
+    modules = {_name(ROOT, p) for p in _files(ROOT, ("tapeapp",))}
+    unplaced = sorted(m for m in modules if not _package(m) and folder_of(m) is None)
+    assert not unplaced, f"place these in a folder of FOLDERS (or BASE): {unplaced}"
 
 
 def test_the_checks_find_a_planted_circle_and_an_arrow_up(tmp_path):
-    """The checks themselves, on a small house with one circle and a run that imports its observer."""
+    """The checks themselves, on a small house: a circle inside a folder, then a run that imports its observer."""
     package = tmp_path / "tapeapp"
-    package.mkdir()
+    for folder in ("data", "train", "judge", "report"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
-    (package / "config.py").write_text("from tapeapp import text_layout\n")
-    (package / "text_layout.py").write_text("def f():\n    from tapeapp.config import X\n")
-    (package / "run.py").write_text("from tapeapp.config import TrainConfig\n")
-    (package / "advice.py").write_text("from tapeapp.run import Run\n")
+    (package / "config.py").write_text("from tapeapp.errors import TapeError\n")
+    (package / "errors.py").write_text("")
+    (package / "data" / "table.py").write_text("from tapeapp.data import schema\n")
+    (package / "data" / "schema.py").write_text("def f():\n    from tapeapp.data.table import Table\n")
+    (package / "train" / "run.py").write_text("from tapeapp.config import TrainConfig\n"
+                                              "from tapeapp.data.table import T\n")
+    (package / "judge" / "advice.py").write_text("from tapeapp.train.run import Run\n")
     (tmp_path / "ui").mkdir()
     graph = imports(tmp_path)
-    assert circles(graph) == [["tapeapp.config", "tapeapp.text_layout"]]
+    assert circles(graph) == [["tapeapp.data.schema", "tapeapp.data.table"]]
     assert not arrows_up(graph)
-    (package / "run.py").write_text("from tapeapp.config import TrainConfig\nfrom tapeapp.advice import diagnose\n")
+    (package / "train" / "run.py").write_text("from tapeapp.config import TrainConfig\n"
+                                              "from tapeapp.judge.advice import diagnose\n")
     graph = imports(tmp_path)
-    assert any(arrow.startswith("tapeapp.run -> tapeapp.advice") for arrow in arrows_up(graph))
-    assert ["tapeapp.advice", "tapeapp.run"] in circles(graph)
-    (package / "charts.py").write_text("import streamlit as st\n")
-    assert "tapeapp.charts -> streamlit (the core never draws)" in arrows_up(imports(tmp_path))
+    assert any(arrow.startswith("tapeapp.train.run -> tapeapp.judge.advice (tapeapp/train may import only")
+               for arrow in arrows_up(graph))
+    assert ["tapeapp.judge.advice", "tapeapp.train.run"] in circles(graph)
+    (package / "data" / "table.py").write_text("from tapeapp.train import run\n")
+    assert "tapeapp.data.table -> tapeapp.train.run (tapeapp/data may import only base)" in arrows_up(imports(tmp_path))
+    (package / "train" / "run.py").write_text("import tapeapp\n")
+    assert any("not a package's public names" in arrow for arrow in arrows_up(imports(tmp_path)))
+    (package / "report" / "charts.py").write_text("import streamlit as st\n")
+    assert "tapeapp.report.charts -> streamlit (the core never draws)" in arrows_up(imports(tmp_path))
+    (package / "stray").mkdir()
+    (package / "stray" / "thing.py").write_text("from tapeapp.config import X\n")
+    assert "tapeapp.stray.thing -> tapeapp.config (a module outside the folders of FOLDERS)" in \
+        arrows_up(imports(tmp_path))
 
 
 @pytest.mark.parametrize("name", ["__all__", "_EXPORTS"])

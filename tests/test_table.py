@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tapeapp import table
+from tapeapp.data import table
+from tapeapp.data.table import MISSING, read_table
 from tapeapp.errors import TapeError
-from tapeapp.table import MISSING, read_table
 
 
 def read(data: bytes, name: str = "t.csv") -> table.Table:

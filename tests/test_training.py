@@ -13,7 +13,7 @@ import pytest
 
 from tapeapp import TapeError, TrainConfig, evaluate, inspect_frame, start_run
 from tapeapp._tf import tf
-from tapeapp.model import build_model, make_loss, make_optimizer
+from tapeapp.train.model import build_model, make_loss, make_optimizer
 
 
 def _run(frame, target, **config):
@@ -73,7 +73,7 @@ def test_same_seed_same_history_other_seed_other_history(binary_frame):
 @pytest.mark.parametrize("knobs", [dict(), dict(dropout=0.3, optimizer="adam")])
 def test_a_reused_compiled_epoch_trains_exactly_like_a_fresh_one(binary_frame, knobs):
     """The pool hands a finished run's runner to the next run with the same graph: same history as building anew."""
-    from tapeapp.runners import POOL
+    from tapeapp.train.runners import POOL
 
     def history(seed: int, learning_rate: float) -> tuple:
         run = _run(binary_frame, "target", epochs=3, seed=seed, learning_rate=learning_rate, **knobs)
@@ -97,7 +97,7 @@ def test_folds_and_tables_of_other_lengths_use_the_epoch_traced_once():
     """Tracing costs more than a small table's epoch: the folds (each its own number of rows) and the next, longer
     table with the same graph run the one trace."""
     from helpers.tables import make_binary
-    from tapeapp.runners import POOL
+    from tapeapp.train.runners import POOL
 
     POOL.clear()
     runners = []
@@ -215,7 +215,7 @@ def test_keras_prints_nothing(binary_frame, capfd):
 
 
 def test_training_matrices_reach_tensorflow_without_a_copy_when_aligned(binary_frame):
-    from tapeapp.loop import as_tensor
+    from tapeapp.train.loop import as_tensor
 
     run = _run(binary_frame, "target", epochs=1)
     x = run.prepared.x_train
@@ -232,7 +232,7 @@ def test_training_matrices_reach_tensorflow_without_a_copy_when_aligned(binary_f
 
 
 def test_an_error_inside_training_is_told_apart_from_stop(binary_frame, monkeypatch):
-    from tapeapp import loop
+    from tapeapp.train import loop
 
     real = loop.EpochRunner.run_epoch
 
@@ -256,7 +256,7 @@ def test_an_error_inside_training_is_told_apart_from_stop(binary_frame, monkeypa
 
 @pytest.mark.parametrize("frame_name,target", [("binary_frame", "target"), ("regression_frame", "price")])
 def test_scoring_in_slices_gives_the_same_numbers_as_one_pass(frame_name, target, request, monkeypatch):
-    from tapeapp import loop
+    from tapeapp.train import loop
 
     frame = request.getfixturevalue(frame_name)
     whole = _run(frame, target, epochs=2).fit().history
@@ -270,7 +270,7 @@ def test_scoring_in_slices_gives_the_same_numbers_as_one_pass(frame_name, target
 
 def test_a_long_epoch_runs_in_compiled_chunks_with_the_numbers_of_one_call(binary_frame, monkeypatch):
     """An epoch split into many compiled calls (Stop is heard between them) trains the same weights and scores."""
-    from tapeapp import loop
+    from tapeapp.train import loop
 
     whole = _run(binary_frame, "target", epochs=3, batch_size=16).fit()
     monkeypatch.setattr(loop, "CHUNK_SECONDS", 1e-9)  # every step its own call, every validation row too
@@ -290,7 +290,7 @@ def test_a_long_epoch_runs_in_compiled_chunks_with_the_numbers_of_one_call(binar
 
 
 def test_a_stop_mid_epoch_keeps_the_last_finished_epochs_weights(binary_frame, monkeypatch):
-    from tapeapp import loop
+    from tapeapp.train import loop
 
     two = _run(binary_frame, "target", epochs=2, batch_size=16).fit()
     monkeypatch.setattr(loop, "CHUNK_SECONDS", 1e-9)
@@ -311,7 +311,7 @@ def test_a_stop_mid_epoch_keeps_the_last_finished_epochs_weights(binary_frame, m
 
 
 def test_request_stop_from_another_thread_ends_a_long_epoch_within_a_compiled_call(binary_frame, monkeypatch):
-    from tapeapp import loop
+    from tapeapp.train import loop
 
     monkeypatch.setattr(loop, "CHUNK_SECONDS", 1e-9)
     run = _run(binary_frame, "target", epochs=10_000, batch_size=1)

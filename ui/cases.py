@@ -1,6 +1,7 @@
 """One case at a time: the rows behind a number of the results, one row taken apart, and where the model is weak.
 
-``tapeapp.cases`` and ``tapeapp.contributions`` compute; this module draws. A click on a cell of the confusion
+``tapeapp.judge.cases`` and ``tapeapp.explain.contributions`` compute; this module draws.
+A click on a cell of the confusion
 matrix (or a rectangle dragged on predicted-against-actual) lists the validation rows in it; "Try one row" starts
 from any of them, or from typical values, and every change of a value gives the new answer and what pushed it.
 """
@@ -43,7 +44,8 @@ def _selection(event) -> dict:
 
 def picked_rows(job: Job, threshold: float, event) -> pd.DataFrame | None:
     """The validation rows behind what the user selected on the results' charts, or None when nothing is."""
-    from tapeapp import cases, charts
+    from tapeapp.judge import cases
+    from tapeapp.report import charts
 
     selection = _selection(event)
     run = job.run
@@ -61,7 +63,7 @@ def picked_rows(job: Job, threshold: float, event) -> pd.DataFrame | None:
 
 def behind_the_numbers(job: Job, threshold: float, event) -> None:
     """Under the results' charts: the rows of the selected cell or region, else how to select, and the worst ones."""
-    from tapeapp import cases
+    from tapeapp.judge import cases
 
     rows = picked_rows(job, threshold, event)
     st.markdown("**The rows behind the numbers**")
@@ -98,7 +100,7 @@ def _row_table(job: Job, rows: pd.DataFrame, key: str) -> None:
 def try_one_row(job: Job, background: pd.DataFrame | None) -> None:
     """'Try one row': a validation row (picked above or by number) or typical values, edited column by column; the
     answer and what pushed it follow every change."""
-    from tapeapp import contributions
+    from tapeapp.explain import contributions
 
     run = job.run
     st.subheader("Try one row")
@@ -117,7 +119,7 @@ def try_one_row(job: Job, background: pd.DataFrame | None) -> None:
 def _edited_row(job: Job, ranges: list, explainer) -> None:
     """The inputs and the answer. A change of a value reruns this part alone, so the answer follows in a fraction of
     a second; the rest of the page, with the row's mark on the decision map, follows at its next full redraw."""
-    from tapeapp import charts
+    from tapeapp.report import charts
 
     run = job.run
     try:
@@ -141,7 +143,7 @@ def _edited_row(job: Job, ranges: list, explainer) -> None:
 
 def _start_row(job: Job) -> tuple[str, int, dict, str]:
     """Where the editor starts: (kind, row label, values, words): a chosen validation row, or typical values."""
-    from tapeapp import contributions
+    from tapeapp.explain import contributions
 
     run = job.run
     labels = run.prepared.val_rows
@@ -246,7 +248,7 @@ def _reasons(run, explained) -> str:
 
 def weak_groups(job: Job, threshold: float) -> None:
     """Where the model is weak: the validation score per group of one column (or the weakest over all columns)."""
-    from tapeapp import cases
+    from tapeapp.judge import cases
 
     run = job.run
     st.subheader("Where the model is weak")

@@ -4,7 +4,7 @@ The run trains on a background thread (``_train``), not in the script that drew 
 click anywhere, Stop itself) stops that script at its next page update, and a run tied to it would lose its
 place or wait for it. Here the script only watches (``ui.live``): any rerun picks the same job up again, Stop is a
 flag the run reads between its compiled calls (``Run.request_stop``), and a job nobody watches any more (a closed
-tab) stops by itself. The thread also takes the job's turns in the server's line (``tapeapp.queueing``), between
+tab) stops by itself. The thread also takes the job's turns in the server's line (``tapeapp.train.queueing``), between
 epochs and between the compiled calls of a long epoch.
 """
 
@@ -22,15 +22,15 @@ import streamlit as st
 
 import tapeapp
 from tapeapp import words
-from tapeapp.stopping import stopped_by_you
+from tapeapp.train.stopping import stopped_by_you
 from ui import keys
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tapeapp.queueing import Place, Ticket, TrainingQueue
-    from tapeapp.records import RunRecord, TableSource
-    from tapeapp.store import Autosave
+    from tapeapp.keep.records import RunRecord, TableSource
+    from tapeapp.keep.store import Autosave
+    from tapeapp.train.queueing import Place, Ticket, TrainingQueue
 
 LOG = logging.getLogger("tapeapp.page")
 WAIT_POLL = 1.0  # at most this long between two looks at the line while waiting (woken at once when a seat frees)
@@ -136,7 +136,7 @@ def request_stop() -> None:
 def training_queue() -> TrainingQueue:
     """One line for every session of this server: runs take turns for the CPUs (``TAPEAPP_SEATS`` sets how many
     train at once; default one per CPU)."""
-    from tapeapp.queueing import TrainingQueue
+    from tapeapp.train.queueing import TrainingQueue
 
     seats = os.environ.get("TAPEAPP_SEATS", "").strip()
     return TrainingQueue(seats=int(seats) if seats.isdigit() and int(seats) > 0 else None)
@@ -153,10 +153,10 @@ def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainCon
     """Everything before epoch 1 (may raise TapeError), then the training thread; a comparable previous run is kept
     to draw faded. ``problem`` words an unforeseen error for the page (``ui.data.problem``); ``keeper`` gives the
     run's ``Autosave`` (``ui.session.autosave``) from its number, schema and what the page keeps with it."""
-    from tapeapp import budget
+    from tapeapp.data import budget
 
     old = current()
-    from tapeapp.prepare import inputs_estimate
+    from tapeapp.features.prepare import inputs_estimate
 
     allowed = budget.allowance(len(table.frame), inputs_estimate(schema))  # TapeError: no room at all
     run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256,
@@ -175,7 +175,7 @@ def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainCon
                       "header": info.header},
         ticket=training_queue().join(f"run {(old.number + 1) if old else 1}"),
     )
-    from tapeapp.contributions import background_rows
+    from tapeapp.explain.contributions import background_rows
 
     job.background = background_rows(run, table.frame)
     job.schema, job.table_info = schema, info
@@ -196,7 +196,7 @@ def restored(record: RunRecord, run: tapeapp.Run, table: tapeapp.Table, schema: 
     """A job for a run brought back from the store or a project: ended, nothing to train, already in the runs."""
     import pandas as pd
 
-    from tapeapp.contributions import background_rows
+    from tapeapp.explain.contributions import background_rows
 
     extra = record.extra
     job = Job(number=record.number, run=run, previous=None, table_name=str(extra.get("table") or table.info.name),
@@ -398,7 +398,7 @@ def project_maker(job: Job, state: dict, include_table: bool,
     ``source`` gives the table when the job does not hold it (a big file, read back from the store)."""
 
     def make() -> bytes:
-        from tapeapp.project import project_zip
+        from tapeapp.keep.project import project_zip
 
         table = job.source or source()
         extra = {**kept_with(job), **({"failure": job.failure} if job.failure else {})}
@@ -414,7 +414,7 @@ def report_maker(job: Job, axes: tuple[str, str] | None, threshold: float) -> Ca
     reused when the page has them); the simpler models are taken as they are."""
 
     def make() -> bytes:
-        from tapeapp.report import report_html
+        from tapeapp.report.build import report_html
 
         return report_html(job.run, job.table_info, job.schema, importance=job.views.get(("importance",)),
                            advice=job.views.get("advice"), axes=axes, threshold=threshold, wait=0).encode()

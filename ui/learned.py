@@ -1,6 +1,6 @@
 """The 'What the network learned' section: the decision map and the last hidden layer, drawn live while the network
-trains, then which columns matter and one step under the tape. ``tapeapp.insight`` and ``tapeapp.explain``
-compute; this module only draws.
+trains, then which columns matter and one step under the tape. ``tapeapp.explain.insight`` and
+``tapeapp.explain.tape_step`` compute; this module only draws.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ CODE_WORDS = ("tape.gradient", "apply_gradients")
 
 
 def _insight():
-    from tapeapp import insight  # TensorFlow is loaded by now: a job exists
+    from tapeapp.explain import insight  # TensorFlow is loaded by now: a job exists
 
     return insight
 
@@ -78,7 +78,7 @@ class LearnedView:
 
     def draw_map(self, job: Job, fine: bool) -> None:
         """Small grids while training (a few milliseconds), finer once finished, as the Playground does."""
-        from tapeapp import charts
+        from tapeapp.report import charts
 
         if self.axes is None:
             return
@@ -103,7 +103,7 @@ class LearnedView:
         self.decision_note.caption(md(insight.explanation("decision_map", rows=f"{shown:,}")))
 
     def draw_hidden(self, job: Job) -> None:
-        from tapeapp import charts
+        from tapeapp.report import charts
 
         insight, run = _insight(), job.run
         frame = insight.hidden_map(run, rows=HIDDEN_ROWS)
@@ -172,7 +172,7 @@ def learned_section(job: Job | None) -> LearnedView | None:
 
 
 def importance_part(job: Job) -> None:
-    from tapeapp import charts
+    from tapeapp.report import charts
 
     insight, run = _insight(), job.run
     rows = insight.affordable_rows(run, len(run.prepared.features) * REPEATS, insight.IMPORTANCE_ROWS, floor=100)
@@ -185,7 +185,7 @@ def importance_part(job: Job) -> None:
 
 
 def step_part(job: Job) -> None:
-    from tapeapp.explain import explain_step
+    from tapeapp.explain.tape_step import explain_step
 
     step = _cached(job, ("step",), lambda: explain_step(job.run))
     with st.expander("One step under the tape"):

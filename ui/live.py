@@ -51,7 +51,7 @@ class LiveView:
         with self.ending.container():
             end_message(job)
 
-    def draw_waiting(self, job: jobs.Job, place: tapeapp.queueing.Place | None) -> None:
+    def draw_waiting(self, job: jobs.Job, place: tapeapp.train.queueing.Place | None) -> None:
         """Where this run stands in the line for the CPU, or nothing once it is its turn."""
         if place is None or place.position == 0:
             self.waiting.empty()

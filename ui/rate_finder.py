@@ -52,7 +52,7 @@ def result_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None, c
         return
     finding = held[1]
     suggested = float(f"{finding.suggested_learning_rate:.2g}")
-    from tapeapp import charts
+    from tapeapp.report import charts
 
     chart, side = st.columns([3, 1], vertical_alignment="center")
     chart.altair_chart(charts.learning_rate_chart(finding.learning_rates, finding.losses, suggested), width="stretch")

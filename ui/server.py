@@ -33,7 +33,7 @@ def keep_compiled_epochs() -> None:
     top of the page). That clears TensorFlow's kernel cache for the whole process, so every running training, in
     every session, had to build its compiled epoch again at its next epoch: 0.15 s for a small table, after any
     click by anyone (measured with this page and a five-line app). tapeapp keeps its models and compiled epochs
-    itself (``tapeapp.runners``), so only the matplotlib part of Streamlit's clean-up is kept.
+    itself (``tapeapp.train.runners``), so only the matplotlib part of Streamlit's clean-up is kept.
     """
     def clean_up() -> None:
         if "matplotlib.pyplot" in sys.modules:

@@ -1,6 +1,6 @@
 """Vega-Lite plumbing for the page's charts: Altair builds a chart once per shape, later refreshes only swap its rows.
 
-``tapeapp.charts`` makes the Altair charts; this module turns them into specs the page can refresh cheaply (named
+``tapeapp.report.charts`` makes the Altair charts; this module turns them into specs the page can refresh cheaply (named
 datasets, no Altair validation, every epoch thinned to at most CHART_EPOCHS points) and keeps the templates.
 """
 
@@ -38,7 +38,7 @@ def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str,
     Altair builds each chart once per shape (task, length, previous run, baselines, layers) and later refreshes
     only swap the rows in: building a chart costs ~20 ms, filling one a fraction of a millisecond.
     """
-    from tapeapp import charts  # Altair: imported on first use, after the page's first paint
+    from tapeapp.report import charts  # Altair: imported on first use, after the page's first paint
 
     history = charts.thin_epochs(history)
     previous = None if previous is None else charts.thin_epochs(previous)
@@ -73,7 +73,7 @@ def _last_epoch(history: pd.DataFrame) -> int:
 
 def spec_of(chart) -> dict:
     """The Altair chart's Vega-Lite spec, without Altair's default size (the page sizes its charts itself)."""
-    spec = chart.to_dict(validate=False)  # built by tapeapp.charts and checked by its tests; validating costs 1/3
+    spec = chart.to_dict(validate=False)  # tapeapp.report.charts' own, tested; validating costs 1/3
     config = spec.get("config", {})
     if config.get("view") == {"continuousWidth": 300, "continuousHeight": 300}:
         del config["view"]
@@ -83,7 +83,7 @@ def spec_of(chart) -> dict:
 
 
 def show(place, chart) -> None:
-    """Draw an Altair chart from its unvalidated spec (``spec_of``): the page's charts come from tapeapp.charts."""
+    """Draw an Altair chart from its unvalidated spec (``spec_of``): the page's charts are tapeapp.report.charts'."""
     place.vega_lite_chart(spec_of(chart), width="stretch")
 
 

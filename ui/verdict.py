@@ -1,6 +1,7 @@
 """Is it any good? The network beside simpler models fitted on the same rows, and advice with knobs to apply.
 
-``tapeapp.baselines`` and ``tapeapp.advice`` compute; this module draws. The simpler models are fitted in the
+``tapeapp.judge.baselines`` and ``tapeapp.judge.advice`` compute; this module draws.
+The simpler models are fitted in the
 background while the network trains; if they are not ready when the results are drawn, a small fragment looks again
 every second and reruns the page once they are.
 """

@@ -1,0 +1,3 @@
+"""What the network learned and why it answered: decision and hidden maps, importance, one tape step, Shapley
+contributions.
+"""
