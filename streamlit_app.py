@@ -15,7 +15,7 @@ import streamlit as st
 
 import tapeapp
 from tapeapp import words
-from tapeapp.data.budget import NoRoomYet
+from tapeapp.data import NoRoomYet
 from ui import cases as ui_cases
 from ui import data as ui_data
 from ui import jobs as ui_jobs

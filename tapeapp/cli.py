@@ -70,7 +70,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str):
-    from tapeapp.data.table import read_table
+    from tapeapp.data import read_table
 
     if not Path(path).is_file():
         raise TapeError(f"There is no file at '{path}'.")
@@ -88,7 +88,7 @@ def _warn(lines) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    from tapeapp.data.schema import inspect_frame
+    from tapeapp.data import inspect_frame
 
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target)
@@ -129,16 +129,16 @@ def _start(args: argparse.Namespace, baselines: bool = False):
 
     The knobs, the file and the target are checked before TensorFlow is imported (seconds): a mistake is said at once.
     """
-    from tapeapp.data.schema import inspect_frame
+    from tapeapp.data import inspect_frame
 
     config = train_config(args)
     table = _load(args.data)
     schema = inspect_frame(table.frame, target=args.target, task=None if args.task == "auto" else args.task)
     _warn(table.info.notes)
-    from tapeapp.train.run import start_run
+    from tapeapp.train import start_run
 
     if baselines:
-        from tapeapp.judge.baselines import start_baselines
+        from tapeapp.judge import start_baselines
     run = start_run(table.frame, schema, config, source_sha256=table.info.sha256,
                     baselines=start_baselines if baselines else None)
     _warn(run.warnings)
@@ -152,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if run.message:
         print(run.message, file=sys.stderr)
     if run.history:
-        from tapeapp.judge.evaluation import evaluate, no_better_than_guessing
+        from tapeapp.judge import evaluate, no_better_than_guessing
 
         _warn(filter(None, [no_better_than_guessing(evaluate(run), run.target)]))
     _advise(run)
@@ -165,10 +165,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def _write_project(args: argparse.Namespace, table, schema, run) -> list[Path]:
     """--out: the project (``tapeapp.keep.project``) as a folder or a .zip, with its report and the table itself."""
-    from tapeapp.explain.insight import importance
-    from tapeapp.keep.project import write_project
-    from tapeapp.keep.records import TableSource
-    from tapeapp.report.build import report_html
+    from tapeapp.explain import importance
+    from tapeapp.keep import TableSource, write_project
+    from tapeapp.report import report_html
 
     info = table.info
     ranked = importance(run)
@@ -182,7 +181,7 @@ def _write_project(args: argparse.Namespace, table, schema, run) -> list[Path]:
 
 def _advise(run) -> None:
     """Wait for the baselines (the JSON line and config.json report them), then say what to change, one line each."""
-    from tapeapp.judge.advice import diagnose
+    from tapeapp.judge import diagnose
 
     run.wait_baselines()
     for advice in diagnose(run):
@@ -190,7 +189,7 @@ def _advise(run) -> None:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> None:
-    from tapeapp.train.lr_find import find_learning_rate
+    from tapeapp.train import find_learning_rate
 
     _, _, run = _start(args)
     print(f"range test: up to 100 batches of {run.config.batch_size} rows, {run.config.optimizer}, learning rate "
@@ -202,9 +201,8 @@ def cmd_lr_find(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from tapeapp.features.preprocess import unexpected_columns
-    from tapeapp.keep.export import predict_with_model
-    from tapeapp.keep.project import load_predictor
+    from tapeapp.features import unexpected_columns
+    from tapeapp.keep import load_predictor, predict_with_model
 
     source = Path(args.model)
     model, meta = load_predictor(source / "model.keras" if source.is_dir() else source)
@@ -221,7 +219,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    from tapeapp.keep.explain_files import explain_folder
+    from tapeapp.keep import explain_folder
 
     result = explain_folder(args.run, args.data)
     _warn(result.notes)

@@ -131,7 +131,7 @@ def arrows_up(graph: dict[str, set[str]]) -> list[str]:
             elif module.startswith("tapeapp") and target.startswith("tapeapp"):
                 if _package(module) and target.startswith(module + "."):
                     continue  # a package names what its own modules define
-                if _package(target):
+                if _package(target) and folder_of(module) != "cli":  # the command line uses the public names
                     wrong.append(f"{module} -> {target} (the core imports modules, not a package's public names)")
                     continue
                 mine, theirs = folder_of(module), folder_of(target)
@@ -194,14 +194,61 @@ def test_the_checks_find_a_planted_circle_and_an_arrow_up(tmp_path):
         arrows_up(imports(tmp_path))
 
 
-@pytest.mark.parametrize("name", ["__all__", "_EXPORTS"])
-def test_the_public_names_are_one_list(name):
-    import tapeapp
+def _stub_names(package: Path) -> dict[str, str]:
+    """A package's public names, as its ``__init__.pyi`` lists them: name -> the module it comes from."""
+    names = {}
+    for node in ast.parse((package / "__init__.pyi").read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            names.update({alias.name: node.module or alias.name for alias in node.names})
+    return names
 
-    assert sorted(tapeapp.__all__) == sorted(tapeapp._EXPORTS), name
-    tree = ast.parse((ROOT / "tapeapp" / "__init__.py").read_text())
-    typed = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-             and node.module and node.module.startswith("tapeapp.") for alias in node.names}
-    assert typed == set(tapeapp._EXPORTS), "the TYPE_CHECKING block names the same imports as the loader"
-    for public, home in tapeapp._EXPORTS.items():
-        assert getattr(tapeapp, public) is getattr(__import__(f"tapeapp.{home}", fromlist=[public]), public)
+
+PACKAGES = ["tapeapp", *(f"tapeapp.{folder}" for folder in FOLDERS if folder not in ("base", "cli"))]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_package_lists_its_public_names_once(package):
+    """The stub is the one list: the loader hands out exactly its names, each the object its module defines."""
+    import importlib
+
+    module = importlib.import_module(package)
+    folder = ROOT / Path(*package.split("."))
+    listed = _stub_names(folder)
+    assert set(module.__all__) - {"warm_up"} == set(listed)
+    for name, home in listed.items():
+        value = getattr(module, name)
+        if home != name:
+            assert value is getattr(importlib.import_module(f"{package}.{home}"), name)
+    assert "_EXPORTS" not in (folder / "__init__.py").read_text()
+
+
+def test_the_page_and_the_command_line_use_public_names_only():
+    """The page, its helpers and the CLI import ``tapeapp``, a folder or a base module, and only names they list."""
+    public = {package: set(importlib_all(package)) for package in PACKAGES}
+    base = {f"tapeapp.{name}" for name in BASE - {"_tf"}}
+    wrong = []
+    for path in [*sorted((ROOT / "ui").glob("*.py")), ROOT / "streamlit_app.py", ROOT / "tapeapp" / "cli.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                wrong += [f"{path.name}: import {a.name}" for a in node.names
+                          if a.name.startswith("tapeapp.") and a.name not in base and a.name not in public]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("tapeapp"):
+                if node.module in base:
+                    continue
+                if node.module not in public:
+                    wrong.append(f"{path.name}: from {node.module} import ... (not a public package)")
+                    continue
+                wrong += [f"{path.name}: {node.module}.{a.name} (not listed in its __init__.pyi)"
+                          for a in node.names if a.name not in public[node.module] | base_names(node.module)]
+    assert not wrong, "\n".join(wrong)
+
+
+def importlib_all(package: str) -> list[str]:
+    import importlib
+
+    return importlib.import_module(package).__all__
+
+
+def base_names(package: str) -> set[str]:
+    """``from tapeapp import words``: a base module named from the top package."""
+    return {name for name in BASE - {"_tf"}} if package == "tapeapp" else set()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 import tapeapp
-from tapeapp.data.table import read_how
+from tapeapp.data import read_how
 from tapeapp.errors import clipped
 from ui import keys
 from ui.safe import md
@@ -137,7 +137,7 @@ def read_bytes(data: bytes, name: str, sample: bool) -> tapeapp.Table | tapeapp.
     A TapeError is kept as the answer (the same bytes would fail again); ``NoRoomYet`` is raised instead, so that
     the file is read when the user asks again.
     """
-    from tapeapp.data.budget import NoRoomYet
+    from tapeapp.data import NoRoomYet
 
     try:
         with st.spinner("Reading your table…"):

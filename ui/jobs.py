@@ -22,15 +22,14 @@ import streamlit as st
 
 import tapeapp
 from tapeapp import words
-from tapeapp.train.stopping import stopped_by_you
+from tapeapp.train import stopped_by_you
 from ui import keys
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tapeapp.keep.records import RunRecord, TableSource
-    from tapeapp.keep.store import Autosave
-    from tapeapp.train.queueing import Place, Ticket, TrainingQueue
+    from tapeapp.keep import Autosave, RunRecord, TableSource
+    from tapeapp.train import Place, Ticket, TrainingQueue
 
 LOG = logging.getLogger("tapeapp.page")
 WAIT_POLL = 1.0  # at most this long between two looks at the line while waiting (woken at once when a seat frees)
@@ -136,7 +135,7 @@ def request_stop() -> None:
 def training_queue() -> TrainingQueue:
     """One line for every session of this server: runs take turns for the CPUs (``TAPEAPP_SEATS`` sets how many
     train at once; default one per CPU)."""
-    from tapeapp.train.queueing import TrainingQueue
+    from tapeapp.train import TrainingQueue
 
     seats = os.environ.get("TAPEAPP_SEATS", "").strip()
     return TrainingQueue(seats=int(seats) if seats.isdigit() and int(seats) > 0 else None)
@@ -153,12 +152,10 @@ def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainCon
     """Everything before epoch 1 (may raise TapeError), then the training thread; a comparable previous run is kept
     to draw faded. ``problem`` words an unforeseen error for the page (``ui.data.problem``); ``keeper`` gives the
     run's ``Autosave`` (``ui.session.autosave``) from its number, schema and what the page keeps with it."""
-    from tapeapp.data import budget
-
     old = current()
-    from tapeapp.features.prepare import inputs_estimate
+    from tapeapp.features import inputs_estimate
 
-    allowed = budget.allowance(len(table.frame), inputs_estimate(schema))  # TapeError: no room at all
+    allowed = tapeapp.data.allowance(len(table.frame), inputs_estimate(schema))  # TapeError: no room at all
     run = tapeapp.start_run(table.frame, schema, config, source_sha256=table.info.sha256,
                             baselines=tapeapp.start_baselines,
                             max_rows=allowed.rows if allowed.rows < len(table.frame) else None)
@@ -175,7 +172,7 @@ def start(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainCon
                       "header": info.header},
         ticket=training_queue().join(f"run {(old.number + 1) if old else 1}"),
     )
-    from tapeapp.explain.contributions import background_rows
+    from tapeapp.explain import background_rows
 
     job.background = background_rows(run, table.frame)
     job.schema, job.table_info = schema, info
@@ -196,7 +193,7 @@ def restored(record: RunRecord, run: tapeapp.Run, table: tapeapp.Table, schema: 
     """A job for a run brought back from the store or a project: ended, nothing to train, already in the runs."""
     import pandas as pd
 
-    from tapeapp.explain.contributions import background_rows
+    from tapeapp.explain import background_rows
 
     extra = record.extra
     job = Job(number=record.number, run=run, previous=None, table_name=str(extra.get("table") or table.info.name),
@@ -398,7 +395,7 @@ def project_maker(job: Job, state: dict, include_table: bool,
     ``source`` gives the table when the job does not hold it (a big file, read back from the store)."""
 
     def make() -> bytes:
-        from tapeapp.keep.project import project_zip
+        from tapeapp.keep import project_zip
 
         table = job.source or source()
         extra = {**kept_with(job), **({"failure": job.failure} if job.failure else {})}
@@ -414,7 +411,7 @@ def report_maker(job: Job, axes: tuple[str, str] | None, threshold: float) -> Ca
     reused when the page has them); the simpler models are taken as they are."""
 
     def make() -> bytes:
-        from tapeapp.report.build import report_html
+        from tapeapp.report import report_html
 
         return report_html(job.run, job.table_info, job.schema, importance=job.views.get(("importance",)),
                            advice=job.views.get("advice"), axes=axes, threshold=threshold, wait=0).encode()

@@ -185,7 +185,7 @@ def importance_part(job: Job) -> None:
 
 
 def step_part(job: Job) -> None:
-    from tapeapp.explain.tape_step import explain_step
+    from tapeapp.explain import explain_step
 
     step = _cached(job, ("step",), lambda: explain_step(job.run))
     with st.expander("One step under the tape"):

@@ -23,9 +23,7 @@ from ui import jobs, keys, knobs
 from ui.safe import md
 
 if TYPE_CHECKING:  # the store brings TensorFlow with it: imported where first used, after the page's top is drawn
-    from tapeapp.keep.project import Project
-    from tapeapp.keep.records import RunRecord, TableSource
-    from tapeapp.keep.store import Autosave, RunStore, Session
+    from tapeapp.keep import Autosave, Project, RunRecord, RunStore, Session, TableSource
     from ui.lesson import Plan
 
 LOG = logging.getLogger("tapeapp.page")
@@ -38,7 +36,7 @@ HELD_BYTES = 20_000_000  # an upload this small is held in memory for the projec
 def _store(setting: str) -> RunStore | None:
     """One store per server (``setting`` is ``TAPEAPP_STORE``: tests point each at a folder of their own)."""
     del setting
-    from tapeapp.keep.store import open_store
+    from tapeapp.keep import open_store
 
     return open_store()
 
@@ -66,7 +64,7 @@ def link_params() -> dict[str, str]:
 def resume(wanted: str | None) -> bool:
     """Once per browser session: bring back the session the link names, or start a new one; whether one came
     back. Later passes follow a newer job another tab on the link started, and mark the session as in use."""
-    from tapeapp.keep.store import new_id, valid_id
+    from tapeapp.keep import new_id, valid_id
 
     kept = store()
     if keys.SESSION_ID in st.session_state:
@@ -136,7 +134,7 @@ def bring_back(session: Session) -> None:
 
 def restored_job(record: RunRecord, table: tapeapp.Table, previous: RunRecord | None = None) -> jobs.Job:
     """A kept run as a job on the page: the same split, weights, history and ending, no epoch trained."""
-    from tapeapp.keep.records import rebuild_schema, restore_run
+    from tapeapp.keep import rebuild_schema, restore_run
 
     schema = rebuild_schema(table.frame, record)
     run = restore_run(record, table.frame, schema, baselines=tapeapp.start_baselines)
@@ -220,7 +218,7 @@ def table_read(source: TableSource) -> None:
 
 def current_source() -> TableSource | None:
     """Where the table in use came from: a sample's key, or the file held (None when only the store has it)."""
-    from tapeapp.keep.records import TableSource
+    from tapeapp.keep import TableSource
 
     if st.session_state.get(keys.SOURCE) in tapeapp.SAMPLES:
         return TableSource.builtin(st.session_state[keys.SOURCE])
@@ -239,7 +237,7 @@ def source_getter() -> Callable[[], TableSource | None]:
 def page_state(table: tapeapp.Table | None, schema: tapeapp.Schema | None,
                config: tapeapp.TrainConfig | None) -> dict:
     """What the page keeps of itself (JSON): the table's source, knobs, target, task, roles, runs, a lesson."""
-    from tapeapp.keep.records import schema_choices
+    from tapeapp.keep import schema_choices
     from ui import lesson
 
     state: dict = {"source": st.session_state.get(keys.SOURCE)}
@@ -271,7 +269,7 @@ def keep(table: tapeapp.Table | None, schema: tapeapp.Schema | None, config: tap
 
 def autosave(number: int, schema: tapeapp.Schema, extra: dict) -> Autosave | None:
     """The new run's checkpoints in the store (``ui.jobs.start``'s keeper); the table and state are kept first."""
-    from tapeapp.keep.store import Autosave
+    from tapeapp.keep import Autosave
 
     kept, sid = store(), session_id()
     if kept is None or not sid:
@@ -331,14 +329,14 @@ def open_project(project: Project, source: TableSource, table: tapeapp.Table) ->
 def read_upload(uploaded) -> tapeapp.Table | tapeapp.TapeError:
     """The section-1 upload (``ui.data.current_table``'s reader): a project file is opened; a table is read and kept
     in the session's store entry, or opens the project that was waiting for it."""
-    from tapeapp.keep.records import TableSource
+    from tapeapp.keep import TableSource
 
     data = uploaded.getvalue()
     if data.startswith(b"PK"):  # a zip: a project, or an Excel workbook
-        from tapeapp.keep.project import is_project
+        from tapeapp.keep import is_project
 
         if is_project(data):
-            from tapeapp.data.budget import NoRoomYet
+            from tapeapp.data import NoRoomYet
 
             try:
                 with st.spinner("Opening your project…"):
@@ -365,7 +363,7 @@ def project_uploaded(data: bytes, name: str) -> tapeapp.Table:
     """A project file dropped on the uploader: its run opened (TapeError when it cannot be); a project saved without
     its table waits for that file (``pending_project``)."""
     from tapeapp.errors import quoted
-    from tapeapp.keep.project import open_project as read_project
+    from tapeapp.keep import open_project as read_project
 
     project = read_project(data, name)
     if not project.table.available:
@@ -381,7 +379,7 @@ def pending_project(source: TableSource) -> tapeapp.Table | None:
     """The project waiting for its table, opened with this upload when it is the same file; None otherwise (the
     upload is then a table of its own, and the project is forgotten with a note)."""
     from tapeapp.errors import quoted
-    from tapeapp.keep.records import TableSource
+    from tapeapp.keep import TableSource
 
     project = st.session_state.pop(keys.PENDING_PROJECT, None)
     if project is None:
@@ -398,7 +396,7 @@ def pending_project(source: TableSource) -> tapeapp.Table | None:
 
 def open_lesson(lesson_id: str | None, plan: Plan | None) -> None:
     """Once per session: a lesson link's plan, and for a stored lesson its table and setup."""
-    from tapeapp.keep.store import valid_id
+    from tapeapp.keep import valid_id
     from ui import lesson
 
     if keys.LESSON in st.session_state:
@@ -431,7 +429,7 @@ def lesson_link(plan: Plan, schema: tapeapp.Schema | None, config: tapeapp.Train
     """The link to hand out: everything in it for a sample; else the table and setup kept under a lesson id."""
     from urllib.parse import urlencode
 
-    from tapeapp.keep.records import schema_choices
+    from tapeapp.keep import schema_choices
     from ui import lesson
 
     source = source_getter()()
