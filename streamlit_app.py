@@ -102,7 +102,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
         target = st.selectbox("Column to predict (the target)", columns, key=keys.target(sha), disabled=busy,
                               help="The answer the model should learn to give. Every other column it uses is an "
                                    "input (a 'feature').")
-        task = st.selectbox("Kind of prediction", list(words.TASKS), format_func=words.TASKS.get,
+        task = st.selectbox("Kind of prediction", list(words.TASK_CHOICES), format_func=words.TASK_CHOICES.get,
                             key=keys.task(sha, target), disabled=busy,
                             help="Classes (yes/no, or one of several labels) or a number. The app guesses from the "
                                  "target column; change it if the guess is wrong.")
@@ -112,7 +112,7 @@ def inspect_section(table: tapeapp.Table, busy: bool) -> tapeapp.Schema | None:
         except Exception as error:  # noqa: BLE001
             st.error(md(ui_data.problem(error, f"looking at '{target}'")))
             return None
-        st.markdown(f"**{words.TASKS[schema.task]}** — {md(schema.task_reason)}")
+        st.markdown(f"**{words.TASK_LABELS[schema.task]}** — {md(schema.task_reason)}")
     with right:
         from tapeapp.report import charts
 

@@ -10,12 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tapeapp import words
 from tapeapp.errors import TapeError
 
 if TYPE_CHECKING:
     from tapeapp.config import TrainConfig
-
-TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +57,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The table, target and every training knob: one definition for ``train`` and ``lr-find``."""
     parser.add_argument("data")
     parser.add_argument("--target")
-    parser.add_argument("--task", choices=TASK_CHOICES, default="auto")
+    parser.add_argument("--task", choices=list(words.TASK_CHOICES), default="auto")
     parser.add_argument("--preset")
     for flag, name in [("--epochs", "epochs"), ("--seed", "seed"), ("--val-fraction", "val_fraction"),
                        ("--hidden", "hidden"), ("--activation", "activation"), ("--optimizer", "optimizer"),

@@ -10,12 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapeapp.errors import TapeError, quoted
+from tapeapp.words import ACTIVATIONS, CLASS_WEIGHTS, OPTIMIZERS, PREPROCESSING, SPLITS
 
-ACTIVATIONS = ("leaky_relu", "relu", "tanh", "elu", "gelu", "selu", "sigmoid", "swish")
-OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
-PREPROCESSING = ("standard", "tutorial")
-SPLITS = ("stratified", "random")
-CLASS_WEIGHTS = ("none", "balanced")
 _FLOAT_FIELDS = ("dropout", "l2", "learning_rate", "momentum", "val_fraction", "inner_fraction")
 
 

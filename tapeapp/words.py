@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 # --- scores ---------------------------------------------------------------------------------------------------------
+MAIN_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}  # the score a run is judged by
 SHARES = frozenset({"accuracy", "auc", "f1"})  # scores that are shares of rows: written as percentages
 LOWER_IS_BETTER = frozenset({"loss", "mae", "rmse"})
 METRICS: dict[str, tuple[str, str]] = {  # the short name (axes) and a sentence for someone who has not met it
@@ -29,19 +30,31 @@ BASELINE_SHORT = {"majority": "always the most common class", "mean": "always th
                   "linear": "linear model", "boosted_trees": "boosted trees"}  # labels beside lines on a chart
 BASELINE_MODELS = {"majority": "DummyClassifier", "mean": "DummyRegressor", "linear": "LogisticRegression / Ridge",
                    "boosted_trees": "HistGradientBoostingClassifier / Regressor"}
+BASELINE_WHY = {  # the reason given when one of them beats the network
+    "boosted_trees": "for tables like this, trees are often the better tool.",
+    "linear": "the pattern is simple enough for a straight-line model, which the network has not yet matched.",
+    "majority": "the network has not learned anything useful yet.",
+    "mean": "the network has not learned anything useful yet."}
 
-# --- knobs ---------------------------------------------------------------------------------------------------------
-TASKS = {"auto": "Let the app decide", "binary": "Two classes (yes/no)", "multiclass": "Several classes",
-         "regression": "A number (regression)"}
+# --- tasks and knobs: each vocabulary's names and how the page says them, defined once ---------------------------
+TASK_LABELS = {"binary": "Two classes (yes/no)", "multiclass": "Several classes", "regression": "A number (regression)"}
+TASKS = tuple(TASK_LABELS)
+TASK_CHOICES = {"auto": "Let the app decide", **TASK_LABELS}  # what the page and the CLI offer: a task, or the guess
 TASKS_IN_A_SENTENCE = {"binary": "a yes/no question", "multiclass": "predicting one of several classes",
                        "regression": "predicting a quantity"}
-ACTIVATIONS = {"leaky_relu": "Leaky ReLU", "relu": "ReLU", "tanh": "tanh", "elu": "ELU", "gelu": "GELU",
-               "selu": "SELU", "sigmoid": "sigmoid", "swish": "swish"}
-OPTIMIZERS = {"rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
-OPTIMIZER_CHOICES = {**OPTIMIZERS, "sgd": "SGD (plain gradient descent)"}  # the menu says what SGD is
-PREPROCESSING = {"standard": "Safer (recommended)", "tutorial": "Exactly as in the tutorial"}
-SPLITS = {"stratified": "Same class shares on both sides (recommended)", "random": "Plain random (as the tutorial)"}
-CLASS_WEIGHTS = {"none": "Every row counts the same", "balanced": "Balance the classes"}
+ACTIVATION_LABELS = {"leaky_relu": "Leaky ReLU", "relu": "ReLU", "tanh": "tanh", "elu": "ELU", "gelu": "GELU",
+                     "selu": "SELU", "sigmoid": "sigmoid", "swish": "swish"}
+ACTIVATIONS = tuple(ACTIVATION_LABELS)
+OPTIMIZER_LABELS = {"rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
+OPTIMIZERS = tuple(OPTIMIZER_LABELS)
+OPTIMIZER_CHOICES = {**OPTIMIZER_LABELS, "sgd": "SGD (plain gradient descent)"}  # the menu says what SGD is
+PREPROCESSING_LABELS = {"standard": "Safer (recommended)", "tutorial": "Exactly as in the tutorial"}
+PREPROCESSING = tuple(PREPROCESSING_LABELS)
+SPLIT_LABELS = {"stratified": "Same class shares on both sides (recommended)",
+                "random": "Plain random (as the tutorial)"}
+SPLITS = tuple(SPLIT_LABELS)
+CLASS_WEIGHT_LABELS = {"none": "Every row counts the same", "balanced": "Balance the classes"}
+CLASS_WEIGHTS = tuple(CLASS_WEIGHT_LABELS)
 LOSSES = {"binary": "binary cross-entropy", "multiclass": "cross-entropy",
           "regression": "mean squared error, on the standardised target"}
 KNOBS = {"hidden": "hidden layers", "activation": "activation", "dropout": "dropout", "l2": "L2 penalty",

@@ -178,7 +178,7 @@ def _network_knobs(busy: bool) -> None:
                 f"Neurons in layer {i + 1}", int(width.low), int(width.high), step=8, key=keys.width(i),
                 help=words.KNOB_HELP["width"], **_kw("hidden", busy))
     if not lesson.hidden("activation"):
-        st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATIONS.get,
+        st.selectbox("Activation", tapeapp.ACTIVATIONS, format_func=words.ACTIVATION_LABELS.get,
                      key=keys.knob("activation"), help=words.KNOB_HELP["activation"], **_kw("activation", busy))
     if not lesson.hidden("dropout"):
         st.slider("Dropout", 0.0, _top(keys.knob("dropout"), 0.9), step=0.05, key=keys.knob("dropout"),
@@ -226,15 +226,15 @@ def _checking_knobs(task: str, busy: bool) -> None:
                   _top(keys.knob("patience"), 100), key=keys.knob("patience"), help=words.KNOB_HELP["patience"],
                   **_kw("patience", busy))
     if not lesson.hidden("class_weight"):
-        st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHTS.get,
+        st.selectbox("Class weights", tapeapp.CLASS_WEIGHTS, format_func=words.CLASS_WEIGHT_LABELS.get,
                      key=keys.knob("class_weight"), help=words.KNOB_HELP["class_weight"],
                      **_kw("class_weight", busy, off=task == "regression"))
     if not lesson.hidden("preprocessing"):
-        st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=words.PREPROCESSING.get,
+        st.selectbox("Preprocessing", tapeapp.PREPROCESSING, format_func=words.PREPROCESSING_LABELS.get,
                      key=keys.knob("preprocessing"), help=words.KNOB_HELP["preprocessing"],
                      **_kw("preprocessing", busy))
     if not lesson.hidden("split"):
-        st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLITS.get,
+        st.selectbox("Which rows are held back", tapeapp.SPLITS, format_func=words.SPLIT_LABELS.get,
                      key=keys.knob("split"), help=words.KNOB_HELP["split"],
                      **_kw("split", busy, off=task == "regression"))
     if not lesson.hidden("seed"):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import tapeapp
+from tapeapp import words
 from ui import keys
 from ui import knobs as ui_knobs
 from ui.safe import md
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from ui.jobs import Job
 
 SUBHEADER = "Compared with simpler models"
-SHARES = ("accuracy", "auc")
 
 
 def compare_section(job: Job) -> None:
@@ -45,7 +45,7 @@ def _comparison(job: Job) -> None:
     sentence = tapeapp.compare_with_baselines(run)
     if sentence:
         st.markdown(md(sentence))
-    columns = {c: st.column_config.NumberColumn(c, format="percent" if c in SHARES else "%.4g")
+    columns = {c: st.column_config.NumberColumn(c, format="percent" if c in words.SHARES else "%.4g")
                for c in frame.columns if c not in ("model", "error")}
     st.dataframe(frame, hide_index=True, width="stretch", column_config=columns)
     main = tapeapp.MAIN_METRIC[run.task]

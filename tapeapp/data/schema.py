@@ -12,10 +12,9 @@ import pandas as pd
 
 from tapeapp.data.dates import DateFormat, detect_format, stored_format
 from tapeapp.errors import TapeError
-from tapeapp.words import TASKS_IN_A_SENTENCE
+from tapeapp.words import TASKS, TASKS_IN_A_SENTENCE
 
 KINDS = ("numeric", "categorical", "boolean", "identifier", "text", "constant", "date", "empty")
-TASKS = ("binary", "multiclass", "regression")
 ROLES = ("feature", "target", "ignored")
 
 MAX_CLASSES = 200

@@ -17,7 +17,7 @@ from tapeapp._tf import keras, tf
 from tapeapp.train import loop
 from tapeapp.train.model import dense_layers
 from tapeapp.words import LOSSES as LOSS_NAMES
-from tapeapp.words import OPTIMIZERS as OPTIMIZER_NAMES
+from tapeapp.words import OPTIMIZER_LABELS
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class StepExplained:
                               "way, and how strongly, to move it to lower the loss. Size of the gradients per layer: "
                               f"{sizes}. The weight from '{ex['input']}' to neuron {ex['neuron']} of "
                               f"{str(ex['layer']).replace('_', ' ')} has the largest: {ex['gradient']:+.4g}."),
-            ("apply_gradients", f"{OPTIMIZER_NAMES.get(self.optimizer, self.optimizer)} with learning rate "
+            ("apply_gradients", f"{OPTIMIZER_LABELS.get(self.optimizer, self.optimizer)} with learning rate "
                                 f"{self.learning_rate:g} moves every weight a little against its gradient: that "
                                 f"weight went from {ex['value']:.5g} to {ex['new_value']:.5g}."),
             ("What changed", f"On the same {self.rows} rows the loss is now {self.loss_after:.4f} ({change:+.1%}). "

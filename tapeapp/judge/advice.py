@@ -57,6 +57,7 @@ from tapeapp.judge.comparison import network_score
 from tapeapp.train.metrics import MAIN_METRIC, probabilities
 from tapeapp.train.scores import better_by, main_score
 from tapeapp.words import BASELINE_TITLES as TITLES
+from tapeapp.words import BASELINE_WHY
 
 if TYPE_CHECKING:
     from tapeapp.train.run import Run
@@ -348,10 +349,7 @@ def _baseline_better(ev: Evidence) -> Advice | None:
     if rival is None:
         return None
     noise = math.hypot(ev.error, rival.error)
-    why = {"boosted_trees": "for tables like this, trees are often the better tool.",
-           "linear": "the pattern may be simpler than the network makes it.",
-           "majority": "the network has learned nothing useful.", "mean": "the network has learned nothing useful."}
     verb = "do" if rival.name == "boosted_trees" else "does"
     return Advice("baseline_better", f"{TITLES[rival.name].capitalize()} {verb} better than the network on the "
                   f"validation rows ({_score(ev, rival.score)} vs {_score(ev, ev.score)}, a gap of "
-                  f"{_points(ev, gap)} against noise of ±{_points(ev, noise)}): {why[rival.name]}")
+                  f"{_points(ev, gap)} against noise of ±{_points(ev, noise)}): {BASELINE_WHY[rival.name]}")

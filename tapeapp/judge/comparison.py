@@ -14,6 +14,7 @@ import pandas as pd
 from tapeapp.train.metrics import MAIN_METRIC, probabilities
 from tapeapp.train.scores import better_by, main_score, validation_scores
 from tapeapp.words import BASELINE_TITLES as TITLES
+from tapeapp.words import BASELINE_WHY
 
 if TYPE_CHECKING:
     from tapeapp.train.run import Run
@@ -60,12 +61,6 @@ def _better(task: str, name: str, gap: float, network: float) -> str:
     return f"{title} {'do' if name == 'boosted_trees' else 'does'} {points} point{'s' if points != 1 else ''} better"
 
 
-_WHY = {"boosted_trees": "for tables like this, trees are often the better tool.",
-        "linear": "the pattern is simple enough for a straight-line model, which the network has not yet matched.",
-        "majority": "the network has not learned anything useful yet.",
-        "mean": "the network has not learned anything useful yet."}
-
-
 def compare_with_baselines(run: Run) -> str | None:
     """One sentence comparing the network with the simpler models, or None while they are not ready."""
     base = run.baselines
@@ -77,13 +72,13 @@ def compare_with_baselines(run: Run) -> str | None:
     main = MAIN_METRIC[task]
     net, net_se = network_score(run)
     if not math.isfinite(net):
-        return "The network's outputs are not numbers, so every simpler model does better: " + _WHY["majority"]
+        return "The network's outputs are not numbers, so every simpler model does better: " + BASELINE_WHY["majority"]
     gaps = {n: better_by(task, s.validation[main], net) for n, s in usable.items()}
     noise = {n: math.hypot(net_se, s.standard_error) for n, s in usable.items()}
     best = max(gaps, key=gaps.get)
     if gaps[best] > noise[best]:
         return (f"{_better(task, best, gaps[best], net)} on this table ({_phrase(task, usable[best].validation[main])}"
-                f" vs the network's {_phrase(task, net)}): {_WHY[best]}")
+                f" vs the network's {_phrase(task, net)}): {BASELINE_WHY[best]}")
     if all(-gaps[n] > noise[n] for n in usable):
         return (f"The network beats every simpler model ({_phrase(task, net)}; the best of them, {TITLES[best]}: "
                 f"{_phrase(task, usable[best].validation[main])}).")

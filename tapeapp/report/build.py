@@ -37,17 +37,17 @@ from tapeapp.train.metrics import MAIN_METRIC
 from tapeapp.train.stopping import STOP_REASONS
 from tapeapp.version import __version__
 from tapeapp.words import (
-    ACTIVATIONS,
+    ACTIVATION_LABELS,
     AXIS_NAMES,
-    CLASS_WEIGHTS,
+    CLASS_WEIGHT_LABELS,
     KNOB_HELP,
     KNOBS,
     LOSSES,
     METRICS,
     OPTIMIZER_CHOICES,
-    PREPROCESSING,
-    SPLITS,
-    TASKS,
+    PREPROCESSING_LABELS,
+    SPLIT_LABELS,
+    TASK_LABELS,
     TASKS_IN_A_SENTENCE,
     changes_text,
     duration_text,
@@ -274,7 +274,7 @@ def _target_section(f: _Facts) -> Safe:
     run, schema = f.run, f.schema
     data = run.prepared
     why = f" — {schema.task_reason}" if schema is not None and schema.task == run.task else ""
-    parts = [tag("p", "The model predicts ", tag("strong", run.target), ": ", tag("strong", TASKS[run.task]), why,
+    parts = [tag("p", "The model predicts ", tag("strong", run.target), ": ", tag("strong", TASK_LABELS[run.task]), why,
                  ".")]
     if run.task == "regression":
         values = data.target_encoder.decode_regression(np.concatenate([data.y_train, data.y_val]).astype("float64"))
@@ -331,7 +331,7 @@ def _knob_rows(run: Run) -> list[tuple[str, str, str]]:
     help_of = lambda key: KNOB_HELP[key].split(". ")[0].rstrip(".") + "."  # noqa: E731
     rows = [
         (KNOBS["hidden"], f"{setting_text(c.hidden)} ({_plural(len(c.hidden), 'layer')})", help_of("layers")),
-        (KNOBS["activation"], ACTIVATIONS.get(c.activation, c.activation), help_of("activation")),
+        (KNOBS["activation"], ACTIVATION_LABELS.get(c.activation, c.activation), help_of("activation")),
         (KNOBS["dropout"], setting_text(c.dropout) if c.dropout else "0 (off)", help_of("dropout")),
         (KNOBS["l2"], setting_text(c.l2) if c.l2 else "0 (off)", help_of("l2")),
         (KNOBS["optimizer"], OPTIMIZER_CHOICES.get(c.optimizer, c.optimizer), help_of("optimizer")),
@@ -345,9 +345,11 @@ def _knob_rows(run: Run) -> list[tuple[str, str, str]]:
          help_of("patience")),
     ]
     if run.task != "regression":
-        rows.append((KNOBS["class_weight"], CLASS_WEIGHTS.get(c.class_weight, c.class_weight), help_of("class_weight")))
-    rows += [(KNOBS["preprocessing"], PREPROCESSING.get(c.preprocessing, c.preprocessing), help_of("preprocessing")),
-             (KNOBS["split"], SPLITS.get(c.split, c.split), help_of("split")),
+        rows.append((KNOBS["class_weight"], CLASS_WEIGHT_LABELS.get(c.class_weight, c.class_weight),
+                     help_of("class_weight")))
+    rows += [(KNOBS["preprocessing"], PREPROCESSING_LABELS.get(c.preprocessing, c.preprocessing),
+              help_of("preprocessing")),
+             (KNOBS["split"], SPLIT_LABELS.get(c.split, c.split), help_of("split")),
              (KNOBS["seed"], str(c.seed), help_of("seed"))]
     return [(name[0].upper() + name[1:], value, why) for name, value, why in rows]
 
