@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
+import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from openpyxl.worksheet._reader import WorkSheetParser
 
 from tapeapp.data.clean import plural
 from tapeapp.data.text_layout import (
@@ -181,8 +185,6 @@ def sheet_cells(book) -> Iterator[tuple[int, list[tuple[int, object]]]]:
     ``WorkSheetParser``, one row at a time; this adapter does the same without the padding (openpyxl is pinned).
     Whole numbers stored as floats come back as ints, as pandas' Excel reader gives them.
     """
-    from openpyxl.worksheet._reader import WorkSheetParser
-
     sheet = book[book.sheetnames[0]]
     with sheet._get_source() as source:
         parser = WorkSheetParser(source, sheet._shared_strings, data_only=book.data_only, epoch=book.epoch,
@@ -205,8 +207,6 @@ def sheet_size(book) -> tuple[int, int, int]:
 
 def open_workbook(data: bytes):
     """The workbook in openpyxl's read-only mode (rows are read on demand); a plain TapeError if it is damaged."""
-    import openpyxl
-
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001  (openpyxl raises many types for a damaged archive or XML)
@@ -314,8 +314,6 @@ def _column(held: tuple[list[int], list[object]] | None, rows: int, start: int) 
 
 def parquet_size(data: bytes) -> tuple[int, int, int]:
     """Rows, columns and the bytes a pandas frame of the whole file would take, read from its footer only."""
-    import pyarrow.parquet as pq
-
     try:
         meta = pq.ParquetFile(io.BytesIO(data)).metadata
         schema = meta.schema.to_arrow_schema()
@@ -341,9 +339,6 @@ def _damaged_parquet() -> TapeError:
 def read_parquet(data: bytes, fraction: float = 1.0) -> tuple[pd.DataFrame, bool, list[str]]:
     """Read a Parquet file with pyarrow, keeping a meaningful index as a column; with ``fraction`` < 1, a seeded
     random share of the rows, decoded a batch at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     try:
         if fraction >= 1.0:
             frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from tapeapp.config import TrainConfig
 from tapeapp.data.schema import Schema, many_levels_warning, missing_target_warning
@@ -213,8 +213,6 @@ def fold_rows(y_train: np.ndarray, task: str, seed: int, folds: int = CV_FOLDS
               ) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """``folds`` folds of the training rows (stratified for classes when each class has a row in every fold):
     (rows to learn from, rows held out) per fold. None when there are too few rows for every fold."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     n = len(y_train)
     if n < 2 * folds:
         return None

@@ -28,10 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tapeapp.data.table import read_table
 from tapeapp.errors import TapeError, quoted
 from tapeapp.explain.contributions import BACKGROUND_ROWS, Explainer, background_rows, model_explainer
 from tapeapp.features.preprocess import unexpected_columns
-from tapeapp.keep.export import BACKGROUND_FILE
+from tapeapp.keep.export import BACKGROUND_FILE, load_model
+from tapeapp.keep.project import is_project_file, keras_model, open_project_file
 
 MODEL_FILE = "model.keras"
 MAX_ROWS = 1_000  # about a tenth of a second each: a bigger file is a job for a script, in pieces
@@ -76,9 +78,6 @@ def explanations_frame(explainer: Explainer, rows: pd.DataFrame) -> pd.DataFrame
 def _model_and_background(source: str | os.PathLike):
     """(model, metadata, background rows or None) from a run folder, a project .zip, or a model.keras (with
     background.csv beside it when there is one)."""
-    from tapeapp.keep.export import load_model
-    from tapeapp.keep.project import is_project_file, keras_model, open_project_file
-
     path = Path(source)
     if path.is_dir():
         model = path / MODEL_FILE
@@ -106,8 +105,6 @@ def explain_folder(source: str | os.PathLike, rows_path: str | os.PathLike,
     Without background.csv (runs saved before it existed), a file of at least MIN_OWN_BACKGROUND rows is its own
     background (each row is compared with the average of the file's rows), and a note says so.
     """
-    from tapeapp.data.table import read_table
-
     if not Path(rows_path).is_file():
         raise TapeError(f"There is no file at {quoted(str(rows_path))}.")
     model, meta, background = _model_and_background(source)

@@ -15,6 +15,7 @@ import pandas as pd
 from tapeapp._tf import keras, tf
 from tapeapp.data.dates import DateFormat, iso_strings
 from tapeapp.errors import TapeError
+from tapeapp.explain.contributions import background_rows
 from tapeapp.features.preprocess import numeric_values, require_columns, text_values
 from tapeapp.keep.reproduce_script import render_reproduce
 from tapeapp.train.run import Run, prediction_frame
@@ -106,8 +107,6 @@ def export_files(run: Run, source_name: str = "data.csv", read_options: dict | N
         "reproduce.py": render_reproduce(run, source_name, read_options or {}).encode(),
     }
     if frame is not None:
-        from tapeapp.explain.contributions import background_rows
-
         files[BACKGROUND_FILE] = background_rows(run, frame).to_csv(index=False).encode()
     return files
 

@@ -40,6 +40,7 @@ from tapeapp.data import budget
 from tapeapp.data.schema import Schema
 from tapeapp.data.table import MAX_BYTES as TABLE_MAX_BYTES
 from tapeapp.errors import TapeError, quoted
+from tapeapp.explain.insight import importance as permutation_importance
 from tapeapp.keep.export import BACKGROUND_FILE, export_files, load_model
 from tapeapp.keep.records import (
     Damaged,
@@ -105,8 +106,6 @@ def project_files(run: Run, schema: Schema, table: TableSource | None = None, *,
     table read) adds background.csv, or ``background`` (``contributions.background_rows`` already drawn) does;
     ``report`` (``tapeapp.report.build.report_html``'s page) adds report.html."""
     if importance is None:
-        from tapeapp.explain.insight import importance as permutation_importance
-
         importance = permutation_importance(run)
     table = table or TableSource(name="data.csv")
     files = export_files(run, source_name=table.name or "data.csv", read_options=read_options, frame=frame)

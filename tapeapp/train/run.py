@@ -21,6 +21,7 @@ from tapeapp.errors import TapeError
 from tapeapp.features.prepare import Prepared, fold_rows, inner_rows, prepare
 from tapeapp.features.preprocess import unexpected_columns
 from tapeapp.train import stopping
+from tapeapp.train.distributed import DistributedEpochRunner
 from tapeapp.train.loop import Checkpoint, EpochRunner, EpochUpdate, FoldUpdate, train
 from tapeapp.train.metrics import probabilities
 from tapeapp.train.model import build_model, copy_model
@@ -200,8 +201,6 @@ class Run:
         """The compiled epoch for this run: borrowed from the pool on one device (reset to this run's seed), or
         built across the devices of the run's strategy around the model made in its scope."""
         if self.strategy is not None:
-            from tapeapp.train.distributed import DistributedEpochRunner
-
             self.runner = DistributedEpochRunner(self.model, self.task, self.config, self.strategy)
             return self.runner
         self.runner = POOL.lease(self.task, *self._shape, self.config)
