@@ -52,6 +52,7 @@ def measure(name: str, frame: pd.DataFrame, target: str, **knobs) -> list[str]:
     import tapeapp
     from tapeapp.explain import insight
     from tapeapp.report import build as report
+    from tapeapp.report import sections
 
     table = tapeapp.read_table(frame.to_csv(index=False).encode(), name=f"{name}.csv")
     schema = tapeapp.inspect_frame(table.frame, target=target)
@@ -61,7 +62,7 @@ def measure(name: str, frame: pd.DataFrame, target: str, **knobs) -> list[str]:
     trained = time.perf_counter() - started
     run.wait_baselines()
     drawing = [0.0]
-    draw = report.svg
+    draw = sections.svg
 
     def timed_svg(*args, **kwargs):
         begun = time.perf_counter()
@@ -70,18 +71,18 @@ def measure(name: str, frame: pd.DataFrame, target: str, **knobs) -> list[str]:
         finally:
             drawing[0] += time.perf_counter() - begun
 
-    report.svg = timed_svg
+    sections.svg = timed_svg
     try:
         started = time.perf_counter()
         page = report.report_html(run, table.info, schema)
         first = time.perf_counter() - started
-        importance = insight.importance(run, rows=report.importance_rows(run))
+        importance = insight.importance(run, rows=sections.importance_rows(run))
         drawing[0] = 0.0
         started = time.perf_counter()
         page = report.report_html(run, table.info, schema, importance=importance)
         second = time.perf_counter() - started
     finally:
-        report.svg = draw
+        sections.svg = draw
     return [name, f"{len(run.history):,} epochs in {trained:,.1f} s", f"{first:,.2f}", f"{second:,.2f}",
             f"{drawing[0]:,.2f}", f"{page.count('<svg'):,}", f"{len(page.encode()) / 1024:,.0f}"]
 

@@ -26,9 +26,10 @@ from helpers.tables import (
 )
 from tapeapp.explain import insight
 from tapeapp.report import build as report
+from tapeapp.report import markup, sections
 from tapeapp.words import score_text, setting_text
 
-SECTION_IDS = [key for key, _, _ in report.SECTIONS]
+SECTION_IDS = [key for key, _, _ in sections.SECTIONS]
 SCRIPT = "<script>alert(1)</script>"
 BREAKOUT = '"><img src=x onerror=alert(1)>'
 LINKING = ("href", "src", "xlink:href", "action", "formaction", "poster", "background", "srcset", "data")
@@ -247,7 +248,7 @@ def test_the_kept_epoch_is_the_one_early_stopping_kept():
                               cv_below=0, optimizer="adam", learning_rate=0.03)
     said = re.search(r"best weights, from epoch (\d+)", run.message)
     assert said, run.message
-    assert report.kept_epoch(run) == int(said.group(1))
+    assert sections.kept_epoch(run) == int(said.group(1))
     page = Page(report.report_html(run, table.info, schema))
     assert f"The model keeps the weights of epoch {said.group(1)} (the dotted black line)." in page.section("curves")
 
@@ -276,10 +277,10 @@ def test_many_classes_and_long_tables_are_cut_and_say_so():
                               epochs=2)
     page = Page(report.report_html(run, table.info, schema))
     results = page.section("results")
-    assert f"The {report.MAX_CLASSES} most common of the 25 classes are shown" in results
-    assert f"The first {report.MAX_CLASSES} of 25 classes (the most common) are shown." in results
-    cut = report.table(["n"], [[i] for i in range(report.MAX_ROWS + 50)], what="columns")
-    assert cut.count("<tr>") == report.MAX_ROWS + 1 and f"The first {report.MAX_ROWS:,} of 250 columns" in cut
+    assert f"The {sections.MAX_CLASSES} most common of the 25 classes are shown" in results
+    assert f"The first {sections.MAX_CLASSES} of 25 classes (the most common) are shown." in results
+    cut = markup.table(["n"], [[i] for i in range(markup.MAX_ROWS + 50)], what="columns")
+    assert cut.count("<tr>") == markup.MAX_ROWS + 1 and f"The first {markup.MAX_ROWS:,} of 250 columns" in cut
 
 
 def test_without_vl_convert_the_report_says_so_in_place_of_each_chart(runs, monkeypatch):
@@ -302,10 +303,10 @@ def test_without_vl_convert_the_report_says_so_in_place_of_each_chart(runs, monk
     '<svg><foreignObject><div>x</div></foreignObject></svg>',
 ])
 def test_an_svg_with_more_than_shapes_and_text_is_refused(drawing):
-    check = report._SvgCheck()
+    check = markup._SvgCheck()
     check.feed(drawing)
     assert not check.safe
-    plain = report._SvgCheck()
+    plain = markup._SvgCheck()
     plain.feed('<svg><defs><clipPath id="c1-clip1"><path d="M0,0h1v1Z"/></clipPath></defs>'
                '<g clip-path="url(#c1-clip1)"><text>&lt;script&gt;</text></g></svg>')
     assert plain.safe
