@@ -25,8 +25,9 @@ from helpers.page import (  # puts the project on sys.path
     train_on,
     upload_to,
 )
-from ui import data as ui_data  # noqa: E402
-from ui import jobs as ui_jobs  # noqa: E402
+from ui import job as ui_job  # noqa: E402
+from ui import target as ui_target  # noqa: E402
+from ui.state import Box  # noqa: E402
 
 
 def _classes_csv(n: int = 120) -> bytes:
@@ -197,9 +198,9 @@ def test_task_can_be_overridden_and_a_wrong_task_is_explained():
 def test_role_edits_become_schema_changes_and_the_target_stays():
     before = pd.DataFrame({"name": ["a", "b", "y"], "role": ["feature", "feature", "target"]})
     edited = before.assign(role=["ignored", "feature", "target"])
-    assert ui_data.role_changes(before, edited, "y") == ({"a": "ignored"}, False)
+    assert ui_target.role_changes(before, edited, "y") == ({"a": "ignored"}, False)
     edited = before.assign(role=["feature", "target", "feature"])
-    assert ui_data.role_changes(before, edited, "y") == ({}, True)
+    assert ui_target.role_changes(before, edited, "y") == ({}, True)
 
 
 def test_link_sets_knobs_and_names_bad_settings():
@@ -256,19 +257,19 @@ def test_predictions_for_new_rows():
     assert any("weight" in seen(e) for e in at.error)
 
 
-def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
+def _iris_job(epochs: int, ticket=None) -> ui_job.Job:
     """A job as the page starts one: the run prepared and its thread training (after its ticket's turn)."""
     table = tapeapp.load_sample("iris")
     schema = tapeapp.inspect_frame(table.frame)
     run = tapeapp.start_run(table.frame, schema, tapeapp.TrainConfig(epochs=epochs, patience=0, hidden=(8,)))
-    job = ui_jobs.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
-    return ui_jobs.begin(job, ui_data.problem)
+    job = ui_job.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
+    return ui_job.begin(job)
 
 
 def test_a_rerun_during_training_keeps_the_epochs_and_goes_on():
     at = page_app()
     job = _iris_job(200)
-    at.session_state["training"] = ui_jobs.Slot(job)
+    at.session_state["training"] = Box(job)
     ok(at.run())
     assert len(job.run.history) == 200 and job.run.stopped_because == "finished"
     assert "Finished all 200 epochs." in [seen(s) for s in at.success]
@@ -281,7 +282,7 @@ def test_stop_ends_the_run_at_once_at_the_last_finished_epoch():
     queue.join("another student").try_train()  # holds the one seat: this job waits in line
     at = ok(page_app().run())
     job = _iris_job(6, ticket=queue.join("this job"))
-    at.session_state["training"] = ui_jobs.Slot(job)
+    at.session_state["training"] = Box(job)
     job.stop()
     started = time.perf_counter()  # the Stop button's callback (above) runs first in the script run its click starts
     ok(at.run())
@@ -297,7 +298,7 @@ def test_stop_mid_run_keeps_the_last_finished_epoch_and_shows_its_results():
     while len(job.run.history) < 2:
         time.sleep(0.01)
     job.stop()  # what the Stop button's callback does
-    at.session_state["training"] = ui_jobs.Slot(job)
+    at.session_state["training"] = Box(job)
     ok(at.run())
     done = len(job.run.history)
     assert done >= 2 and job.run.stopped_because == "stopped"

@@ -48,13 +48,13 @@ def test_the_default_run_keeps_its_best_epoch_chosen_on_held_back_training_rows(
 
 
 def test_a_small_table_lets_cross_validation_choose_the_epochs_and_shows_its_progress():
-    from ui import live
+    from ui import training
 
     at, job = _train(ok(page_app().run()))  # the built-in sample: fewer than 1,000 training rows
     run = job.run
     assert run.choice == "folds" and run.chosen_epochs == len(run.history) and run.folds
     assert f"3-fold cross-validation on the training rows chose {run.chosen_epochs} epochs" in _captions(at)
-    share, text = live.fold_progress(run.folds[len(run.folds) // 2], job)
+    share, text = training.fold_progress(run.folds[len(run.folds) // 2], job)
     assert 0 < share < 1 and text.startswith("Choosing how many epochs to train: fold ")
 
 
@@ -70,7 +70,7 @@ def test_a_skewed_number_is_logged_unless_its_switch_is_off():
 
     other = upload_to(ok(page_app().run()), content, "visits.csv")
     roles_key = next(k for k in other.session_state if str(k).startswith("roles_"))
-    other.session_state[f"base_{roles_key}"] = {"roles": {}, "plain": ["visits"]}  # as a kept session brings back
+    other.session_state["base_roles"] = {roles_key: {"roles": {}, "plain": ["visits"]}}  # as a kept session brings
     ok(other.run())
     other, kept_plain = _train(other)
     assert "visits" not in kept_plain.run.prepared.preprocessor.skew_

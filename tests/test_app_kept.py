@@ -58,7 +58,7 @@ def test_a_kept_session_comes_back_without_training(monkeypatch):
     restored = job_of(back)
     assert restored is not None and restored is not job and not restored.running
     assert [m.value for m in back.metric] == headline
-    assert back.session_state["runs"] == runs and back.session_state["source"] == "kept"
+    assert back.session_state["runs"] == runs and back.session_state["chosen"].origin == "kept"
     assert "people.csv" in texts(back.markdown) and back.query_params["s"] == session_id
     assert back.selectbox(key=[k for k in back.session_state if str(k).startswith("target_")][0]).value == "target"
     assert restored.run.predict(restored.run.prepared.raw_val).equals(job.run.predict(job.run.prepared.raw_val))
@@ -94,17 +94,17 @@ def test_a_damaged_run_is_said_and_the_rest_opens():
     _forget_live_jobs()
     back = _reopened(session_id)
     assert "Run 2 could not be read back (its saved model is damaged); the other runs are here." in texts(back.warning)
-    assert job_of(back).number == 1 and back.session_state["source"] == "kept"
+    assert job_of(back).number == 1 and back.session_state["chosen"].origin == "kept"
 
 
 def test_the_project_file_opens_the_run_again(monkeypatch):
-    from ui import jobs
+    from ui import job as job_module
 
     at, job = _trained(_csv())
     assert at.get("download_button")  # the page offers it; its maker is what the button calls
     labels = [plain(b.proto.label) for b in at.get("download_button")]
     assert "Download the project (.zip)" in labels and "Download a report (.html)" in labels
-    project = jobs.project_maker(job, {"knobs": "kept"}, True, lambda: None)()
+    project = job_module.project_maker(job, {"knobs": "kept"}, True, lambda: None)()
     with zipfile.ZipFile(io.BytesIO(project)) as archive:
         assert "data/people.csv" in archive.namelist() and "background.csv" in archive.namelist()
     _no_training(monkeypatch)
@@ -118,11 +118,11 @@ def test_the_project_file_opens_the_run_again(monkeypatch):
 
 
 def test_a_project_without_its_table_asks_for_that_file():
-    from ui import jobs
+    from ui import job as job_module
 
     content = _csv()
     at, job = _trained(content)
-    project = jobs.project_maker(job, {}, False, lambda: None)()
+    project = job_module.project_maker(job, {}, False, lambda: None)()
     fresh = upload_to(ok(page_app().run()), project, "bare.zip")
     assert "This project was saved without its table: upload 'people.csv'" in texts(fresh.error)
     fresh = upload_to(fresh, content, "people.csv")

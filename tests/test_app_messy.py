@@ -18,7 +18,7 @@ import pytest
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
 import tapeapp.data.table  # noqa: E402
 from helpers.page import job_of, ok, page_app, seen, table_with, texts, train_on, upload_to
-from ui import templates as ui_templates  # noqa: E402
+from ui import vega as ui_vega  # noqa: E402
 
 
 def _people(n: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -361,7 +361,7 @@ def test_live_charts_of_a_very_long_run_stay_small(epochs):
     layers = [f"hidden_{i}" for i in range(1, 7)] + ["output"]
     history = pd.DataFrame({"epoch": range(1, epochs + 1), "train_loss": 1.0, "val_loss": 2.0,
                             "train_rmse": 1.0, "val_rmse": 2.0} | {f"grad_norm_{k}": 0.5 for k in layers})
-    specs = ui_templates.chart_specs(history, history, "regression", epochs)
+    specs = ui_vega.chart_specs(history, history, "regression", epochs)
     for name, spec in specs.items():
         rows = [len(v) for v in spec["datasets"].values()]
         assert sum(rows) <= 5_000, (name, rows)

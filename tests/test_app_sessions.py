@@ -22,9 +22,10 @@ import pytest
 
 import tapeapp  # noqa: E402  (test_app puts the project on sys.path)
 from helpers.page import ROOT, charts_on, job_of, ok, page_app, seen, table_with, upload_to
+from ui import job as ui_job  # noqa: E402
 from ui import jobs as ui_jobs  # noqa: E402
-from ui import live as ui_live  # noqa: E402
-from ui.data import problem  # noqa: E402
+from ui import training as ui_training  # noqa: E402
+from ui.state import Box  # noqa: E402
 
 
 def _garden(n: int = 160) -> pd.DataFrame:
@@ -148,22 +149,22 @@ class _Rerun(Exception):
     """Stands in for the exception Streamlit raises at the page's next update when a rerun was asked for."""
 
 
-def _iris_job(epochs: int, ticket=None) -> ui_jobs.Job:
+def _iris_job(epochs: int, ticket=None) -> ui_job.Job:
     """A job as the page starts one: the run prepared, its thread training (after its ticket's turn, if any)."""
     table = tapeapp.load_sample("iris")
     run = tapeapp.start_run(table.frame, tapeapp.inspect_frame(table.frame),
                             tapeapp.TrainConfig(epochs=epochs, hidden=(8,), patience=0))
-    job = ui_jobs.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
-    return ui_jobs.begin(job, problem)
+    job = ui_job.Job(number=1, run=run, previous=None, table_name="iris", read_options={}, ticket=ticket)
+    return ui_job.begin(job)
 
 
-def _epochs_done(job: ui_jobs.Job, at_least: int) -> None:
+def _epochs_done(job: ui_job.Job, at_least: int) -> None:
     deadline = time.monotonic() + 60
     while len(job.run.history) < at_least and job.running and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
-def _watch_until_epoch(job: ui_jobs.Job, epoch: int, interruption: type[BaseException], monkeypatch) -> None:
+def _watch_until_epoch(job: ui_job.Job, epoch: int, interruption: type[BaseException], monkeypatch) -> None:
     """Watch the job with a view that Streamlit interrupts (``interruption`` raised) once ``epoch`` is drawn."""
 
     class Interrupted:
@@ -177,8 +178,8 @@ def _watch_until_epoch(job: ui_jobs.Job, epoch: int, interruption: type[BaseExce
         def draw_waiting(self, job, place):
             pass
 
-    monkeypatch.setattr(ui_live, "PROGRESS_EVERY", 0.01)  # each epoch drawn, without a loop that spins
-    ui_live.watch(job, Interrupted())
+    monkeypatch.setattr(ui_training, "PROGRESS_EVERY", 0.01)  # each epoch drawn, without a loop that spins
+    ui_training._watch_to_end(job, Interrupted())
 
 
 @pytest.mark.slow
@@ -189,7 +190,7 @@ def test_a_rerun_that_interrupts_the_page_loses_no_epoch_and_the_next_one_watche
     assert len(job.run.history) >= 3 and (job.running or job.run.stopped_because == "finished"), \
         "a page interrupted mid-run does not end the run"
     at = page_app()
-    at.session_state["training"] = ui_jobs.Slot(job)
+    at.session_state["training"] = Box(job)
     ok(at.run())
     assert [u.epoch for u in job.run.history] == list(range(1, 301))
     assert "Finished all 300 epochs." in [seen(s) for s in at.success]
@@ -207,14 +208,14 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
     job = _iris_job(10_000, ticket=queue.join("closing tab"))
     run = job.run
     waiting = queue.join("next student")
-    box = ui_jobs.Slot(job)
+    box = Box(job)
     monkeypatch.setattr(ui_jobs, "slot", lambda: box)
 
     with pytest.raises(StopException):  # the tab closes while epoch 3 (or a later one) is drawn
         _watch_until_epoch(job, 3, StopException, monkeypatch)
     assert not job.running and run.stopped_because == "stopped" and len(run.history) >= 3
     assert run.runner is None, "the compiled epoch went back to the pool"
-    assert box.job is None, "the session no longer holds the run"
+    assert box.value is None, "the session no longer holds the run"
     assert waiting.try_train(), "the next student's turn came at once"
     freed = weakref.ref(run)
     del job, run
@@ -224,7 +225,7 @@ def test_a_closed_tab_stops_its_run_frees_it_and_gives_up_its_turn(monkeypatch):
 
 def test_a_job_nobody_watches_stops_by_itself(monkeypatch):
     """A tab that went away without the page noticing (the script was between two updates) still frees its run."""
-    monkeypatch.setattr(ui_jobs, "UNWATCHED_SECONDS", 0.3)
+    monkeypatch.setattr(ui_job, "UNWATCHED_SECONDS", 0.3)
     job = _iris_job(10_000)
     assert job.done.wait(30), "the run stopped once no page had looked at it for a while"
     assert job.run.stopped_because == "stopped" and job.run.runner is None
@@ -263,11 +264,19 @@ def _listing(folder: Path) -> set[str]:
         return set()
 
 
-def test_an_upload_and_a_run_leave_no_file_behind():
-    """Watch the temporary directory and the working directories while a session uploads, trains and scores."""
+def test_an_upload_and_a_run_leave_no_file_behind(tmp_path, monkeypatch):
+    """Watch the temporary directory and the working directories while a session uploads, trains and scores.
+
+    The temporary directory is this test's own (``tempfile`` hands it to everything in this process), so that other
+    programs writing to the system's while the suite runs are not taken for the page's files."""
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setenv("TMPDIR", str(private))
     marker = "zanzibar_7d1f"  # a word only this upload contains
     frame = _garden().rename(columns={"soil": marker})
     folders = {Path(tempfile.gettempdir()), Path.cwd(), ROOT, ROOT / "tests"}
+    assert Path(tempfile.gettempdir()) == private
     before = {folder: _listing(folder) for folder in folders}
     written: set[Path] = set()
     done = threading.Event()
@@ -311,13 +320,13 @@ def test_downloads_are_made_on_request_in_memory():
     at.button(key="train").click()
     ok(at.run())
     job = job_of(at)
-    assert job.files is None, "finishing a run does not wait for the downloads to be packed"
+    assert job.views.get(ui_job.FILES) is None, "finishing a run does not wait for the downloads to be packed"
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Download the project (.zip)", "Download a report (.html)", "model.keras", "history.csv",
                       "config.json", "predictions.csv", "reproduce.py"]
-    history = ui_jobs.download(job, "history.csv")()
-    assert history.decode().count("\n") == 3 and job.files is not None
-    assert ui_jobs.download(job, "model.keras")()[:2] == b"PK"
+    history = ui_job.download(job, "history.csv")()
+    assert history.decode().count("\n") == 3 and job.views.get(ui_job.FILES) is not None
+    assert ui_job.download(job, "model.keras")()[:2] == b"PK"
 
 
 def _budget(monkeypatch, used: float, room_rows: int = 0, inputs: int = 1) -> None:
@@ -350,7 +359,7 @@ def test_an_upload_too_big_for_the_memory_left_waits_unread_and_is_read_when_ask
     at = upload_to(ok(page_app().run()), content, "garden.csv")
     assert any("most of its memory right now" in seen(e) and "Your file is kept" in seen(e) for e in at.error), \
         [seen(e) for e in at.error]
-    assert "upload_table" not in at.session_state, "nothing was read"
+    assert "upload_read" not in at.session_state, "nothing was read"
     monkeypatch.setattr(budget, "process_bytes", lambda: int(1e9 - need))
     at.button(key="read_again").click()
     ok(at.run())
@@ -377,5 +386,5 @@ def test_a_table_too_big_for_the_memory_left_trains_on_a_sample_and_says_so(monk
 
 def _job_schema(at) -> tapeapp.Schema:
     """The schema the page would train with: the guessed target of the uploaded table."""
-    table = at.session_state["upload_table"][1]
+    table = at.session_state["upload_read"].table
     return tapeapp.inspect_frame(table.frame)

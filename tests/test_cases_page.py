@@ -10,8 +10,8 @@ from helpers.page import job_of, ok, page_app, plain, seen, train_on, upload_to 
 from helpers.tables import make_binary, make_regression
 from tapeapp.explain import contributions
 from tapeapp.judge import cases
-from ui import keys
-from ui.cases import MARKED_ROW
+from ui import state as keys
+from ui.cases import EDITED_ROW
 
 
 def _trained(frame: pd.DataFrame, name: str):
@@ -53,7 +53,7 @@ def test_a_cell_of_the_confusion_matrix_lists_exactly_its_rows_and_one_is_taken_
     assert any(f"Starting from row {row}." in seen(c) for c in at.caption)
     model = run.predict(run.prepared.raw_val.iloc[[position]])
     assert _answers(at)["target = 1"] == f"{float(model['probability_1'].iloc[0]):.0%}"
-    assert job_of(at).views[MARKED_ROW]["age"] == run.prepared.raw_val["age"].iloc[position]
+    assert job_of(at).views.get(EDITED_ROW)["age"] == run.prepared.raw_val["age"].iloc[position]
     train_row = int(run.prepared.train_rows[0])
     at.number_input(key=keys.EDIT_ROW_NUMBER).set_value(train_row)
     ok(at.run())
@@ -69,7 +69,7 @@ def test_an_edited_value_changes_the_answer_as_the_model_would_and_marks_the_map
     dose.set_value(dose.max)
     ok(at.run())
     after = _answers(at)
-    edited = job_of(at).views[MARKED_ROW]
+    edited = job_of(at).views.get(EDITED_ROW)
     assert edited["dose"] == dose.max
     model = run.predict(pd.DataFrame([edited]))
     assert after["target = 1"] == f"{float(model['probability_1'].iloc[0]):.0%}"

@@ -16,24 +16,49 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import tapeapp
 from tapeapp import words
-from ui import keys
-from ui.data import problem
-from ui.safe import md
+from tapeapp.train import ViewKey
+from ui.safe import md, problem
+from ui.state import (
+    EDIT_ROW_NUMBER,
+    EDIT_TYPICAL,
+    MISTAKE_ROWS,
+    PICKED_ROWS,
+    WEAK_COLUMN,
+    edit,
+    set_widgets,
+    state,
+    widget,
+)
 
 if TYPE_CHECKING:
-    from ui.jobs import Job
+    from ui.job import Job
 
 HEADER = "6. One case at a time"
-MARKED_ROW = "edited row"  # job.views: the row being edited, marked on the decision map
 ROWS_SHOWN = 200
 MISTAKES = 20
+# what this section keeps of a finished run (``job.views``), per choice where there is one
+EDITED_ROW: ViewKey[dict] = ViewKey("the row being tried")  # marked on the decision map
+MISTAKE_TABLE: ViewKey[pd.DataFrame] = ViewKey("worst mistakes")  # per threshold
+RANGES: ViewKey[list] = ViewKey("column ranges")
+EXPLAINER: ViewKey[object] = ViewKey("row explainer")
+TYPICAL: ViewKey[dict] = ViewKey("typical row")
+GROUPS: ViewKey[pd.DataFrame] = ViewKey("groups scored")  # per (column or None for the weakest, threshold)
 
 
-def _cached(job: Job, key: tuple, make):
-    if key not in job.views:
-        job.views[key] = make()
-    return job.views[key]
+def section(job: Job, threshold: float, picked) -> None:
+    """Why did it say that: the rows behind the picked number, one row taken apart, the weakest groups."""
+    st.header(HEADER, divider="orange")
+    st.caption("Why did it say that? The rows behind a number, one row taken apart, and the groups of rows where "
+               "the model is weakest.")
+    for part, doing in ((lambda: behind_the_numbers(job, threshold, picked), "listing those rows"),
+                        (lambda: try_one_row(job, job.background), "taking the row apart"),
+                        (lambda: weak_groups(job, threshold), "scoring the groups")):
+        try:
+            part()
+        except Exception as error:  # noqa: BLE001  (each part words its own trouble; the others still draw)
+            st.warning(md(problem(error, doing)))
 
 
 def _selection(event) -> dict:
@@ -44,9 +69,7 @@ def _selection(event) -> dict:
 
 def picked_rows(job: Job, threshold: float, event) -> pd.DataFrame | None:
     """The validation rows behind what the user selected on the results' charts, or None when nothing is."""
-    from tapeapp.judge import cases
-    from tapeapp.report import charts
-
+    cases, charts = tapeapp.judge.cases, tapeapp.report.charts  # loaded on first use
     selection = _selection(event)
     run = job.run
     if run.task == "regression":
@@ -63,8 +86,7 @@ def picked_rows(job: Job, threshold: float, event) -> pd.DataFrame | None:
 
 def behind_the_numbers(job: Job, threshold: float, event) -> None:
     """Under the results' charts: the rows of the selected cell or region, else how to select, and the worst ones."""
-    from tapeapp.judge import cases
-
+    cases = tapeapp.judge.cases  # loaded on first use
     rows = picked_rows(job, threshold, event)
     st.markdown("**The rows behind the numbers**")
     if rows is None:
@@ -75,12 +97,13 @@ def behind_the_numbers(job: Job, threshold: float, event) -> None:
         st.caption(f"{len(rows):,} validation {'row' if len(rows) == 1 else 'rows'} in your selection"
                    + (f", the first {ROWS_SHOWN} shown" if len(rows) > ROWS_SHOWN else "")
                    + ". Pick one to take it apart under 'Try one row'.")
-        _row_table(job, rows.head(ROWS_SHOWN), keys.PICKED_ROWS)
-    worst = _cached(job, ("mistakes", threshold), lambda: cases.mistakes(job.run, n=MISTAKES, threshold=threshold))
+        _row_table(job, rows.head(ROWS_SHOWN), PICKED_ROWS)
+    worst = job.views.get_or_make(MISTAKE_TABLE, lambda: cases.mistakes(job.run, n=MISTAKES, threshold=threshold),
+                                  part=threshold)
     with st.expander(f"Its worst mistakes ({len(worst)})"):
         st.caption("The validation rows the model was most sure about and still got wrong"
                    if job.run.task != "regression" else "The validation rows with the largest errors")
-        _row_table(job, worst, keys.MISTAKE_ROWS)
+        _row_table(job, worst, MISTAKE_ROWS)
 
 
 def _row_table(job: Job, rows: pd.DataFrame, key: str) -> None:
@@ -92,25 +115,24 @@ def _row_table(job: Job, rows: pd.DataFrame, key: str) -> None:
     chosen = _selection(event).get("rows") or []
     if chosen and chosen[0] < len(rows):
         label = int(rows.iloc[chosen[0], 0])  # the row's number comes first ('row', or 'row_' beside a 'row' input)
-        if st.session_state.get(keys.EDIT_PICKED) != (key, job.number, label):
-            st.session_state[keys.EDIT_PICKED] = (key, job.number, label)
-            st.session_state[keys.EDIT_FROM] = ("row", job.number, label)
+        if state.edit_picked != (key, job.number, label):
+            state.edit_picked = (key, job.number, label)
+            state.edit_from = ("row", job.number, label)
 
 
 def try_one_row(job: Job, background: pd.DataFrame | None) -> None:
     """'Try one row': a validation row (picked above or by number) or typical values, edited column by column; the
     answer and what pushed it follow every change."""
-    from tapeapp.explain import contributions
-
+    contributions = tapeapp.explain.contributions  # loaded on first use
     run = job.run
     st.subheader("Try one row")
-    ranges = _cached(job, ("column ranges",), lambda: contributions.column_ranges(run))
-    explainer = _cached(job, ("explainer",), lambda: contributions.explainer(run, background))
+    ranges = job.views.get_or_make(RANGES, lambda: contributions.column_ranges(run))
+    explainer = job.views.get_or_make(EXPLAINER, lambda: contributions.explainer(run, background))
     start = _start_row(job)
-    if st.session_state.get(keys.EDIT_LOADED) != (job.number, start[0], start[1]):
-        for i, column in enumerate(ranges):
-            st.session_state[keys.edit(i)] = _widget_value(column, start[2].get(column.column, column.typical))
-        st.session_state[keys.EDIT_LOADED] = (job.number, start[0], start[1])
+    if state.edit_loaded != (job.number, start[0], start[1]):
+        set_widgets({edit(i): _widget_value(column, start[2].get(column.column, column.typical))
+                     for i, column in enumerate(ranges)})
+        state.edit_loaded = (job.number, start[0], start[1])
     st.caption(f"Starting from {start[3]}. Change any value: the answer and the reasons follow.")
     _edited_row(job, ranges, explainer)
 
@@ -119,8 +141,7 @@ def try_one_row(job: Job, background: pd.DataFrame | None) -> None:
 def _edited_row(job: Job, ranges: list, explainer) -> None:
     """The inputs and the answer. A change of a value reruns this part alone, so the answer follows in a fraction of
     a second; the rest of the page, with the row's mark on the decision map, follows at its next full redraw."""
-    from tapeapp.report import charts
-
+    charts = tapeapp.report.charts  # loaded on first use
     run = job.run
     try:
         editor, answer = st.columns([2, 3], gap="large")
@@ -129,7 +150,7 @@ def _edited_row(job: Job, ranges: list, explainer) -> None:
             for i, column in enumerate(ranges):
                 row[column.column] = _input(i, column)
         explained = explainer.explain(row)
-        job.views[MARKED_ROW] = row
+        job.views.put(EDITED_ROW, row)
         with answer:
             _answer(run, explained)
             toward = (f"{run.target} = {explained.explained_class}" if explained.explained_class is not None
@@ -143,36 +164,35 @@ def _edited_row(job: Job, ranges: list, explainer) -> None:
 
 def _start_row(job: Job) -> tuple[str, int, dict, str]:
     """Where the editor starts: (kind, row label, values, words): a chosen validation row, or typical values."""
-    from tapeapp.explain import contributions
-
+    contributions = tapeapp.explain.contributions  # loaded on first use
     run = job.run
     labels = run.prepared.val_rows
-    chosen = st.session_state.get(keys.EDIT_FROM)
+    chosen = state.edit_from
     left, right = st.columns([1, 3], vertical_alignment="bottom")
-    number = left.number_input("Start from row", min_value=0, value=None, step=1, key=keys.EDIT_ROW_NUMBER,
+    number = left.number_input("Start from row", min_value=0, value=None, step=1, key=EDIT_ROW_NUMBER,
                                placeholder="typical values",
                                help="A validation row's number, as in the 'row' column of the tables above; empty: "
                                     "typical values of every column.")
-    if right.button("Typical values", key=keys.EDIT_TYPICAL, on_click=_typical_values):
+    if right.button("Typical values", key=EDIT_TYPICAL, on_click=_typical_values):
         chosen = None
-    if number is not None and st.session_state.get(keys.EDIT_TYPED) != number:
-        st.session_state[keys.EDIT_TYPED] = number
+    if number is not None and state.edit_typed != number:
+        state.edit_typed = number
         chosen = ("row", job.number, int(number))
-        st.session_state[keys.EDIT_FROM] = chosen
+        state.edit_from = chosen
     if chosen and chosen[1] == job.number:
         found = np.flatnonzero(labels == chosen[2])
         if len(found):
             return "row", chosen[2], run.prepared.raw_val.iloc[int(found[0])].to_dict(), f"row {chosen[2]}"
         st.caption(f"Row {chosen[2]} is not one of the validation rows (the model trained on it, or the table has "
                    "no such row), so the editor starts from typical values.")
-    return "typical", -1, _cached(job, ("typical",), lambda: contributions.typical_row(run)), "typical values"
+    return "typical", -1, job.views.get_or_make(TYPICAL, lambda: contributions.typical_row(run)), "typical values"
 
 
 def _typical_values() -> None:
     """Before the page is drawn again: the editor starts from typical values and the row number is emptied."""
-    st.session_state[keys.EDIT_FROM] = None
-    st.session_state[keys.EDIT_ROW_NUMBER] = None
-    st.session_state.pop(keys.EDIT_TYPED, None)
+    state.edit_from = None
+    set_widgets({EDIT_ROW_NUMBER: None})
+    del state.edit_typed
 
 
 def _widget_value(column, value):
@@ -193,13 +213,13 @@ def _widget_value(column, value):
 def _input(i: int, column) -> object:
     """The input a column's kind calls for: a number within the range seen, a category seen, a date."""
     label = md(column.column)
-    key = keys.edit(i)
+    key = edit(i)
     if column.kind == "number":
         if column.low is None:  # no number seen at all: any number
             return st.number_input(label, value=None, key=key)
         low, high = (int(column.low), int(column.high)) if column.whole else (float(column.low), float(column.high))
-        value = st.session_state.get(key)
-        st.session_state[key] = min(max(value, low), high) if value is not None else low
+        value = widget(key)
+        set_widgets({key: min(max(value, low), high) if value is not None else low})
         return st.number_input(label, min_value=low, max_value=high, step=1 if column.whole else None, key=key)
     if column.kind == "date":
         low = pd.Timestamp(column.low).date() if column.low is not None else None
@@ -248,17 +268,18 @@ def _reasons(run, explained) -> str:
 
 def weak_groups(job: Job, threshold: float) -> None:
     """Where the model is weak: the validation score per group of one column (or the weakest over all columns)."""
-    from tapeapp.judge import cases
-
+    cases = tapeapp.judge.cases  # loaded on first use
     run = job.run
     st.subheader("Where the model is weak")
     features = ["(all columns: the weakest groups)", *run.prepared.features]
-    choice = st.selectbox("Look at the groups of", features, key=keys.WEAK_COLUMN,
+    choice = st.selectbox("Look at the groups of", features, key=WEAK_COLUMN,
                           help="A text column's values, a number cut into four ranges, dates by year.")
     if choice == features[0]:
-        table = _cached(job, ("weakest", threshold), lambda: cases.weakest_slices(run, threshold=threshold))
+        table = job.views.get_or_make(GROUPS, lambda: cases.weakest_slices(run, threshold=threshold),
+                                      part=(None, threshold))
     else:
-        table = _cached(job, ("slices", choice, threshold), lambda: cases.slices(run, choice, threshold=threshold))
+        table = job.views.get_or_make(GROUPS, lambda: cases.slices(run, choice, threshold=threshold),
+                                      part=(choice, threshold))
     score = cases.score_name(run.task)
     overall = cases.overall_score(run, threshold)
     name = words.METRICS[score][0]

@@ -10,13 +10,18 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ui import keys
-from ui.cases import MARKED_ROW
-from ui.safe import md
-from ui.templates import spec_of, spec_with_rows
+import tapeapp
+from tapeapp.train import ViewKey
+from ui.cases import EDITED_ROW
+from ui.job import IMPORTANCE
+from ui.safe import md, problem
+from ui.state import MAP_X, MAP_Y, set_widgets, widget
+from ui.vega import spec_of, spec_with_rows
 
 if TYPE_CHECKING:
-    from ui.jobs import Job
+    import pandas as pd
+
+    from ui.job import Job
 
 HEADER = "What the network learned"
 LIVE_RESOLUTION, LIVE_ROWS = 24, 40  # small grids while training keep each refresh to a few milliseconds
@@ -27,17 +32,12 @@ REPEATS = 5  # shuffles per column for importance
 CODE_WORDS = ("tape.gradient", "apply_gradients")
 
 
-def _insight():
-    from tapeapp.explain import insight  # TensorFlow is loaded by now: a job exists
-
-    return insight
-
-
-def _cached(job: Job, key: tuple, make):
-    """Views of a finished run, computed once per run and choice (the weights no longer change)."""
-    if key not in job.views:
-        job.views[key] = make()
-    return job.views[key]
+# what this section keeps of a finished run (``job.views``), per choice where there is one
+MAP: ViewKey[pd.DataFrame] = ViewKey("decision map")  # per (across, up, fine)
+MAP_TEMPLATE: ViewKey[dict] = ViewKey("decision map's spec")  # per (across, up)
+HIDDEN_TEMPLATE: ViewKey[dict] = ViewKey("hidden map's spec")
+USEFUL: ViewKey[list] = ViewKey("columns that tell most about the target")
+STEP: ViewKey[tapeapp.StepExplained] = ViewKey("one step under the tape")
 
 
 @dataclass
@@ -72,43 +72,40 @@ class LearnedView:
                 self.draw_hidden(job)
             self.drawn = True
         except Exception as error:  # noqa: BLE001
-            from ui.data import problem
-
             self.decision.warning(md(problem(error, "drawing what the network learned")))
 
     def draw_map(self, job: Job, fine: bool) -> None:
         """Small grids while training (a few milliseconds), finer once finished, as the Playground does."""
-        from tapeapp.report import charts
-
+        insight, charts = tapeapp.explain.insight, tapeapp.report.charts  # loaded on first use
         if self.axes is None:
             return
-        insight, run, (x, y) = _insight(), job.run, self.axes
+        run, (x, y) = job.run, self.axes
         resolution, rows = (REST_RESOLUTION, REST_ROWS) if fine else (LIVE_RESOLUTION, live_rows(run))
         rows = insight.affordable_rows(run, resolution ** 2, rows)
         if job.running:
             grid = insight.decision_map(run, x, y, resolution=resolution, rows=rows)
         else:
-            grid = _cached(job, ("map", x, y, fine), lambda: insight.decision_map(run, x, y, resolution, rows))
+            grid = job.views.get_or_make(MAP, lambda: insight.decision_map(run, x, y, resolution, rows),
+                                         part=(x, y, fine))
         if not insight.is_finite_map(grid):
             self.decision.info("The model's answers are not numbers any more, so there is no map to draw.")
             return
         x_kind, y_kind = insight.axis_kind(run, x), insight.axis_kind(run, y)
-        marked = job.views.get(MARKED_ROW) if fine else None  # the row being tried under 'One case at a time'
+        marked = job.views.get(EDITED_ROW) if fine else None  # the row being tried under 'One case at a time'
         frames = charts.decision_map_data(grid, insight.map_points(run, x, y), x_kind, y_kind,
                                           (marked[x], marked[y]) if marked else None)
-        template = _cached(job, ("map template", x, y), lambda: spec_of(charts.decision_map_template(
-            x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_kind, y_kind)))
+        template = job.views.get_or_make(MAP_TEMPLATE, lambda: spec_of(charts.decision_map_template(
+            x, y, run.task, run.target, run.prepared.target_encoder.classes_, x_kind, y_kind)), part=(x, y))
         self.decision.vega_lite_chart(spec_with_rows(template, frames), width="stretch")
         shown = min(len(run.prepared.y_val), rows)
         self.decision_note.caption(md(insight.explanation("decision_map", rows=f"{shown:,}")))
 
     def draw_hidden(self, job: Job) -> None:
-        from tapeapp.report import charts
-
-        insight, run = _insight(), job.run
+        insight, charts = tapeapp.explain.insight, tapeapp.report.charts  # loaded on first use
+        run = job.run
         frame = insight.hidden_map(run, rows=HIDDEN_ROWS)
         width = insight.last_hidden_width(run)
-        template = _cached(job, ("hidden template",), lambda: spec_of(charts.hidden_map_template(
+        template = job.views.get_or_make(HIDDEN_TEMPLATE, lambda: spec_of(charts.hidden_map_template(
             run.task, run.target, width, run.prepared.target_encoder.classes_)))
         self.hidden.vega_lite_chart(spec_with_rows(template, {"hidden_rows": frame}), width="stretch")
         self.hidden_note.caption(md(insight.explanation("hidden_map", width=width) +
@@ -128,8 +125,6 @@ class LearnedView:
                 try:
                     part(job)
                 except Exception as error:  # noqa: BLE001
-                    from ui.data import problem
-
                     st.warning(md(problem(error, doing)))
 
 
@@ -141,24 +136,23 @@ def live_rows(run) -> int:
 
 def choose_axes(job: Job) -> tuple[str, str] | None:
     """Two selectboxes for the map's axes; the defaults are the two columns that tell most about the target."""
+    insight = tapeapp.explain.insight  # loaded on first use
     features = list(job.run.prepared.features)
     if len(features) < 2:
         return None
-    ranked = _cached(job, ("useful",), lambda: _insight().useful_columns(job.run))
-    state = st.session_state
-    if state.get(keys.MAP_X) not in features:
-        state[keys.MAP_X] = ranked[0]
-    if state.get(keys.MAP_Y) not in features or state[keys.MAP_Y] == state[keys.MAP_X]:
-        state[keys.MAP_Y] = next(c for c in ranked if c != state[keys.MAP_X])
+    ranked = job.views.get_or_make(USEFUL, lambda: insight.useful_columns(job.run))
+    if widget(MAP_X) not in features:
+        set_widgets({MAP_X: ranked[0]})
+    if widget(MAP_Y) not in features or widget(MAP_Y) == widget(MAP_X):
+        set_widgets({MAP_Y: next(c for c in ranked if c != widget(MAP_X))})
     left, right, _ = st.columns([1, 1, 2])
-    left.selectbox("Decision map: across", features, key=keys.MAP_X,
-                   help="The column along the map's horizontal axis.")
-    right.selectbox("Decision map: up", [c for c in features if c != state[keys.MAP_X]], key=keys.MAP_Y,
+    left.selectbox("Decision map: across", features, key=MAP_X, help="The column along the map's horizontal axis.")
+    right.selectbox("Decision map: up", [c for c in features if c != widget(MAP_X)], key=MAP_Y,
                     help="The column along the map's vertical axis.")
-    return state[keys.MAP_X], state[keys.MAP_Y]
+    return widget(MAP_X), widget(MAP_Y)
 
 
-def learned_section(job: Job | None) -> LearnedView | None:
+def section(job: Job | None) -> LearnedView | None:
     """The section's header and live pictures (their finer and slower parts come with ``LearnedView.finish``)."""
     if job is None or not (job.run.history or job.running):
         return None
@@ -172,11 +166,10 @@ def learned_section(job: Job | None) -> LearnedView | None:
 
 
 def importance_part(job: Job) -> None:
-    from tapeapp.report import charts
-
-    insight, run = _insight(), job.run
+    insight, charts = tapeapp.explain.insight, tapeapp.report.charts  # loaded on first use
+    run = job.run
     rows = insight.affordable_rows(run, len(run.prepared.features) * REPEATS, insight.IMPORTANCE_ROWS, floor=100)
-    frame = _cached(job, ("importance",), lambda: insight.importance(run, repeats=REPEATS, rows=rows))
+    frame = job.views.get_or_make(IMPORTANCE, lambda: insight.importance(run, repeats=REPEATS, rows=rows))
     st.altair_chart(charts.importance_chart(frame, insight.importance_measure(run.task), run.task != "regression"),
                     width="stretch")
     rows = min(len(run.prepared.y_val), rows)
@@ -185,9 +178,7 @@ def importance_part(job: Job) -> None:
 
 
 def step_part(job: Job) -> None:
-    from tapeapp.explain import explain_step
-
-    step = _cached(job, ("step",), lambda: explain_step(job.run))
+    step = job.views.get_or_make(STEP, lambda: tapeapp.explain_step(job.run))
     with st.expander("One step under the tape"):
         st.markdown(f"One real training step on {step.rows} of your training rows, run on a copy of the model so "
                     "the trained one is not changed. Left: the code the loop runs for every batch. Right: what it "

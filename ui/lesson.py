@@ -9,70 +9,25 @@ page, the table, the target, the knobs the teacher locked (shown disabled, or hi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import streamlit as st
 
 import tapeapp
 from tapeapp import words
-from ui import keys
+from ui.plan import MAX_TEXT, Plan, knob_names
 from ui.safe import md
+from ui.state import LESSON_HIDE, LESSON_TEXT, MAKE_LESSON, lesson_knob, state, widget
 
-MAX_TEXT = 2_000  # characters of a task: a few sentences, not a document
-NO_KNOBS = "none"  # ``lesson_knobs=none``: every knob locked
-PARAMS = ("lesson", "lesson_text", "lesson_knobs", "lesson_hide")
 HIDE_CHOICES = {"locked": "shown, but locked", "hidden": "hidden"}
 
 
-def knob_names() -> tuple[str, ...]:
-    """The knobs a lesson can leave open: every TrainConfig field the page has a widget for, in its order."""
-    return tuple(name for name in tapeapp.TrainConfig().to_dict() if name in words.KNOBS)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a student's page shows of a lesson: the task, the knobs left open, and whether the others are hidden."""
-
-    text: str = ""
-    allowed: tuple[str, ...] = ()
-    hide: bool = False
-    lesson_id: str = ""  # a stored lesson (an uploaded table); "" when the link carries everything
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "allowed": list(self.allowed)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Plan:
-        """A plan from a link or the store, every value checked (anything else is left out)."""
-        text = data.get("text") if isinstance(data.get("text"), str) else ""
-        allowed = data.get("allowed") if isinstance(data.get("allowed"), list | tuple) else []
-        lesson_id = data.get("lesson_id") if isinstance(data.get("lesson_id"), str) else ""
-        return cls(text=text[:MAX_TEXT], allowed=tuple(n for n in knob_names() if n in allowed),
-                   hide=data.get("hide") is True, lesson_id=lesson_id)
-
-    @classmethod
-    def from_link(cls, extras: dict[str, str]) -> Plan | None:
-        """The plan a sample lesson's link carries, or None when the link is not a lesson."""
-        if "lesson_text" not in extras and "lesson_knobs" not in extras:
-            return None
-        allowed = [] if extras.get("lesson_knobs", NO_KNOBS) == NO_KNOBS else extras["lesson_knobs"].split(",")
-        return cls.from_dict({"text": extras.get("lesson_text", ""), "allowed": allowed,
-                              "hide": extras.get("lesson_hide") == "1"})
-
-    def link_params(self) -> dict[str, str]:
-        if self.lesson_id:
-            return {"lesson": self.lesson_id}
-        return {"lesson_text": self.text, "lesson_knobs": ",".join(self.allowed) or NO_KNOBS,
-                **({"lesson_hide": "1"} if self.hide else {})}
-
-
 def current() -> Plan | None:
-    return st.session_state.get(keys.LESSON)
+    return state.lesson
 
 
 def use(plan: Plan | None) -> None:
-    st.session_state[keys.LESSON] = plan
+    state.lesson = plan
 
 
 def locked(name: str) -> bool:
@@ -116,17 +71,17 @@ def section(config: tapeapp.TrainConfig, link_of: Callable[[Plan], str | None]) 
         st.markdown("**Knobs students may change**")
         columns = st.columns(3)
         for i, name in enumerate(knob_names()):
-            columns[i % 3].checkbox(words.KNOBS.get(name, name).capitalize(), key=keys.lesson_knob(name),
+            columns[i % 3].checkbox(words.KNOBS.get(name, name).capitalize(), key=lesson_knob(name),
                                     value=name in ("epochs", "learning_rate"))
         st.radio("The knobs they may not change are", list(HIDE_CHOICES), format_func=HIDE_CHOICES.get,
-                 key=keys.LESSON_HIDE, horizontal=True)
-        st.text_area("The task (plain text, shown at the top of their page)", key=keys.LESSON_TEXT,
+                 key=LESSON_HIDE, horizontal=True)
+        st.text_area("The task (plain text, shown at the top of their page)", key=LESSON_TEXT,
                      max_chars=MAX_TEXT, placeholder="For example: find a learning rate that beats 85% validation "
                                                      "accuracy in 30 epochs.")
-        if st.button("Make the lesson link", key=keys.MAKE_LESSON):
-            plan = Plan(text=st.session_state.get(keys.LESSON_TEXT, "") or "",
-                        allowed=tuple(n for n in knob_names() if st.session_state.get(keys.lesson_knob(n))),
-                        hide=st.session_state.get(keys.LESSON_HIDE) == "hidden")
+        if st.button("Make the lesson link", key=MAKE_LESSON):
+            plan = Plan(text=widget(LESSON_TEXT, "") or "",
+                        allowed=tuple(n for n in knob_names() if widget(lesson_knob(n))),
+                        hide=widget(LESSON_HIDE) == "hidden")
             link = link_of(plan)
             if link:
                 st.markdown("Hand out this link (copy it with the button at its right):")

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import streamlit as st
 
 import tapeapp
-from ui import keys
+from ui.safe import md, problem
+from ui.state import FIND_LR, USE_LR, state
 
 FIND_LABEL = "Find a learning rate"
 USE_LABEL = "Use this learning rate"
@@ -17,10 +18,14 @@ USE_LABEL = "Use this learning rate"
 
 def find_button(busy: bool, possible: bool) -> None:
     """Under the learning-rate slider."""
-    st.button(FIND_LABEL, key=keys.FIND_LR, on_click=lambda: st.session_state.update({keys.LR_FIND_REQUESTED: True}),
+    st.button(FIND_LABEL, key=FIND_LR, on_click=_asked,
               disabled=busy or not possible, width="stretch",
               help="Trains a copy of the model for about 100 batches while raising the learning rate from 0.000001 "
                    "to 1, and suggests a rate where the loss falls fastest. Your own run is not touched.")
+
+
+def _asked() -> None:
+    state.lr_find_requested = True
 
 
 def _setup_key(table: tapeapp.Table, schema: tapeapp.Schema, config: tapeapp.TrainConfig) -> tuple:
@@ -32,7 +37,8 @@ def result_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None, c
                    use: Callable[[dict], None]) -> None:
     """Run the finder when asked, then show its chart and the button that takes the suggestion; ``use`` is what the
     button does with ``{"learning_rate": rate}`` (the page hands in the knobs' ``apply_changes``)."""
-    asked = st.session_state.pop(keys.LR_FIND_REQUESTED, False)
+    asked = state.lr_find_requested
+    state.lr_find_requested = False
     if table is None or schema is None or config is None:
         return
     key = _setup_key(table, schema, config)
@@ -40,26 +46,22 @@ def result_section(table: tapeapp.Table | None, schema: tapeapp.Schema | None, c
         try:
             with st.spinner("Trying learning rates from 0.000001 to 1 on a copy of the model…"):
                 run = tapeapp.start_run(table.frame, schema, config)
-                st.session_state[keys.LR_FINDING] = (key, tapeapp.find_learning_rate(run))
+                state.lr_finding = (key, tapeapp.find_learning_rate(run))
         except Exception as error:  # noqa: BLE001
-            from ui.data import problem
-            from ui.safe import md
-
             st.error(md(problem(error, "finding a learning rate")))
             return
-    held = st.session_state.get(keys.LR_FINDING)
+    held = state.lr_finding
     if held is None or held[0] != key:
         return
     finding = held[1]
     suggested = float(f"{finding.suggested_learning_rate:.2g}")
-    from tapeapp.report import charts
-
     chart, side = st.columns([3, 1], vertical_alignment="center")
-    chart.altair_chart(charts.learning_rate_chart(finding.learning_rates, finding.losses, suggested), width="stretch")
+    picture = tapeapp.report.charts.learning_rate_chart(finding.learning_rates, finding.losses, suggested)
+    chart.altair_chart(picture, width="stretch")
     with side:
         st.markdown(f"Suggested learning rate: **{suggested:g}**")
         st.caption(finding.rule)
-        st.button(USE_LABEL, key=keys.USE_LR, type="primary", on_click=use, args=({"learning_rate": suggested},),
+        st.button(USE_LABEL, key=USE_LR, type="primary", on_click=use, args=({"learning_rate": suggested},),
                   width="stretch",
                   disabled=config.learning_rate == suggested)
 

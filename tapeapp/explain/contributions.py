@@ -29,6 +29,7 @@ from tapeapp.errors import TapeError, quoted
 from tapeapp.explain.shapley import EXACT_COLUMNS, ROW_BUDGET, Parts, Shapley, shapley_values
 from tapeapp.features.preprocess import MISSING_TOKEN, numeric_values, require_columns, text_values
 from tapeapp.train.run import prediction_frame
+from tapeapp.train.views import ViewKey
 
 BACKGROUND_ROWS = 100  # rows the "missing" columns are drawn from: enough for a steady average, cheap to pass
 EXPLAIN_FLOPS = 2e10  # what one explanation may cost in floating-point operations: about 0.2 s here
@@ -272,16 +273,19 @@ def background_rows(run, frame: pd.DataFrame, rows: int = BACKGROUND_ROWS, seed:
     return frame.iloc[pick][list(run.prepared.features)].reset_index(drop=True)
 
 
+_BACKGROUND: ViewKey[tuple] = ViewKey("contributions: background")  # (the frame asked for, it transformed, encoded)
+
+
 def explainer(run, background: pd.DataFrame | None = None) -> Explainer:
     """The Run's explainer over ``background`` (default: ``validation_background``). The background transformed
     is kept with the run while the same background object is passed, so the what-if page transforms it once and
     not at every edit (only arrays are kept: nothing in run.views refers back to the run)."""
     model = run_model(run)
-    held = run.views.get("explain background")
+    held = run.views.get(_BACKGROUND)
     if held is not None and held[0] is background:
         return Explainer(model=model, background=held[1], encoded=held[2])
     made = make_explainer(model, validation_background(run) if background is None else background)
-    run.views["explain background"] = (background, made.background, made.encoded)
+    run.views.put(_BACKGROUND, (background, made.background, made.encoded))
     return made
 
 

@@ -22,6 +22,7 @@ from tapeapp.errors import TapeError
 from tapeapp.explain.estimator import rows_estimator
 from tapeapp.features.preprocess import MISSING_TOKEN
 from tapeapp.train.metrics import probabilities
+from tapeapp.train.views import ViewKey
 
 MAP_ROWS = 100  # validation rows averaged at each grid point of the decision map
 POINT_ROWS = 500  # validation rows drawn as dots
@@ -32,7 +33,9 @@ MISSING_LABEL = "(missing)"
 # What the views keep between two refreshes lives in ``run.views`` (freed with the run) under these keys, which only
 # this module reads; what is built on a model (the hidden layer's sub-model) is kept with that model and built
 # again when the run's model changes (training hands over to a copy of its own): Run never needs to know.
-_MAP_ROWS, _HIDDEN_MODEL, _LAST_PICTURE = "insight: map rows", "insight: hidden model", "insight: last picture"
+_MAP_ROWS: ViewKey[tuple] = ViewKey("insight: map rows")  # ((axes, resolution, rows), (estimator, x grid, y grid))
+_HIDDEN_MODEL: ViewKey[tuple] = ViewKey("insight: hidden model")  # (the run's model, its last hidden layer's model)
+_LAST_PICTURE: ViewKey[np.ndarray] = ViewKey("insight: last picture")  # the hidden map's last coordinates
 TOLERANCE = 0.25  # a regression prediction counts as right within this share of the target's standard deviation
 
 EXPLANATIONS = {
@@ -154,7 +157,7 @@ def _map_rows(run, x_column: str, y_column: str, resolution: int, rows: int) -> 
                                base.iloc[[0] * len(gy)].assign(**{y_column: gy})])
         estimator = rows_estimator(run, pd.concat([base, grid_rows]))
         cached = (key, (estimator, gx, gy))
-        run.views[_MAP_ROWS] = cached
+        run.views.put(_MAP_ROWS, cached)
     return cached[1]
 
 
@@ -196,7 +199,7 @@ def hidden_values(run, positions: np.ndarray) -> np.ndarray:
     held = run.views.get(_HIDDEN_MODEL)
     if held is None or held[0] is not run.model:
         held = (run.model, keras.Model(run.model.input, run.model.get_layer("output").input))
-        run.views[_HIDDEN_MODEL] = held
+        run.views.put(_HIDDEN_MODEL, held)
     model = held[1]
     return np.asarray(model(tf.constant(run.prepared.x_val[positions]), training=False), "float64")
 
@@ -213,7 +216,7 @@ def hidden_map(run, rows: int = 500) -> pd.DataFrame:
     if previous is not None and previous.shape == coords.shape:
         rotation, _ = orthogonal_procrustes(coords, previous)
         coords = coords @ rotation
-    run.views[_LAST_PICTURE] = coords
+    run.views.put(_LAST_PICTURE, coords)
     truth, right = _truth_and_right(run, positions)
     return pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1], "label": truth, "correct": right})
 

@@ -7,7 +7,7 @@ import dataclasses
 import math
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 
@@ -27,6 +27,7 @@ from tapeapp.train.metrics import probabilities
 from tapeapp.train.model import build_model, copy_model
 from tapeapp.train.runners import POOL
 from tapeapp.train.scores import Baselines
+from tapeapp.train.views import Views
 
 BaselinesStarter = Callable[[Prepared, pd.DataFrame, TrainConfig], Future]  # e.g. tapeapp.start_baselines
 
@@ -50,7 +51,7 @@ class Run:
     runner: EpochRunner | None = field(default=None, repr=False)
     optimizer_state: list[np.ndarray] = field(default_factory=list, repr=False)  # at the end of training
     baselines_future: Future | None = field(default=None, repr=False)  # simpler models fitting in the background
-    views: dict = field(default_factory=dict, repr=False)  # what observers keep between calls, freed with the run
+    views: Views = field(default_factory=Views, repr=False)  # what observers keep between calls, freed with the run
     folds: list[FoldUpdate] = field(default_factory=list)  # cross-validation's epochs, as they happen (small tables)
     chosen_epochs: int = 0  # the number of epochs cross-validation chose (0: it did not run)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -224,7 +225,7 @@ class Run:
         return self
 
     def history_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([u.row() for u in self.history])
+        return history_frame(self.history)
 
     def final_metrics(self) -> tuple[dict[str, float], dict[str, float]]:
         """Train and validation scores of the kept epoch, whose weights the model holds (the CLI's JSON line)."""
@@ -287,6 +288,11 @@ class Run:
             **({"baselines": self.baselines.to_dict() if self.baselines else None}
                if self.baselines_future is not None else {}),
         }
+
+
+def history_frame(updates: Iterable[EpochUpdate]) -> pd.DataFrame:
+    """Epochs as a table, one row each (history.csv, the charts)."""
+    return pd.DataFrame([u.row() for u in updates])
 
 
 def prediction_frame(task: str, target: str, classes: tuple, raw: np.ndarray, index: pd.Index) -> pd.DataFrame:

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from ui.jobs import Job
+    from ui.job import Job
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
@@ -70,8 +70,8 @@ def table_with(at: AppTest, column: str) -> pd.DataFrame:
 
 
 def job_of(at: AppTest) -> Job | None:
-    """The session's training job (kept in a Slot, so that starting a new one frees the old one at once)."""
-    return at.session_state["training"].job if "training" in at.session_state else None
+    """The session's training job (kept in a box, so that starting a new one frees the old one at once)."""
+    return at.session_state["training"].value if "training" in at.session_state else None
 
 
 def upload_to(at: AppTest, content: bytes, name: str) -> AppTest:

@@ -38,7 +38,7 @@ def chart_specs(history: pd.DataFrame, previous: pd.DataFrame | None, task: str,
     Altair builds each chart once per shape (task, length, previous run, baselines, layers) and later refreshes
     only swap the rows in: building a chart costs ~20 ms, filling one a fraction of a millisecond.
     """
-    from tapeapp.report import charts  # Altair: imported on first use, after the page's first paint
+    charts = tapeapp.report.charts  # Altair: loaded on first use, after the page's first paint
 
     history = charts.thin_epochs(history)
     previous = None if previous is None else charts.thin_epochs(previous)
