@@ -51,8 +51,7 @@ def section(job: ui_job.Job) -> tuple[float, object]:
     if warning := tapeapp.no_better_than_guessing(evaluation, run.target, advice=advice_of(job)):
         st.warning(md(warning))
     if run.task == "regression":
-        from tapeapp.report import charts
-
+        charts = tapeapp.report.charts  # loaded on first use
         left, right = st.columns(2, gap="large")
         picked = left.altair_chart(charts.predicted_actual_chart(evaluation.points, run.target, pickable=True),
                                    width="stretch", on_select="rerun", key=REGION_PICK)
@@ -89,8 +88,7 @@ def headline_metrics(evaluation: tapeapp.Evaluation, previous: dict | None) -> N
 
 def classification_charts(evaluation: tapeapp.Evaluation):
     """The confusion matrix (a click picks a cell), ROC and PR curves and the per-class table; returns the pick."""
-    from tapeapp.report import charts
-
+    charts = tapeapp.report.charts  # loaded on first use
     matrix, roc, pr = st.columns(3, gap="medium")
     picked = matrix.altair_chart(charts.confusion_chart(evaluation.confusion, pickable=True), width="stretch",
                                  on_select="rerun", key=CONFUSION_PICK)
